@@ -1,0 +1,25 @@
+// Collects every op definition. One file per op family under ops/.
+
+import type { OpDef } from '../opdef.js';
+import type { Op } from '../ops.js';
+import { controlDefs } from './ops/control.js';
+import { convDefs } from './ops/conv.js';
+import { elementwiseDefs } from './ops/elementwise.js';
+import { indexingDefs } from './ops/indexing.js';
+import { nnDefs } from './ops/nn.js';
+import { reduceDefs } from './ops/reduce.js';
+import { shapeDefs } from './ops/shape.js';
+
+const registry = new Map<Op, OpDef>();
+for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...indexingDefs, ...convDefs, ...controlDefs]) {
+  if (registry.has(def.op)) throw new Error(`op ${def.op} defined twice`);
+  registry.set(def.op, def);
+}
+
+export function getOpDef(op: Op): OpDef | undefined {
+  return registry.get(op);
+}
+
+export function definedOps(): Op[] {
+  return [...registry.keys()].sort();
+}
