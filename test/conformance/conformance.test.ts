@@ -1,0 +1,51 @@
+// The ONNX backend conformance suite as vitest tests: one test per ONNX test folder.
+//
+//   npx vitest run test/conformance/conformance.test.ts
+//   CONFORMANCE_FILTER='^test_conv' npx vitest run test/conformance/conformance.test.ts
+//
+// CONFORMANCE_FILTER is a regex matched against the test name ('test_conv') and its id
+// ('node/test_conv'). Tests whose model uses an op, dtype or data kind sparsec does not
+// support are reported as skipped (with the reason); a supported test fails when any output
+// differs from ONNX's expected data (rtol 1e-3, atol 1e-7) or when anything throws.
+// The suite skips itself when the data is absent (apt-get install libonnx-testdata, or point
+// SPARSEC_ONNX_TESTDATA at a copy). For a one-line-per-test report use the CLI, main.ts.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatResult, formatSummary, summarize } from './report.js';
+import { runConformanceTest, type TestResult } from './runner.js';
+import { discoverTests, hasTestdata } from './suite.js';
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+/** Tests known to need more time in the plain-TypeScript executor. */
+const SLOW_TESTS: ReadonlyMap<string, number> = new Map([]);
+
+const filterSource = process.env['CONFORMANCE_FILTER'];
+const filter = filterSource ? new RegExp(filterSource) : undefined;
+const available = hasTestdata();
+const discovery = available ? discoverTests({ filter }) : undefined;
+const results: TestResult[] = [];
+const started = performance.now();
+
+describe.skipIf(!available)('ONNX backend conformance', () => {
+  const tests = discovery?.tests ?? [];
+  if (tests.length === 0) {
+    it('finds tests', () => {
+      expect.fail(`no conformance test matches CONFORMANCE_FILTER=${filterSource ?? ''}`);
+    });
+  }
+  for (const group of new Set(tests.map((t) => t.group))) {
+    describe(group, () => {
+      for (const test of tests.filter((t) => t.group === group)) {
+        it(test.name, async (ctx) => {
+          const r = await runConformanceTest(test);
+          results.push(r);
+          if (r.status === 'unsupported') ctx.skip(r.reason);
+          if (r.status !== 'pass') expect.fail(formatResult(r, true));
+        }, SLOW_TESTS.get(test.id) ?? DEFAULT_TIMEOUT_MS);
+      }
+    });
+  }
+  afterAll(() => {
+    if (results.length > 0) console.log(formatSummary(summarize(results, discovery?.skipped ?? [], performance.now() - started)));
+  });
+});

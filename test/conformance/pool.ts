@@ -1,0 +1,71 @@
+// Runs conformance tests on a few worker threads, with a wall-clock limit per test. A test
+// that runs past it (or kills its worker) is reported as an error and its worker replaced.
+
+import { Worker } from 'node:worker_threads';
+import type { TestResult } from './runner.js';
+import type { ConformanceTest } from './suite.js';
+
+export interface PoolOptions {
+  jobs: number;
+  timeoutMs: number;
+  /** Called as each test finishes, in completion order. */
+  onResult?: (r: TestResult) => void;
+}
+
+/** Results in the order of `tests`. */
+export async function runInWorkers(tests: readonly ConformanceTest[], opts: PoolOptions): Promise<TestResult[]> {
+  const results = new Array<TestResult>(tests.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    let worker: Worker | undefined;
+    try {
+      while (next < tests.length) {
+        const at = next++;
+        const test = tests[at]!;
+        worker ??= spawn();
+        const outcome = await runOne(worker, test, opts.timeoutMs);
+        if (outcome.kind === 'lost') {
+          void worker.terminate();
+          worker = undefined;
+        }
+        results[at] = outcome.result;
+        opts.onResult?.(outcome.result);
+      }
+    } finally {
+      if (worker) await worker.terminate();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tests.length)) }, lane));
+  return results;
+}
+
+function spawn(): Worker {
+  return new Worker(new URL('./worker.js', import.meta.url));
+}
+
+type Outcome = { kind: 'done'; result: TestResult } | { kind: 'lost'; result: TestResult };
+
+function runOne(worker: Worker, test: ConformanceTest, timeoutMs: number): Promise<Outcome> {
+  const start = performance.now();
+  const lost = (reason: string): Outcome => ({
+    kind: 'lost',
+    result: { id: test.id, name: test.name, group: test.group, status: 'error', reason, ms: performance.now() - start },
+  });
+  return new Promise((resolve) => {
+    const finish = (o: Outcome) => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      resolve(o);
+    };
+    const onMessage = (result: TestResult) => finish({ kind: 'done', result });
+    const onError = (e: Error) => finish(lost(`worker crashed: ${e.name}: ${e.message}`));
+    const onExit = (code: number) => finish(lost(`worker exited with code ${code}`));
+    const timer = setTimeout(() => finish(lost(`timeout: still running after ${timeoutMs / 1000} s`)), timeoutMs);
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage(test);
+  });
+}

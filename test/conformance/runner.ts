@@ -1,0 +1,139 @@
+// Runs one conformance test through sparsec's frontend and reference executor.
+//
+// A test is SUPPORTED when its model loads, no node lacks an executor definition, and its data
+// is plain tensors. A supported test passes when every data set's outputs match the expected
+// ones (see compare.ts). Any other exception is an 'error': a bug, counted as a failure.
+
+import { readFileSync } from 'node:fs';
+import { decodeTensorProto, loadModel } from '../../frontend/index.js';
+import { SparsecError, type DiagnosticCode } from '../../ir/diagnostics.js';
+import { execute, unsupportedNodes } from '../../ir/executor/index.js';
+import type { Graph, Node, Value } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { compareTensors, ONNX_TOLERANCE, type Mismatch, type Tolerance } from './compare.js';
+import type { ConformanceTest, DataSet } from './suite.js';
+
+export type TestStatus = 'pass' | 'fail' | 'unsupported' | 'error';
+
+/** Why a test is out of scope: an op or dtype sparsec lacks, or data it cannot express. */
+export type UnsupportedKind = 'op' | 'dtype' | 'opset' | 'data';
+
+export interface TestResult {
+  readonly id: string;
+  readonly name: string;
+  readonly group: string;
+  readonly status: TestStatus;
+  /** One line: the mismatch, the unsupported ops, or the exception message. */
+  readonly reason?: string;
+  readonly unsupportedKind?: UnsupportedKind;
+  /** For unsupported ops: their op types (domain-qualified outside ai.onnx), sorted. */
+  readonly unsupportedOps?: string[];
+  /** For failures: where and how the first differing output differs. */
+  readonly mismatch?: Mismatch & { readonly dataSet: number; readonly output: string };
+  /** Stack of an internal error, for --verbose. */
+  readonly stack?: string;
+  readonly ms: number;
+}
+
+export interface RunOptions {
+  tolerance?: Tolerance;
+}
+
+/** SparsecError codes that mean "sparsec does not cover this" rather than "sparsec is wrong". */
+const UNSUPPORTED_CODES: ReadonlyMap<DiagnosticCode, UnsupportedKind> = new Map([
+  ['UNSUPPORTED_OP', 'op'],
+  ['UNSUPPORTED_DTYPE', 'dtype'],
+  ['OPSET_UNSUPPORTED', 'opset'],
+] as const);
+
+type Outcome = Omit<TestResult, 'id' | 'name' | 'group' | 'ms'>;
+
+export async function runConformanceTest(test: ConformanceTest, opts: RunOptions = {}): Promise<TestResult> {
+  const start = performance.now();
+  let outcome: Outcome;
+  try {
+    outcome = await runChecked(test, opts.tolerance ?? ONNX_TOLERANCE);
+  } catch (e) {
+    outcome = classifyException(e);
+  }
+  return { id: test.id, name: test.name, group: test.group, ...outcome, ms: performance.now() - start };
+}
+
+async function runChecked(test: ConformanceTest, tol: Tolerance): Promise<Outcome> {
+  const model = await loadModel(test.modelPath);
+  const graph = model.graph;
+  const missing = unsupportedNodes(graph);
+  if (missing.length > 0) {
+    const ops = describeOps(missing);
+    return { status: 'unsupported', unsupportedKind: 'op', unsupportedOps: ops, reason: `unsupported ops: ${ops.join(', ')}` };
+  }
+  const nonTensor = [...graph.inputs, ...graph.outputs].find((v) => v.kind !== 'tensor');
+  if (nonTensor) {
+    return { status: 'unsupported', unsupportedKind: 'data', reason: `${nonTensor.kind} value '${nonTensor.name}' in the test data` };
+  }
+  for (const [k, ds] of test.dataSets.entries()) {
+    const mismatch = runDataSet(graph, ds, tol);
+    if (mismatch) return { status: 'fail', reason: `data set ${k}, output '${mismatch.output}': ${mismatch.reason}`, mismatch: { ...mismatch, dataSet: k } };
+  }
+  return { status: 'pass' };
+}
+
+/** Run one data set; undefined when every output matches. */
+function runDataSet(graph: Graph, ds: DataSet, tol: Tolerance): (Mismatch & { output: string }) | undefined {
+  const inputs = bindInputs(graph, ds.inputs.map(readTensor));
+  const results = execute(graph, inputs);
+  if (ds.outputs.length !== graph.outputs.length) {
+    throw new Error(`the data set has ${ds.outputs.length} outputs but the graph has ${graph.outputs.length}`);
+  }
+  for (const [k, path] of ds.outputs.entries()) {
+    const output = graph.outputs[k]!.name;
+    const actual = results.get(output);
+    if (!actual) return { output, reason: 'execute() returned no tensor for this output' };
+    const mismatch = compareTensors(readTensor(path).tensor, actual, tol);
+    if (mismatch) return { ...mismatch, output };
+  }
+  return undefined;
+}
+
+/**
+ * ONNX binds input_K to the K-th graph input that has no initializer. The .pb usually carries
+ * the input's name too; prefer it, and fall back to position for unnamed data.
+ */
+function bindInputs(graph: Graph, data: { name: string; tensor: Tensor }[]): Map<string, Tensor> {
+  const byName = new Map<string, Value>(graph.inputs.map((v) => [v.name, v]));
+  const bound = new Map<string, Tensor>();
+  data.forEach(({ name, tensor }, k) => {
+    const target = byName.get(name) ?? graph.inputs[k];
+    if (!target) throw new Error(`input_${k}.pb ('${name}') matches no graph input (graph has ${graph.inputs.length})`);
+    bound.set(target.name, tensor);
+  });
+  return bound;
+}
+
+function readTensor(path: string): { name: string; tensor: Tensor } {
+  return decodeTensorProto(new Uint8Array(readFileSync(path)));
+}
+
+function describeOps(nodes: readonly Node[]): string[] {
+  const names = new Set(nodes.map((n) => (n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType)));
+  return [...names].sort();
+}
+
+function classifyException(e: unknown): Outcome {
+  if (e instanceof SparsecError) {
+    const kind = UNSUPPORTED_CODES.get(e.diagnostic.code);
+    const reason = firstLine(e.message);
+    if (kind) {
+      const opType = e.diagnostic.location?.opType;
+      return { status: 'unsupported', unsupportedKind: kind, reason, ...(kind === 'op' && opType ? { unsupportedOps: [opType] } : {}) };
+    }
+    return { status: 'error', reason, stack: e.stack };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { status: 'error', reason: `${err.name}: ${firstLine(err.message)}`, stack: err.stack };
+}
+
+function firstLine(s: string): string {
+  const nl = s.indexOf('\n');
+  return nl < 0 ? s : s.slice(0, nl);
+}
