@@ -1,7 +1,9 @@
 // Small helpers shared by op definitions.
 
 import { error } from '../diagnostics.js';
+import type { DType } from '../dtype.js';
 import type { Dim, Node, Shape } from '../graph.js';
+import type { TypeInfo } from '../opdef.js';
 
 /** Resolve a possibly negative axis against a rank, or fail naming the node. */
 export function normalizeAxis(axis: number, rank: number, node: Node): number {
@@ -40,4 +42,47 @@ export function broadcastShapes(shapes: readonly Shape[], node: Node): Dim[] {
     }
   }
   return out;
+}
+
+/** The node's input values that a definition reads as a list of ints (axes, shapes), if constant. */
+export function constInts(info: TypeInfo | undefined): number[] | undefined {
+  return info?.value ? info.value.toNumbers() : undefined;
+}
+
+/** Fail with UNSUPPORTED_OP for an attribute combination the reference executor does not define. */
+export function unsupportedCase(node: Node, what: string): never {
+  throw error('UNSUPPORTED_OP', `${node.opType} with ${what} is not supported`, nodeLocation(node));
+}
+
+/** Fail with BAD_ATTRIBUTE naming the node. */
+export function badAttribute(node: Node, text: string): never {
+  throw error('BAD_ATTRIBUTE', text, nodeLocation(node));
+}
+
+/** Fail with SHAPE_MISMATCH naming the node. */
+export function shapeMismatch(node: Node, text: string): never {
+  throw error('SHAPE_MISMATCH', text, nodeLocation(node));
+}
+
+/** Fail with TYPE_MISMATCH naming the node. */
+export function typeMismatch(node: Node, text: string): never {
+  throw error('TYPE_MISMATCH', text, nodeLocation(node));
+}
+
+/** Inference result "same dtype and shape as input i". */
+export function sameAs(inputs: readonly (TypeInfo | undefined)[], i = 0): TypeInfo {
+  const t = inputs[i];
+  return { dtype: t?.dtype, shape: t?.shape };
+}
+
+/** Inference helper: the dtype shared by the given inputs, or TYPE_MISMATCH if two differ. */
+export function commonDtype(node: Node, inputs: readonly (TypeInfo | undefined)[], indices?: readonly number[]): DType | undefined {
+  let dt: DType | undefined;
+  for (const i of indices ?? inputs.map((_, k) => k)) {
+    const d = inputs[i]?.dtype;
+    if (d === undefined) continue;
+    if (dt !== undefined && d !== dt) typeMismatch(node, `inputs have different dtypes ${dt} and ${d}`);
+    dt = d;
+  }
+  return dt;
 }

@@ -1,3 +1,9 @@
-import type { OpDef } from '../../opdef.js';
+// Every elementwise op: unary functions, binary arithmetic/logic, variadic folds, casts.
 
-export const elementwiseDefs: OpDef[] = [];
+import type { OpDef } from '../../opdef.js';
+import { binaryDefs } from './binary.js';
+import { castDefs } from './cast.js';
+import { unaryDefs } from './unary.js';
+import { variadicDefs } from './variadic.js';
+
+export const elementwiseDefs: OpDef[] = [...unaryDefs, ...binaryDefs, ...variadicDefs, ...castDefs];
