@@ -8,11 +8,12 @@ import { elementwiseDefs } from './ops/elementwise.js';
 import { indexingDefs } from './ops/indexing.js';
 import { nnDefs } from './ops/nn.js';
 import { reduceDefs } from './ops/reduce.js';
+import { selectionDefs } from './ops/selection.js';
 import { shapeDefs } from './ops/shape.js';
 import { slicingDefs } from './ops/slicing.js';
 
 const registry = new Map<Op, OpDef>();
-for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...convDefs, ...controlDefs]) {
+for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...controlDefs]) {
   if (registry.has(def.op)) throw new Error(`op ${def.op} defined twice`);
   registry.set(def.op, def);
 }

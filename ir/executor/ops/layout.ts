@@ -50,6 +50,19 @@ export function stridedCopy(
   }
 }
 
+/** Call fn for every row-major multi-index of `shape` (the array is reused between calls). */
+export function forEachIndex(shape: readonly number[], fn: (index: readonly number[], flat: number) => void): void {
+  const total = sizeOf(shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < total; flat++) {
+    fn(idx, flat);
+    for (let a = shape.length - 1; a >= 0; a--) {
+      if (++idx[a]! < shape[a]!) break;
+      idx[a] = 0;
+    }
+  }
+}
+
 /** Copy `count` consecutive elements. */
 export function copyRange(src: TensorData, from: number, count: number, dst: TensorData, to: number): void {
   if (Array.isArray(src)) {
