@@ -4,6 +4,7 @@ import type { OpDef } from '../opdef.js';
 import type { Op } from '../ops.js';
 import { controlDefs } from './ops/control.js';
 import { convDefs } from './ops/conv.js';
+import { poolDefs } from './ops/pool.js';
 import { elementwiseDefs } from './ops/elementwise.js';
 import { indexingDefs } from './ops/indexing.js';
 import { nnDefs } from './ops/nn.js';
@@ -13,7 +14,7 @@ import { shapeDefs } from './ops/shape.js';
 import { slicingDefs } from './ops/slicing.js';
 
 const registry = new Map<Op, OpDef>();
-for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...controlDefs]) {
+for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...poolDefs, ...controlDefs]) {
   if (registry.has(def.op)) throw new Error(`op ${def.op} defined twice`);
   registry.set(def.op, def);
 }
