@@ -40,6 +40,7 @@ export const DiagnosticCode = {
   UNSUPPORTED_DTYPE: 'UNSUPPORTED_DTYPE',
   UNSUPPORTED_OP: 'UNSUPPORTED_OP',
   VERIFY_FAILED: 'VERIFY_FAILED',
+  WRITE_FAILED: 'WRITE_FAILED',
 } as const;
 export type DiagnosticCode = (typeof DiagnosticCode)[keyof typeof DiagnosticCode];
 
