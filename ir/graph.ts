@@ -108,6 +108,8 @@ export class Node {
   readonly attrs: Map<string, Attr>;
   domain: string;
   opType: string;
+  /** For Opaque nodes: the opset version of their domain (from NodeInit). */
+  opsetVersion: number | undefined;
   /** Free-form annotations set by analysis passes (e.g. 'structure', 'layout'). */
   readonly annotations = new Map<string, unknown>();
 
@@ -121,6 +123,7 @@ export class Node {
     this.attrs = init.attrs instanceof Map ? new Map(init.attrs) : new Map(Object.entries(init.attrs ?? {}));
     this.domain = init.domain ?? '';
     this.opType = init.opType ?? op;
+    this.opsetVersion = init.opsetVersion;
   }
 
   /** Replace input i, keeping both values' use lists exact. */

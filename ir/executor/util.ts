@@ -86,3 +86,9 @@ export function commonDtype(node: Node, inputs: readonly (TypeInfo | undefined)[
   }
   return dt;
 }
+
+/** A float attribute, also accepting an int attribute (builders write `alpha: 2` as an int). */
+export function attrNumber(node: Node, name: string, def: number): number {
+  const a = node.attr(name);
+  return a && (a.kind === 'float' || a.kind === 'int') ? a.value : def;
+}

@@ -4,11 +4,11 @@
 
 import type { DType } from '../../dtype.js';
 import type { Node } from '../../graph.js';
-import type { OpDef, RuntimeValue } from '../../opdef.js';
+import type { OpDef } from '../../opdef.js';
 import { Op } from '../../ops.js';
 import { erf, roundHalfEven, sigmoid, softplus } from '../mathfn.js';
 import { computeAlloc, computeData, familyOf, fromCompute, isBigArray, unsupportedDtype, type Family } from '../numeric.js';
-import { badAttribute, sameAs } from '../util.js';
+import { attrNumber, badAttribute, sameAs } from '../util.js';
 
 interface ScalarFns {
   num: (x: number) => number;
@@ -76,7 +76,7 @@ const specs: UnarySpec[] = [
     op: Op.Elu,
     accepts: FLOAT,
     make(node) {
-      const alpha = node.attrFloat('alpha', 1);
+      const alpha = attrNumber(node, 'alpha', 1);
       return { num: (x) => (x < 0 ? alpha * Math.expm1(x) : x) };
     },
   },
@@ -84,7 +84,7 @@ const specs: UnarySpec[] = [
     op: Op.Celu,
     accepts: FLOAT,
     make(node) {
-      const alpha = node.attrFloat('alpha', 1);
+      const alpha = attrNumber(node, 'alpha', 1);
       return { num: (x) => Math.max(0, x) + Math.min(0, alpha * Math.expm1(x / alpha)) };
     },
   },
@@ -92,8 +92,8 @@ const specs: UnarySpec[] = [
     op: Op.Selu,
     accepts: FLOAT,
     make(node) {
-      const alpha = node.attrFloat('alpha', 1.67326319217681884765625);
-      const gamma = node.attrFloat('gamma', 1.05070102214813232421875);
+      const alpha = attrNumber(node, 'alpha', 1.67326319217681884765625);
+      const gamma = attrNumber(node, 'gamma', 1.05070102214813232421875);
       return { num: (x) => (x > 0 ? gamma * x : gamma * alpha * Math.expm1(x)) };
     },
   },
@@ -101,7 +101,7 @@ const specs: UnarySpec[] = [
     op: Op.LeakyRelu,
     accepts: FLOAT,
     make(node) {
-      const alpha = node.attrFloat('alpha', 0.01);
+      const alpha = attrNumber(node, 'alpha', 0.01);
       return { num: (x) => (x < 0 ? alpha * x : x) };
     },
   },
@@ -109,8 +109,8 @@ const specs: UnarySpec[] = [
     op: Op.HardSigmoid,
     accepts: FLOAT,
     make(node) {
-      const alpha = node.attrFloat('alpha', 0.2);
-      const beta = node.attrFloat('beta', 0.5);
+      const alpha = attrNumber(node, 'alpha', 0.2);
+      const beta = attrNumber(node, 'beta', 0.5);
       return { num: (x) => Math.max(0, Math.min(1, alpha * x + beta)) };
     },
   },
@@ -118,7 +118,7 @@ const specs: UnarySpec[] = [
     op: Op.ThresholdedRelu,
     accepts: FLOAT,
     make(node) {
-      const alpha = node.attrFloat('alpha', 1);
+      const alpha = attrNumber(node, 'alpha', 1);
       return { num: (x) => (x > alpha ? x : 0) };
     },
   },
@@ -126,8 +126,8 @@ const specs: UnarySpec[] = [
     op: Op.Shrink,
     accepts: ['float', 'int', 'bigint'],
     make(node) {
-      const bias = node.attrFloat('bias', 0);
-      const lambd = node.attrFloat('lambd', 0.5);
+      const bias = attrNumber(node, 'bias', 0);
+      const lambd = attrNumber(node, 'lambd', 0.5);
       return { num: (x) => (x < -lambd ? x + bias : x > lambd ? x - bias : 0) };
     },
   },
@@ -171,11 +171,4 @@ function unaryDef(spec: UnarySpec): OpDef {
   };
 }
 
-/** Identity passes any runtime value through (tensors, sequences, optionals). */
-const identityDef: OpDef = {
-  op: Op.Identity,
-  infer: (_node, inputs) => [{ ...sameAs(inputs), value: inputs[0]?.value }],
-  runValues: (_node, [x]): RuntimeValue[] => [x ?? null],
-};
-
-export const unaryDefs: OpDef[] = [...specs.map(unaryDef), identityDef];
+export const unaryDefs: OpDef[] = specs.map(unaryDef);
