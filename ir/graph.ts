@@ -4,6 +4,7 @@
 // Every edit goes through the methods here (or a Rewriter built on them) so that use lists stay
 // exact: passes may rely on `value.uses` without rescanning the graph.
 
+import type { Diagnostic } from './diagnostics.js';
 import type { DType } from './dtype.js';
 import type { Op } from './ops.js';
 import { Tensor } from './tensor.js';
@@ -408,6 +409,8 @@ export class Model {
   readonly metadata = new Map<string, string>();
   /** Where the model was read from, for diagnostics. */
   sourcePath: string | undefined;
+  /** Warnings found while loading (e.g. an opset newer than the IR knows). */
+  readonly warnings: Diagnostic[] = [];
 
   constructor(readonly graph: Graph) {}
 }
