@@ -11,11 +11,12 @@ import { indexingDefs } from './ops/indexing.js';
 import { nnDefs } from './ops/nn.js';
 import { reduceDefs } from './ops/reduce.js';
 import { selectionDefs } from './ops/selection.js';
+import { sequenceDefs } from './ops/sequence.js';
 import { shapeDefs } from './ops/shape.js';
 import { slicingDefs } from './ops/slicing.js';
 
 const registry = new Map<Op, OpDef>();
-for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...resizeDefs, ...poolDefs, ...controlDefs]) {
+for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs]) {
   if (registry.has(def.op)) throw new Error(`op ${def.op} defined twice`);
   registry.set(def.op, def);
 }

@@ -256,7 +256,13 @@ export function folding(def: OpDef): OpDef {
       }
       if (outs.some((o) => o.value === undefined && !(isStatic(o.shape) && sizeOf(o.shape) <= FOLD_LIMIT))) return outs;
       if (outs.every((o) => o.value !== undefined)) return outs;
-      const values = run(node, tensors, noSubgraphs);
+      let values: Tensor[];
+      try {
+        values = run(node, tensors, noSubgraphs);
+      } catch {
+        // Folding only helps later nodes; the executor reports bad constants when it runs them.
+        return outs;
+      }
       return outs.map((o, i) => ({ ...o, value: o.value ?? values[i], shape: o.shape ?? values[i]?.shape }));
     },
   };

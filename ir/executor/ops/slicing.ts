@@ -52,29 +52,33 @@ const concat: OpDef = {
   },
   run(node, inputs) {
     const ts = inputs.filter((t): t is Tensor => t !== undefined);
-    const first = ts[0]!;
-    const axis = normalizeAxis(node.attrInt('axis', 0), first.rank, node);
-    const outShape = [...first.shape];
-    outShape[axis] = 0;
-    for (const t of ts) {
-      if (t.rank !== first.rank || t.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
-        shapeMismatch(node, `cannot concatenate [${t.shape.join(',')}] with [${first.shape.join(',')}] on axis ${axis}`);
-      }
-      outShape[axis] += t.shape[axis]!;
-    }
-    const out = Tensor.zeros(first.dtype, outShape);
-    const outer = sizeOf(first.shape.slice(0, axis));
-    const inner = sizeOf(first.shape.slice(axis + 1));
-    const outBlock = outShape[axis]! * inner;
-    let offset = 0;
-    for (const t of ts) {
-      const block = t.shape[axis]! * inner;
-      for (let o = 0; o < outer; o++) copyRange(t.data, o * block, block, out.data, o * outBlock + offset);
-      offset += block;
-    }
-    return [out];
+    return [concatAlong(node, ts, normalizeAxis(node.attrInt('axis', 0), ts[0]!.rank, node))];
   },
 };
+
+/** Concatenate tensors along a resolved axis (also used by ConcatFromSequence). */
+export function concatAlong(node: Node, ts: readonly Tensor[], axis: number): Tensor {
+  const first = ts[0]!;
+  const outShape = [...first.shape];
+  outShape[axis] = 0;
+  for (const t of ts) {
+    if (t.rank !== first.rank || t.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
+      shapeMismatch(node, `cannot concatenate [${t.shape.join(',')}] with [${first.shape.join(',')}] on axis ${axis}`);
+    }
+    outShape[axis] += t.shape[axis]!;
+  }
+  const out = Tensor.zeros(first.dtype, outShape);
+  const outer = sizeOf(first.shape.slice(0, axis));
+  const inner = sizeOf(first.shape.slice(axis + 1));
+  const outBlock = outShape[axis]! * inner;
+  let offset = 0;
+  for (const t of ts) {
+    const block = t.shape[axis]! * inner;
+    for (let o = 0; o < outer; o++) copyRange(t.data, o * block, block, out.data, o * outBlock + offset);
+    offset += block;
+  }
+  return out;
+}
 
 // ---- Split ----
 
@@ -117,19 +121,23 @@ const split: OpDef = {
   run(node, [data, splitT]) {
     const t = data!;
     const axis = normalizeAxis(node.attrInt('axis', 0), t.rank, node);
-    const sizes = splitSizes(node, t.shape[axis]!, splitT ? ints(splitT) : undefined);
-    const strides = stridesOf(t.shape);
-    let start = 0;
-    return sizes.map((n) => {
-      const shape = [...t.shape];
-      shape[axis] = n;
-      const out = Tensor.zeros(t.dtype, shape);
-      stridedCopy(t.data, start * strides[axis]!, strides, shape, out.data);
-      start += n;
-      return out;
-    });
+    return splitAlong(t, axis, splitSizes(node, t.shape[axis]!, splitT ? ints(splitT) : undefined));
   },
 };
+
+/** Cut a tensor into consecutive parts of the given sizes along a resolved axis. */
+export function splitAlong(t: Tensor, axis: number, sizes: readonly number[]): Tensor[] {
+  const strides = stridesOf(t.shape);
+  let start = 0;
+  return sizes.map((n) => {
+    const shape = [...t.shape];
+    shape[axis] = n;
+    const out = Tensor.zeros(t.dtype, shape);
+    stridedCopy(t.data, start * strides[axis]!, strides, shape, out.data);
+    start += n;
+    return out;
+  });
+}
 
 // ---- Slice ----
 
