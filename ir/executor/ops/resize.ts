@@ -125,9 +125,10 @@ function inferResize(node: Node, inputs: readonly (TypeInfo | undefined)[], ctx:
     return [{ dtype: x.dtype, shape: outputGeometry(node, a, x.shape as number[], axes, scalesT, sizesT).outShape }];
   }
   const values = (given(scalesT) ? scalesT : sizesT!).toNumbers();
-  const shape: Dim[] = [...x.shape];
+  const inShape = x.shape;
+  const shape: Dim[] = [...inShape];
   axes.forEach((ax, i) => {
-    const d = x.shape[ax]!;
+    const d = inShape[ax]!;
     const v = values[i]!;
     if (given(scalesT)) shape[ax] = typeof d === 'number' ? Math.floor(d * v) : v === 1 ? d : ctx.freshDim();
     else if (a.keepAspect === 'stretch') shape[ax] = v;
@@ -293,7 +294,7 @@ function runResize(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[
       roiEnd[ax] = roi[i + axes.length]!;
     });
   }
-  let data = Float64Array.from({ length: x.size }, (_, i) => x.get(i));
+  let data: Float64Array = Float64Array.from({ length: x.size }, (_, i) => x.get(i));
   const shape = [...x.shape];
   for (let ax = rank - 1; ax >= 0; ax--) {
     const taps = axisTaps(a, scales[ax]!, shape[ax]!, outShape[ax]!, roiStart[ax]!, roiEnd[ax]!);
