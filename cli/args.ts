@@ -1,0 +1,261 @@
+// The argv parser. Each command is a record (its flags, each with a help line); the parser and
+// the help text are both generated from these records, and every flag maps onto exactly one
+// field of the command's options object. Options are strict: an unknown flag, a missing value
+// or a malformed one is a BAD_OPTION error, never silently ignored.
+
+import { error } from '../ir/diagnostics.js';
+
+/** `--shape name=1,3,224,224`; `input` is absent when the model's only input is meant. */
+export interface ShapeBinding {
+  input?: string;
+  dims: number[];
+}
+
+/** `--input name=file.npy`; `input` is absent when the model's only input is meant. */
+export interface InputBinding {
+  input?: string;
+  file: string;
+}
+
+export interface InspectOptions {
+  model: string;
+  /** --json: one JSON document on stdout. */
+  json: boolean;
+  /** --ir: also print the IR. */
+  ir: boolean;
+  /** --shape: input shapes to specialize the model to. */
+  shapes: ShapeBinding[];
+}
+
+export type OutputFormat = 'npy' | 'pb';
+
+export interface RunOptions {
+  model: string;
+  /** --input: tensors to feed, from .npy or TensorProto .pb files. */
+  inputs: InputBinding[];
+  /** --shape: input shapes to specialize the model to before running. */
+  shapes: ShapeBinding[];
+  /** --out: a folder to write each output into. */
+  out?: string;
+  /** --format: the file format of written outputs. */
+  format: OutputFormat;
+  json: boolean;
+}
+
+export type CommandName = 'inspect' | 'run';
+
+export type ParsedArgs =
+  | { command: 'help'; topic?: CommandName }
+  | { command: 'version' }
+  | { command: 'inspect'; options: InspectOptions }
+  | { command: 'run'; options: RunOptions };
+
+// ---- command records ----
+
+interface FlagSpec {
+  /** Placeholder for the value in help; absent for boolean flags. */
+  value?: string;
+  /** May be given several times; values are collected in order. */
+  repeated?: boolean;
+  /** Allowed values, when the set is closed. */
+  choices?: readonly string[];
+  help: string;
+}
+
+export interface CommandSpec {
+  name: CommandName;
+  summary: string;
+  positional: { name: string; help: string };
+  flags: Readonly<Record<string, FlagSpec>>;
+}
+
+const shapeFlag: FlagSpec = {
+  value: 'name=dims',
+  repeated: true,
+  help: 'bind an input shape, e.g. x=1,3,224,224 (the name may be left out for a single-input model)',
+};
+
+export const commands: Readonly<Record<CommandName, CommandSpec>> = {
+  inspect: {
+    name: 'inspect',
+    summary: 'show a model: inputs, outputs, ops, parameters, unsupported ops',
+    positional: { name: 'model.onnx', help: 'the model to inspect' },
+    flags: {
+      json: { help: 'print one JSON document instead of text' },
+      ir: { help: "also print sparsec's IR of the model" },
+      shape: shapeFlag,
+    },
+  },
+  run: {
+    name: 'run',
+    summary: 'run a model with the reference executor',
+    positional: { name: 'model.onnx', help: 'the model to run' },
+    flags: {
+      input: {
+        value: 'name=file',
+        repeated: true,
+        help: 'an input tensor from a .npy or TensorProto .pb file (the name may be left out for a single-input model)',
+      },
+      shape: shapeFlag,
+      out: { value: 'dir', help: 'write each output to this folder' },
+      format: { value: 'npy|pb', choices: ['npy', 'pb'], help: 'file format of written outputs (default npy)' },
+      json: { help: 'print one JSON document instead of text' },
+    },
+  },
+};
+
+const isCommand = (s: string): s is CommandName => Object.hasOwn(commands, s);
+
+const badOption = (text: string, hint = "Run 'sparsec --help' for usage.") => error('BAD_OPTION', text, undefined, hint);
+
+/** Parse argv (without `node` and the script path) into a command and its options. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  if (argv.length === 0) return { command: 'help' };
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const topic = rest[0];
+    return topic !== undefined && isCommand(topic) ? { command: 'help', topic } : { command: 'help' };
+  }
+  if (first === '--version') return { command: 'version' };
+  if (!isCommand(first!)) {
+    if (first!.startsWith('-')) throw badOption(`unknown option '${first}'`);
+    throw badOption(`unknown command '${first}'`);
+  }
+  const spec = commands[first];
+  if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: spec.name };
+  const { positionals, flags } = scan(spec, rest);
+  if (positionals.length === 0) throw badOption(`missing ${spec.positional.name}`, `Usage: ${usageLine(spec)}`);
+  if (positionals.length > 1) {
+    throw badOption(`unexpected argument '${positionals[1]}'`, `Usage: ${usageLine(spec)}`);
+  }
+  const model = positionals[0]!;
+  const str = (k: string) => flags.get(k)?.[0];
+  const list = (k: string) => flags.get(k) ?? [];
+  const bool = (k: string) => flags.has(k);
+
+  if (spec.name === 'inspect') {
+    return { command: 'inspect', options: { model, json: bool('json'), ir: bool('ir'), shapes: list('shape').map(parseShapeBinding) } };
+  }
+  const out = str('out');
+  const format = (str('format') ?? 'npy') as OutputFormat;
+  if (flags.has('format') && out === undefined) throw badOption('--format needs --out (outputs are only written to a folder)');
+  return {
+    command: 'run',
+    options: {
+      model,
+      inputs: list('input').map(parseInputBinding),
+      shapes: list('shape').map(parseShapeBinding),
+      ...(out !== undefined ? { out } : {}),
+      format,
+      json: bool('json'),
+    },
+  };
+}
+
+/** Split argv into positionals and flag values, checking every flag against the record. */
+function scan(spec: CommandSpec, args: readonly string[]): { positionals: string[]; flags: Map<string, string[]> } {
+  const positionals: string[] = [];
+  const flags = new Map<string, string[]>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = (eq >= 0 ? arg.slice(0, eq) : arg).replace(/^--?/, '');
+    const flag = Object.hasOwn(spec.flags, name) && arg.startsWith('--') ? spec.flags[name]! : undefined;
+    if (!flag) throw badOption(`unknown option '${eq >= 0 ? arg.slice(0, eq) : arg}' for 'sparsec ${spec.name}'`, `Run 'sparsec ${spec.name} --help' for its options.`);
+    let value: string | undefined;
+    if (flag.value === undefined) {
+      if (eq >= 0) throw badOption(`--${name} takes no value`);
+      value = '';
+    } else if (eq >= 0) {
+      value = arg.slice(eq + 1);
+    } else {
+      value = args[++i];
+      if (value === undefined) throw badOption(`--${name} needs a value (${flag.value})`);
+    }
+    if (flag.choices && !flag.choices.includes(value)) {
+      throw badOption(`--${name} must be one of ${flag.choices.join(', ')}, not '${value}'`);
+    }
+    const seen = flags.get(name);
+    if (seen && !flag.repeated) throw badOption(`--${name} is given twice`);
+    flags.set(name, [...(seen ?? []), value]);
+  }
+  return { positionals, flags };
+}
+
+/** `x=1,3,224,224`, `1x3x224x224`, `x=` (a scalar). */
+export function parseShapeBinding(text: string): ShapeBinding {
+  const eq = text.lastIndexOf('=');
+  const input = eq >= 0 ? text.slice(0, eq) : undefined;
+  const dimsText = (eq >= 0 ? text.slice(eq + 1) : text).trim().replace(/^\[(.*)\]$/, '$1');
+  if (input === '') throw badOption(`--shape '${text}' has an empty input name`);
+  const dims = dimsText === '' ? [] : dimsText.split(/[,x]/).map((d) => d.trim());
+  const numbers = dims.map(Number);
+  if (numbers.some((n) => !Number.isSafeInteger(n) || n < 0) || dims.some((d) => d === '')) {
+    throw badOption(`--shape '${text}' must give non-negative integer dims, e.g. x=1,3,224,224`);
+  }
+  return input !== undefined ? { input, dims: numbers } : { dims: numbers };
+}
+
+/** `x=input.npy` or just `input.npy`. */
+export function parseInputBinding(text: string): InputBinding {
+  const eq = text.indexOf('=');
+  if (eq < 0) {
+    if (text === '') throw badOption('--input needs a file');
+    return { file: text };
+  }
+  const input = text.slice(0, eq);
+  const file = text.slice(eq + 1);
+  if (input === '' || file === '') throw badOption(`--input '${text}' must be name=file or file`);
+  return { input, file };
+}
+
+// ---- help, generated from the records ----
+
+function usageLine(spec: CommandSpec): string {
+  return `sparsec ${spec.name} <${spec.positional.name}> [options]`;
+}
+
+export function helpText(topic?: CommandName): string {
+  if (topic === undefined) {
+    const width = Math.max(...Object.keys(commands).map((c) => c.length));
+    return [
+      'sparsec: compile dense ONNX models into code specialized to their sparsity',
+      '',
+      'Usage: sparsec <command> [options]',
+      '',
+      'Commands:',
+      ...Object.values(commands).map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+      '',
+      'Options:',
+      '  --help     show help (also: sparsec <command> --help)',
+      '  --version  print the version',
+      '',
+      'Results go to stdout, diagnostics to stderr. Exit status: 0 ok, 1 bad input or options,',
+      '2 internal error (a bug in sparsec; SPARSEC_DEBUG=1 prints its stack).',
+      '',
+    ].join('\n');
+  }
+  const spec = commands[topic];
+  const rows = Object.entries(spec.flags).map(([name, f]) => [`--${name}${f.value ? ` ${f.value}` : ''}${f.repeated ? ' ...' : ''}`, f.help]);
+  const width = Math.max(...rows.map(([l]) => l!.length));
+  return [
+    `sparsec ${spec.name}: ${spec.summary}`,
+    '',
+    `Usage: ${usageLine(spec)}`,
+    '',
+    `  <${spec.positional.name}>  ${spec.positional.help}`,
+    '',
+    'Options:',
+    ...rows.map(([l, h]) => `  ${l!.padEnd(width)}  ${h}`),
+    `  ${'--help'.padEnd(width)}  show this help`,
+    '',
+  ].join('\n');
+}
