@@ -1,0 +1,9 @@
+// Every pass sparsec knows, for pipeline text and --help-passes.
+
+import { canonicalizePass } from './canonicalize/index.js';
+import { dcePass } from './dce.js';
+import { foldConstantsPass } from './fold-constants.js';
+import { inferShapesPass } from './infer-shapes.js';
+import type { AnyPass } from './pass.js';
+
+export const allPasses: readonly AnyPass[] = [inferShapesPass, foldConstantsPass, canonicalizePass, dcePass];
