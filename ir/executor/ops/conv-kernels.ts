@@ -50,7 +50,31 @@ export function gemmAccumulate(
       const o2 = o1 + P;
       const o3 = o2 + P;
       const a0 = aOff + m * aStrideM;
-      for (let k = 0; k < K; k++) {
+      let k = 0;
+      // Two reduction steps per pass halve the loads and stores of out per multiply-add.
+      for (; k + 2 <= K; k += 2) {
+        const ak = a0 + k * aStrideK;
+        const ak1 = ak + aStrideK;
+        const w00 = a[ak]!;
+        const w10 = a[ak + aStrideM]!;
+        const w20 = a[ak + 2 * aStrideM]!;
+        const w30 = a[ak + 3 * aStrideM]!;
+        const w01 = a[ak1]!;
+        const w11 = a[ak1 + aStrideM]!;
+        const w21 = a[ak1 + 2 * aStrideM]!;
+        const w31 = a[ak1 + 3 * aStrideM]!;
+        const bk = bOff + k * P;
+        const bk1 = bk + P;
+        for (let p = p0; p < p1; p++) {
+          const v0 = b[bk + p]!;
+          const v1 = b[bk1 + p]!;
+          out[o0 + p] += w00 * v0 + w01 * v1;
+          out[o1 + p] += w10 * v0 + w11 * v1;
+          out[o2 + p] += w20 * v0 + w21 * v1;
+          out[o3 + p] += w30 * v0 + w31 * v1;
+        }
+      }
+      for (; k < K; k++) {
         const ak = a0 + k * aStrideK;
         const w0 = a[ak]!;
         const w1 = a[ak + aStrideM]!;
