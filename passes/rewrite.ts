@@ -4,7 +4,7 @@
 // inputs) and erase nodes that became dead.
 
 import type { Graph, Node, NodeInit, Value } from '../ir/graph.js';
-import type { Op } from '../ir/ops.js';
+import { ControlFlow, type Op } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import { isLive, subgraphOutputCaptures, walkGraphs } from './liveness.js';
 
@@ -101,6 +101,7 @@ export class Rewriter {
     if (to.shape === undefined) to.shape = from.shape;
     const users = from.uses.map((u) => u.node);
     from.replaceAllUsesWith(to);
+    redirectSubgraphOutputs(from, to);
     this.edits++;
     for (const u of users) this.listener?.nodeChanged(u);
     for (const u of to.uses) this.listener?.nodeChanged(u.node);
@@ -135,6 +136,23 @@ export class Rewriter {
     }
     values.forEach((v, i) => this.replaceAllUsesWith(node.outputs[i]!, v));
     if (node.outputs.every((o) => o.uses.length === 0 && !o.isGraphOutput)) this.erase(node);
+  }
+}
+
+/**
+ * A subgraph may return an outer value directly (an If branch returning a captured tensor);
+ * such a reference is not in `uses`, so it is redirected here.
+ */
+function redirectSubgraphOutputs(from: Value, to: Value): void {
+  for (const n of from.graph.nodes) {
+    if (!ControlFlow.has(n.op)) continue;
+    for (const sub of n.subgraphs()) {
+      for (const g of walkGraphs(sub)) {
+        g.outputs.forEach((v, i) => {
+          if (v === from) g.outputs[i] = to;
+        });
+      }
+    }
   }
 }
 
