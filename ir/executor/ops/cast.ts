@@ -19,16 +19,21 @@ const DTYPE_NAMES: ReadonlySet<string> = new Set([
 // TensorProto.DataType codes, in case `to` still holds ONNX's int form instead of a dtype name.
 const ONNX_CODES: readonly (DType | undefined)[] = [
   undefined, 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16',
-  'float64', 'uint32', 'uint64', 'complex64', 'complex128', 'bfloat16',
+  'float64', 'uint32', 'uint64', 'complex64', 'complex128', 'bfloat16', 'float8e4m3fn', 'float8e4m3fnuz',
+  'float8e5m2', 'float8e5m2fnuz', 'uint4', 'int4',
 ];
 
-/** Cast's `to`: a dtype name (string attribute), or an ONNX dtype code. */
+/** A dtype-valued attribute: a dtype name (string attribute), or an ONNX dtype code (int). */
+export function dtypeAttr(node: Node, name: string): DType | undefined {
+  const code = node.attrInt(name);
+  return (node.attrString(name) ?? (code !== undefined ? (ONNX_CODES[code] ?? `onnx dtype ${code}`) : undefined)) as DType | undefined;
+}
+
 function castTarget(node: Node): DType {
-  const code = node.attrInt('to');
-  const to = node.attrString('to') ?? (code !== undefined ? (ONNX_CODES[code] ?? `onnx dtype ${code}`) : undefined);
+  const to = dtypeAttr(node, 'to');
   if (to === undefined) return badAttribute(node, 'Cast needs a `to` attribute');
-  if (!DTYPE_NAMES.has(to)) unsupportedDtype(node, to as DType, 'target');
-  return to as DType;
+  if (!DTYPE_NAMES.has(to)) unsupportedDtype(node, to, 'target');
+  return to;
 }
 
 /** Cast a tensor to `to`. Exported for other ops that convert (CastLike, QuantizeLinear). */

@@ -1,0 +1,100 @@
+// QuantizeLinear and DequantizeLinear (opset 21): per-tensor, per-axis and blocked scales.
+//   quantize:   y = saturate(round_half_even(x / scale) + zero_point)
+//   dequantize: y = (x - zero_point) * scale
+// float8 targets are not defined yet (UNSUPPORTED_DTYPE).
+
+import type { DType } from '../../dtype.js';
+import type { Node } from '../../graph.js';
+import type { OpDef } from '../../opdef.js';
+import { Op } from '../../ops.js';
+import { sizeOf, Tensor } from '../../tensor.js';
+import { roundHalfEven } from '../mathfn.js';
+import { computeData, floatAlloc, floatData, fromFloats, unsupportedDtype } from '../numeric.js';
+import { normalizeAxis, shapeMismatch } from '../util.js';
+import { dtypeAttr } from './cast.js';
+
+const RANGES: Partial<Record<DType, readonly [number, number]>> = {
+  uint8: [0, 255],
+  int8: [-128, 127],
+  uint16: [0, 65535],
+  int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647],
+  uint4: [0, 15],
+  int4: [-8, 7],
+};
+
+/**
+ * For element i of `x`, the index of its scale (and zero point): one scale for the tensor, one
+ * per slice along `axis` (1-D scale), or one per block of `block_size` along `axis`.
+ */
+function scaleIndexer(node: Node, x: Tensor, scale: Tensor): (i: number) => number {
+  if (scale.size === 1) return () => 0;
+  const axis = normalizeAxis(node.attrInt('axis', 1), x.rank, node);
+  const d = x.shape[axis]!;
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const block = node.attrInt('block_size', 0);
+  if (block <= 0) {
+    if (scale.rank !== 1 || scale.size !== d) shapeMismatch(node, `per-axis scale must have shape [${d}], got [${scale.shape.join(',')}]`);
+    return (i) => Math.floor(i / inner) % d;
+  }
+  const blocks = Math.ceil(d / block);
+  const expected = x.shape.map((s, k) => (k === axis ? blocks : s));
+  if (scale.rank !== x.rank || scale.shape.some((s, k) => s !== expected[k])) {
+    shapeMismatch(node, `blocked scale must have shape [${expected.join(',')}], got [${scale.shape.join(',')}]`);
+  }
+  return (i) => {
+    const o = Math.floor(i / (d * inner));
+    const c = Math.floor(i / inner) % d;
+    return (o * blocks + Math.floor(c / block)) * inner + (i % inner);
+  };
+}
+
+/** The zero point's dtype when there is one, else output_dtype (0 = unset), else uint8. */
+function quantizedDtype(node: Node, zpDtype: DType | undefined): DType {
+  if (zpDtype) return zpDtype;
+  const set = node.attrInt('output_dtype', 0) !== 0 || node.attrString('output_dtype') !== undefined;
+  return (set ? dtypeAttr(node, 'output_dtype') : undefined) ?? 'uint8';
+}
+
+const quantizeDef: OpDef = {
+  op: Op.QuantizeLinear,
+  infer: (node, [x, , zp]) => [{ dtype: quantizedDtype(node, zp?.dtype), shape: x?.shape }],
+  run(node, [x, scale, zp]) {
+    const dtype = quantizedDtype(node, zp?.dtype);
+    const range = RANGES[dtype];
+    if (!range || dtype === 'int32') unsupportedDtype(node, dtype, 'output');
+    const [lo, hi] = range;
+    const xd = floatData(x!);
+    const sd = floatData(scale!);
+    const zd = zp ? computeData(zp) : undefined;
+    const index = scaleIndexer(node, x!, scale!);
+    const out = Tensor.zeros(dtype, x!.shape);
+    const od = out.data as Int32Array;
+    for (let i = 0; i < xd.length; i++) {
+      const k = index(i);
+      const q = roundHalfEven(xd[i]! / sd[k]!) + (zd ? Number(zd[k]!) : 0);
+      od[i] = Number.isNaN(q) ? 0 : Math.min(hi, Math.max(lo, q));
+    }
+    return [out];
+  },
+};
+
+const dequantizeDef: OpDef = {
+  op: Op.DequantizeLinear,
+  infer: (_node, [x, scale]) => [{ dtype: scale?.dtype, shape: x?.shape }],
+  run(node, [x, scale, zp]) {
+    if (!RANGES[x!.dtype]) unsupportedDtype(node, x!.dtype);
+    const xd = computeData(x!);
+    const sd = floatData(scale!);
+    const zd = zp ? computeData(zp) : undefined;
+    const index = scaleIndexer(node, x!, scale!);
+    const y = floatAlloc(scale!.dtype, xd.length);
+    for (let i = 0; i < xd.length; i++) {
+      const k = index(i);
+      y[i] = (Number(xd[i]!) - (zd ? Number(zd[k]!) : 0)) * sd[k]!;
+    }
+    return [fromFloats(scale!.dtype, x!.shape, y)];
+  },
+};
+
+export const quantDefs: OpDef[] = [quantizeDef, dequantizeDef];
