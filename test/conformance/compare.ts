@@ -7,6 +7,7 @@
 // data) compare by bit pattern.
 
 import { isFloatType } from '../../ir/dtype.js';
+import type { RuntimeValue } from '../../ir/opdef.js';
 import type { Tensor } from '../../ir/tensor.js';
 
 export interface Tolerance {
@@ -127,4 +128,32 @@ function multiIndex(flat: number, shape: readonly number[]): number[] {
     flat = size > 0 ? Math.floor(flat / size) : 0;
   }
   return idx;
+}
+
+/**
+ * Compare executor runtime values: a tensor, a sequence of tensors (same length, element by
+ * element) or an optional (null when empty). `compareTensor` decides how tensors compare.
+ */
+export function compareValues(
+  expected: RuntimeValue,
+  actual: RuntimeValue | undefined,
+  compareTensor: (e: Tensor, a: Tensor) => Mismatch | undefined,
+): Mismatch | undefined {
+  if (actual === undefined) return { reason: 'no value was returned' };
+  if (expected === null || actual === null) {
+    if (expected === actual) return undefined;
+    return { reason: expected === null ? 'expected an empty optional, got a value' : 'got an empty optional' };
+  }
+  if (Array.isArray(expected) || Array.isArray(actual)) {
+    if (!Array.isArray(expected) || !Array.isArray(actual)) {
+      return { reason: Array.isArray(expected) ? 'expected a sequence, got a tensor' : 'expected a tensor, got a sequence' };
+    }
+    if (expected.length !== actual.length) return { reason: `sequence of ${actual.length} tensors, expected ${expected.length}` };
+    for (let i = 0; i < expected.length; i++) {
+      const m = compareTensor(expected[i]!, actual[i]!);
+      if (m) return { ...m, reason: `sequence element ${i}: ${m.reason}` };
+    }
+    return undefined;
+  }
+  return compareTensor(expected, actual);
 }
