@@ -8,7 +8,7 @@
 // undefined when it emitted the whole replacement itself (e.g. Softmax's Flatten/Reshape).
 
 import { warning, type Diagnostic } from '../ir/diagnostics.js';
-import type { Value } from '../ir/graph.js';
+import type { Attr, Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import { DataTypeCode } from './schema.js';
 import {
@@ -295,9 +295,23 @@ adapt('GroupNormalization', 21, (n, b) => {
   return n;
 });
 
-// Scan 8 had a batch axis and a sequence_lens input; 9 redefined it. No rewrite exists.
-adapt('Scan', 9, (_n, b) => {
-  throw b.fail('Scan before opset 9 (batched form) is not supported', 'Re-export the model with opset 9 or later.');
+// Scan 8 took an optional sequence_lens input and a leading batch axis on every state and scan
+// input; 9 dropped both. With no sequence_lens and a batch of 1 the old form is the new one
+// between Squeeze(axis 0) and Unsqueeze(axis 0); anything else has no opset-9 equivalent short
+// of a Loop over the batch, which we do not build.
+adapt('Scan', 9, (n, b) => {
+  const [seqLens, ...rest] = n.inputs;
+  const batchOfOne = rest.every((v) => v?.const?.shape[0] === 1 || (v?.kind === 'tensor' && v.shape?.[0] === 1));
+  if (seqLens || !batchOfOne) {
+    throw b.fail('Scan before opset 9 (batched form) is supported only without sequence_lens and with a batch of 1', 'Re-export the model with opset 9 or later.');
+  }
+  const axis0 = int64Const(b, [0]);
+  const inputs = rest.map((v) => b.node('Squeeze', [v, axis0])[0]);
+  const attrs: Record<string, Attr> = {};
+  for (const [k, a] of n.attrs) attrs[k === 'directions' ? 'scan_input_directions' : k] = a;
+  const outs = b.node('Scan', inputs, attrs, n.outputs.length);
+  outs.forEach((v, i) => b.node('Unsqueeze', [v, axis0], {}, [n.outputs[i]!]));
+  return undefined;
 });
 
 // ImageScaler (experimental, removed in opset 10): y = x * scale + bias[c] over NCHW.
