@@ -1,0 +1,3 @@
+import { defineDifferentialSuite } from './suite.js';
+
+defineDifferentialSuite('mobilenet');
