@@ -70,9 +70,12 @@ const quantizeDef: OpDef = {
     const index = scaleIndexer(node, x!, scale!);
     const out = Tensor.zeros(dtype, x!.shape);
     const od = out.data as Int32Array;
+    // The quotient is rounded to float32 before rounding to an integer, as float32 hardware
+    // (and numpy on float32 arrays) does; a float64 quotient can fall on the other side of .5.
+    const narrow = x!.dtype === 'float64' ? (v: number) => v : Math.fround;
     for (let i = 0; i < xd.length; i++) {
       const k = index(i);
-      const q = roundHalfEven(xd[i]! / sd[k]!) + (zd ? Number(zd[k]!) : 0);
+      const q = roundHalfEven(narrow(xd[i]! / sd[k]!)) + (zd ? Number(zd[k]!) : 0);
       od[i] = Number.isNaN(q) ? 0 : Math.min(hi, Math.max(lo, q));
     }
     return [out];
