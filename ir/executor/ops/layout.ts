@@ -65,9 +65,11 @@ export function forEachIndex(shape: readonly number[], fn: (index: readonly numb
 
 /** Copy `count` consecutive elements. */
 export function copyRange(src: TensorData, from: number, count: number, dst: TensorData, to: number): void {
-  if (Array.isArray(src)) {
-    const d = dst as string[];
-    for (let i = 0; i < count; i++) d[to + i] = src[from + i]!;
+  // Short runs (Gather on the last axis, small concat blocks) are cheaper without subarray views.
+  if (Array.isArray(src) || count < 16) {
+    const d = dst as unknown as Slots;
+    const v = src as unknown as Slots;
+    for (let i = 0; i < count; i++) d[to + i] = v[from + i];
     return;
   }
   // Source and destination always share a storage kind; the casts only name one of them.

@@ -2,7 +2,7 @@
 // TopK, NonZero, Compress, Unique.
 
 import { isBitPatternFloat } from '../../dtype.js';
-import type { Dim, Node } from '../../graph.js';
+import type { Dim } from '../../graph.js';
 import type { OpDef } from '../../opdef.js';
 import { Tensor, sizeOf, stridesOf } from '../../tensor.js';
 import { normalizeAxis } from '../util.js';

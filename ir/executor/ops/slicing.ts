@@ -156,6 +156,12 @@ function sliceRange(dim: number, start: number, end: number, step: number): { st
   return { start: s, count: Math.max(0, Math.ceil((e - s) / step)) };
 }
 
+/** Whether a slice keeps every element of any dim ([0:INT_MAX:1] or [-1:INT_MIN:-1]), so a symbol survives. */
+function takesWholeDim(start: number, end: number, step: number): boolean {
+  const huge = 2 ** 31 - 1;
+  return (step === 1 && start === 0 && end >= huge) || (step === -1 && start === -1 && end <= -huge);
+}
+
 interface SliceSpec {
   starts: number[];
   ends: number[];
@@ -191,7 +197,7 @@ const slice: OpDef = {
       const dim = s[a]!;
       const [st, en, sp] = [spec.starts[i]!, spec.ends[i]!, spec.steps[i]!];
       if (typeof dim === 'number') out[a] = sliceRange(dim, st, en, sp).count;
-      else if (!(st === 0 && sp === 1 && en >= 2 ** 31 - 1)) out[a] = ctx.freshDim('slice');
+      else if (!takesWholeDim(st, en, sp)) out[a] = ctx.freshDim('slice');
     });
     return [{ dtype: data?.dtype, shape: out }];
   },

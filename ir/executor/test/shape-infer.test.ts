@@ -49,6 +49,7 @@ describe('symbolic shape inference', () => {
     expect(infer('Slice', [x, c(i64([1])), c(i64([-1])), c(i64([1]))])[0]!.shape).toEqual(['b', 8]);
     expect(infer('Slice', [x, c(i64([0])), c(i64([2n ** 63n - 1n])), c(i64([0]))])[0]!.shape).toEqual(['b', 10]);
     expect(infer('Slice', [x, c(i64([1])), c(i64([3])), c(i64([0]))])[0]!.shape).toEqual(['d0', 10]);
+    expect(infer('Slice', [x, c(i64([-1])), c(i64([-(2n ** 63n)])), c(i64([0])), c(i64([-1]))])[0]!.shape).toEqual(['b', 10]);
     expect(infer('Gather', [x, t('int64', ['n', 2])], { axis: 1 })[0]!.shape).toEqual(['b', 'n', 2]);
     expect(infer('Pad', [x, c(i64([0, 1, 0, 2]))])[0]!.shape).toEqual(['b', 13]);
     expect(infer('Expand', [t('float32', [1, 3]), c(i64([4, 1]))])[0]!.shape).toEqual([4, 3]);
