@@ -105,3 +105,21 @@ describe('inferTypes over a PyTorch-style shape chain', () => {
     expect(z.shape).toEqual([12, 'batch']);
   });
 });
+
+describe('control-flow inference (best effort)', () => {
+  it('joins the branch types of If: equal dims kept, differing dims fresh', () => {
+    const b = new GraphBuilder('main');
+    const cond = b.input('cond', 'bool', []);
+    const x = b.input('x', 'float32', ['n', 4]);
+    const thenB = b.subgraph('then');
+    thenB.output(thenB.op('Identity', [x]));
+    const elseB = b.subgraph('else');
+    elseB.output(elseB.op('Slice', [x, elseB.constant('s', i64([0])), elseB.constant('e', i64([2])), elseB.constant('a', i64([1]))]));
+    const y = b.op('If', [cond], { attrs: { then_branch: thenB.graph, else_branch: elseB.graph } });
+    b.output(y);
+    inferTypes(b.graph);
+    expect(y.dtype).toBe('float32');
+    expect(y.shape?.[0]).toBe('n');
+    expect(typeof y.shape?.[1]).toBe('string');
+  });
+});

@@ -118,3 +118,15 @@ describe('DepthToSpace / SpaceToDepth', () => {
     expect(nums(y)).toEqual([0, 2, 8, 10, 1, 3, 9, 11, 4, 6, 12, 14, 5, 7, 13, 15]);
   });
 });
+
+describe('storage kinds', () => {
+  it('moves float16 bit patterns and strings unchanged', () => {
+    const h = new Tensor('float16', [2, 2], Uint16Array.of(0x3c00, 0x7e01, 0x8000, 0x0001));
+    const y = run1('Transpose', [h]);
+    expect(y.dtype).toBe('float16');
+    expect([...(y.data as Uint16Array)]).toEqual([0x3c00, 0x8000, 0x7e01, 0x0001]);
+    const s = new Tensor('string', [3], ['x', 'y', 'z']);
+    expect(run1('Gather', [s, i64([2, 0])]).data).toEqual(['z', 'x']);
+    expect(run1('Slice', [s, i64([-1]), i64([-(2n ** 63n)]), i64([0]), i64([-1])]).data).toEqual(['z', 'y', 'x']);
+  });
+});
