@@ -1,7 +1,8 @@
 // What a command gets to talk to the world: stdout for results, a progress line on stderr,
 // and the environment. Tests pass captured streams; the bin passes the process's.
 
-import { colors, shouldColor, type Colors } from './format.js';
+import type { Diagnostic } from '../ir/diagnostics.js';
+import { colors, formatMessages, shouldColor, type Colors } from './format.js';
 
 export interface Writer {
   write(text: string): unknown;
@@ -19,15 +20,23 @@ export interface CliIO {
 export interface CommandContext {
   /** Write results (text or JSON) to stdout. */
   print(text: string): void;
+  /** Report a warning on stderr (the work goes on). */
+  warn(d: Diagnostic): void;
   progress: Progress;
   colors: Colors;
 }
 
 export function commandContext(io: CliIO, env: Readonly<Record<string, string | undefined>>): CommandContext {
+  const color = shouldColor(io.isTTY, env);
+  const progress = io.isTTY ? new TerminalProgress(io.stderr) : silentProgress;
   return {
     print: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    progress: io.isTTY ? new TerminalProgress(io.stderr) : silentProgress,
-    colors: colors(shouldColor(io.isTTY, env)),
+    warn: (d) => {
+      progress.clear();
+      for (const m of formatMessages([d], { color })) io.stderr.write(`${m}\n`);
+    },
+    progress,
+    colors: colors(color),
   };
 }
 

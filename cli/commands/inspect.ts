@@ -1,8 +1,10 @@
 // `sparsec inspect model.onnx`: what a model is made of, and what sparsec cannot run yet.
 
+import { SparsecError } from '../../ir/diagnostics.js';
 import { dtypeBytes } from '../../ir/dtype.js';
 import { unsupportedNodes } from '../../ir/executor/index.js';
 import type { Graph, Model, Node, Value } from '../../ir/graph.js';
+import { inferTypes } from '../../ir/infer.js';
 import { printGraph } from '../../ir/printer.js';
 import type { InspectOptions } from '../args.js';
 import type { CommandContext } from '../context.js';
@@ -45,8 +47,22 @@ export async function inspect(opts: InspectOptions, ctx: CommandContext): Promis
     summary.specialized = { bindings, inputs: feedInputs(shown).map(tensorSummary), outputs: shown.graph.outputs.map(tensorSummary) };
   }
   // With --shape, the IR shown is the specialized one: that is what later stages compile.
-  if (opts.ir) summary.ir = printGraph(shown.graph);
+  if (opts.ir) {
+    if (shown === model) inferForDisplay(model, opts.model, ctx);
+    summary.ir = printGraph(shown.graph);
+  }
   ctx.print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary, ctx));
+}
+
+/** Types make the IR readable; a model inference cannot handle is still shown, untyped. */
+function inferForDisplay(model: Model, file: string, ctx: CommandContext): void {
+  try {
+    inferTypes(model.graph);
+  } catch (e) {
+    if (!(e instanceof SparsecError)) throw e;
+    const d = e.diagnostic;
+    ctx.warn({ ...d, severity: 'warning', text: `types not inferred: ${d.text}`, location: { ...d.location, file } });
+  }
 }
 
 export function summarize(model: Model, file: string): ModelSummary {
@@ -118,12 +134,12 @@ function formatSummary(s: ModelSummary, ctx: CommandContext): string {
   ]);
   tensors('inputs', s.inputs);
   tensors('outputs', s.outputs);
-  lines.push(bold(`ops (${formatCount(s.nodes)} nodes)`));
+  lines.push(bold(`ops (${formatCount(s.nodes)} ${s.nodes === 1 ? 'node' : 'nodes'})`));
   table(Object.entries(s.ops).map(([op, n]) => [op, String(n)]));
   if (s.unsupported.length === 0) {
     lines.push(`${bold('unsupported ops')}: none`);
   } else {
-    lines.push(red(bold(`unsupported ops (${s.unsupported.length} nodes)`)));
+    lines.push(red(bold(`unsupported ops (${s.unsupported.length} ${s.unsupported.length === 1 ? 'node' : 'nodes'})`)));
     table(s.unsupported.map((u) => [u.op, `'${u.node}'`]));
   }
   if (s.specialized) {

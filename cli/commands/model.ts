@@ -13,7 +13,7 @@ import { withFile } from '../tensor-files.js';
 export async function loadUserModel(file: string, ctx: CommandContext): Promise<Model> {
   ctx.progress.update(`loading ${file}`);
   try {
-    return await loadModel(file);
+    return await loadModel(file, { onProgress: (p) => ctx.progress.update(`${p.phase === 'read' ? 'reading' : 'decoding'} ${file}`, p.done, p.total) });
   } catch (e) {
     if (e instanceof SparsecError) throw withFile(e, file);
     throw e;
@@ -54,7 +54,7 @@ export function resolveShapeBindings(model: Model, shapes: readonly ShapeBinding
 export function specialize(model: Model, bindings: Record<string, number[]>, file: string): Model {
   if (Object.keys(bindings).length === 0) return model;
   try {
-    return specializeShapes(model, bindings) ?? model;
+    return specializeShapes(model, bindings);
   } catch (e) {
     if (e instanceof SparsecError) throw withFile(e, file);
     throw e;
