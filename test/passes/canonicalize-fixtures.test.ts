@@ -20,6 +20,9 @@ const expected: Record<string, Record<string, number>> = {
   gpt2: { LayerNormalization: 9, Gelu: 4, Linear: 17, Erf: 0, Pow: 0 },
   // 4 layers: 2 RMSNorms each + the final one; q, k, v, o, gate, up, down + head.
   llama: { RMSNorm: 9, Linear: 29, Pow: 0 },
+  // 2 layers: 2 RMSNorms each + the final one; q, k, v, o, the router and 8 SwiGLU experts
+  // (3 projections each) per layer + head.
+  moe: { RMSNorm: 5, Linear: 59, Pow: 0 },
   // 2 layers: q, k, v, o, fc1, fc2 each + the pooler Gemm; tanh Gelu per MLP (the pooler's Tanh stays).
   bert: { LayerNormalization: 5, Gelu: 2, Linear: 13, Tanh: 1, Gemm: 0 },
   // The classifier Gemm after Flatten.
