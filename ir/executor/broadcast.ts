@@ -105,11 +105,12 @@ export function applyBinary<A, B, R>(
     const x = a[0]!;
     for (let i = 0; i < n; i++) out[i] = f(x, b[i]!);
   } else {
-    const ma = typeof ia === 'string' ? undefined : ia;
-    const mb = typeof ib === 'string' ? undefined : ib;
-    const sa = ia === 'scalar' ? 0 : 1;
-    const sb = ib === 'scalar' ? 0 : 1;
-    for (let i = 0; i < n; i++) out[i] = f(a[ma ? ma[i]! : i * sa]!, b[mb ? mb[i]! : i * sb]!);
+    // Scalars read through a map of zeros so the loops below stay branch-free.
+    const ma = ia === 'same' ? undefined : ia === 'scalar' ? new Int32Array(n) : ia;
+    const mb = ib === 'same' ? undefined : ib === 'scalar' ? new Int32Array(n) : ib;
+    if (!ma) for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[mb![i]!]!);
+    else if (!mb) for (let i = 0; i < n; i++) out[i] = f(a[ma[i]!]!, b[i]!);
+    else for (let i = 0; i < n; i++) out[i] = f(a[ma[i]!]!, b[mb[i]!]!);
   }
 }
 

@@ -13,6 +13,13 @@ import { getOpDef } from './registry.js';
 export interface ExecuteOptions {
   /** Called with every tensor a node produces (for calibration statistics), subgraphs included. */
   onValue?: (v: Value, t: Tensor) => void;
+  /** Filled in during the run: how many values were alive at most (memory diagnostics, tests). */
+  stats?: ExecutionStats;
+}
+
+export interface ExecutionStats {
+  /** The most runtime values held at once, over all frames. */
+  peakLiveValues: number;
 }
 
 /** An internal failure inside an op, wrapped with the node it happened in. Not a user error. */
@@ -64,6 +71,7 @@ class Frame {
 
 export class Execution {
   private readonly plans = new Map<Graph, Plan>();
+  private live = 0;
 
   constructor(private readonly opts: ExecuteOptions = {}) {}
 
@@ -71,14 +79,17 @@ export class Execution {
   runGraph(graph: Graph, inputs: readonly RuntimeValue[], parent?: Frame): RuntimeValue[] {
     const frame = new Frame(parent);
     graph.inputs.forEach((v, i) => frame.values.set(v, inputs[i] ?? null));
+    this.live += frame.values.size;
     let plan = this.plans.get(graph);
     if (!plan) this.plans.set(graph, (plan = makePlan(graph)));
     const ctx: RunContext = { runSubgraph: (g, ins) => this.runGraph(g, ins, frame) };
     graph.nodes.forEach((node, i) => {
       this.runNode(node, frame, ctx);
-      for (const v of plan.freeAfter[i]!) frame.values.delete(v);
+      for (const v of plan.freeAfter[i]!) if (frame.values.delete(v)) this.live--;
     });
-    return graph.outputs.map((v) => frame.lookup(v));
+    const results = graph.outputs.map((v) => frame.lookup(v));
+    this.live -= frame.values.size;
+    return results;
   }
 
   private runNode(node: Node, frame: Frame, ctx: RunContext): void {
@@ -99,6 +110,8 @@ export class Execution {
     node.outputs.forEach((v, k) => {
       const r = results[k]!;
       frame.values.set(v, r);
+      this.live++;
+      if (this.opts.stats) this.opts.stats.peakLiveValues = Math.max(this.opts.stats.peakLiveValues, this.live);
       if (this.opts.onValue && r instanceof Tensor) this.opts.onValue(v, r);
     });
   }

@@ -9,7 +9,7 @@ import { Execution, type ExecuteOptions } from './executor.js';
 import { getOpDef } from './registry.js';
 
 export { definedOps, getOpDef } from './registry.js';
-export { ExecutionError, type ExecuteOptions } from './executor.js';
+export { ExecutionError, type ExecuteOptions, type ExecutionStats } from './executor.js';
 
 type Inputs<T> = ReadonlyMap<string, T> | Record<string, T>;
 
