@@ -63,7 +63,7 @@ export function decodeRaw(t: DType, count: number, bytes: Uint8Array, owned = fa
     throw new TensorDataError(`raw data has ${bytes.byteLength} bytes but ${count} ${t} elements need ${expected}`);
   }
   if (t === 'int4' || t === 'uint4') return unpackInt4(bytes, count, t === 'int4');
-  const out = allocData(t, storageLength(t, count)) as TypedArray;
+  const out = allocData(t, count) as TypedArray; // complex storage is (re, im) pairs already
   const elem = out.BYTES_PER_ELEMENT;
   if (owned && bytes.byteOffset % elem === 0 && bytes.byteOffset + bytes.byteLength <= bytes.buffer.byteLength) {
     const Ctor = out.constructor as new (b: ArrayBufferLike, off: number, len: number) => TypedArray;
