@@ -16,8 +16,9 @@ function forwardable(out: Value, input: Value | undefined): input is Value {
   return !(input.isGraphInput || input.isConstant || input.isGraphOutput || input.graph !== out.graph);
 }
 
-const passThrough = (when: (n: Node) => boolean) =>
-  matcher([], (n: Node) => (when(n) && forwardable(n.outputs[0]!, n.inputs[0]) ? n : undefined));
+/** Nodes of `root` whose first output can simply become their first input. */
+const passThrough = (root: Op, when: (n: Node) => boolean) =>
+  matcher(root, (n: Node) => (when(n) && forwardable(n.outputs[0]!, n.inputs[0]) ? n : undefined));
 
 const isInference = (n: Node) => {
   const training = n.inputs[2];
@@ -27,11 +28,7 @@ const isInference = (n: Node) => {
 };
 
 export const identityRules = [
-  rule('remove-identity', { ...passThrough(() => true), roots: [Op.Identity] }, (n) => n.inputs[0]!),
-  rule('remove-dropout', { ...passThrough(isInference), roots: [Op.Dropout] }, (n) => [n.inputs[0]!]),
-  rule(
-    'remove-noop-cast',
-    { ...passThrough((n) => n.inputs[0]?.dtype !== undefined && n.inputs[0].dtype === n.outputs[0]!.dtype), roots: [Op.Cast] },
-    (n) => n.inputs[0]!,
-  ),
+  rule('remove-identity', passThrough(Op.Identity, () => true), (n) => n.inputs[0]!),
+  rule('remove-dropout', passThrough(Op.Dropout, isInference), (n) => [n.inputs[0]!]),
+  rule('remove-noop-cast', passThrough(Op.Cast, (n) => n.inputs[0]?.dtype !== undefined && n.inputs[0].dtype === n.outputs[0]!.dtype), (n) => n.inputs[0]!),
 ];
