@@ -70,8 +70,10 @@ export function castTensor(node: Node, x: Tensor, to: DType): Tensor {
     if (isBigArray(src)) for (let i = 0; i < n; i++) o[i] = src[i]!;
     else for (let i = 0; i < n; i++) o[i] = toBigInt(src[i]!);
   } else if (target === 'bool') {
+    // NaN is true, as C's (bool)NaN is (JS truthiness would say false).
     const o = out as Uint8Array;
-    for (let i = 0; i < n; i++) o[i] = src[i] ? 1 : 0;
+    if (isBigArray(src)) for (let i = 0; i < n; i++) o[i] = src[i] !== 0n ? 1 : 0;
+    else for (let i = 0; i < n; i++) o[i] = src[i] !== 0 ? 1 : 0;
   } else {
     const o = out as Float64Array;
     const toInt = !isFloatType(to);
