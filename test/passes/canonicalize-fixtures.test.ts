@@ -9,6 +9,7 @@ import { execute } from '../../ir/executor/index.js';
 import { readNpy } from '../../ir/npy.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { PassManager } from '../../passes/manager.js';
+import { specializeShapes } from '../../passes/specialize.js';
 import { expectClose, histogram } from '../../passes/test/helpers.js';
 
 const root = join(import.meta.dirname, '../../fixtures');
@@ -50,6 +51,22 @@ describe('default pipeline on fixture models', () => {
       expect(report.passes.find((p) => p.pass === 'canonicalize')!.stats.converged).toBe(1);
       const h = histogram(model.graph);
       for (const [op, n] of Object.entries(counts)) expect(h[op] ?? 0, `${op} count`).toBe(n);
+      const after = execute(model.graph, inputs);
+      for (const [out, t] of before) expectClose(after.get(out)!, t, 1e-5);
+    });
+  }
+});
+
+describe('specializeShapes on fixture models', () => {
+  for (const name of ['gpt2', 'llama', 'bert', 'mobilenet']) {
+    const dir = join(root, name);
+    it.skipIf(!existsSync(join(dir, 'model.onnx')))(`${name}: every value becomes static and the outputs stay`, async () => {
+      const model = await loadModel(join(dir, 'model.onnx'));
+      const inputs = inputsOf(dir);
+      const before = execute(model.graph, inputs);
+      const bindings = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, [...t.shape]]));
+      specializeShapes(model, bindings);
+      for (const n of model.graph.nodes) for (const o of n.outputs) if (o.uses.length > 0) expect(o.staticShape, o.name).toBeDefined();
       const after = execute(model.graph, inputs);
       for (const [out, t] of before) expectClose(after.get(out)!, t, 1e-5);
     });
