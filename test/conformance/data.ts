@@ -58,6 +58,7 @@ function readRaw(path: string, kind: ValueKind): TestValue {
 }
 
 // onnx.proto: SequenceProto.ElementType / OptionalProto.ElementType
+const ELEM_UNDEFINED = 0;
 const ELEM_TENSOR = 1;
 const ELEM_SEQUENCE = 3;
 
@@ -85,7 +86,8 @@ function decodeOptional(bytes: Uint8Array): TestValue {
     if (field === 1) name = r.string();
     else if (field === 2) {
       const elem = r.int32();
-      if (elem !== ELEM_TENSOR && elem !== ELEM_SEQUENCE) throw new UnsupportedDataError(`optional of element type ${elem}`);
+      // An empty optional may leave its element type UNDEFINED (0).
+      if (elem !== ELEM_UNDEFINED && elem !== ELEM_TENSOR && elem !== ELEM_SEQUENCE) throw new UnsupportedDataError(`optional of element type ${elem}`);
     } else if (field === 3) value = decodeTensorProto(r.bytes()).tensor;
     else if (field === 5) value = decodeSequence(r.bytes()).tensors;
     else if (field === 4 || field === 6 || field === 7) throw new UnsupportedDataError(`optional field ${field} (sparse, map or nested optional)`);

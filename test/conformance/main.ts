@@ -2,6 +2,7 @@
 //
 //   node dist/test/conformance/main.js [--json] [--filter REGEX] [--verbose] [--quiet]
 //                                      [--jobs N] [--timeout SECONDS] [--group NAME]...
+//                                      [--rtol R] [--atol A]
 //
 // Prints one line per test (pass / FAIL / ERROR / unsupported) in a stable order, then
 // "passed X / supported Y / total Z". Exit status 1 when any supported test fails or errors.
@@ -12,7 +13,8 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runInWorkers } from './pool.js';
 import { formatResult, formatSummary, jsonReport, summarize, unsupportedOpCounts } from './report.js';
-import { runConformanceTest, type TestResult } from './runner.js';
+import { ONNX_TOLERANCE, type Tolerance } from './compare.js';
+import { runConformanceTest, type RunOptions, type TestResult } from './runner.js';
 import { discoverTests, hasTestdata, testdataRoot, type ConformanceTest } from './suite.js';
 
 export interface CliOptions {
@@ -24,6 +26,8 @@ export interface CliOptions {
   /** Worker threads; 0 runs the tests in this thread (no timeouts). */
   jobs: number;
   timeoutS: number;
+  /** Override ONNX's comparison tolerance (to probe how far off an op is). */
+  tolerance?: Tolerance;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -43,10 +47,18 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--group': (opts.groups ??= []).push(value()); break;
       case '--jobs': case '-j': opts.jobs = nonNegativeInt(arg, value()); break;
       case '--timeout': opts.timeoutS = nonNegativeInt(arg, value()); break;
+      case '--rtol': opts.tolerance = { ...(opts.tolerance ?? ONNX_TOLERANCE), rtol: nonNegativeNumber(arg, value()) }; break;
+      case '--atol': opts.tolerance = { ...(opts.tolerance ?? ONNX_TOLERANCE), atol: nonNegativeNumber(arg, value()) }; break;
       default: throw new Error(`unknown option ${arg}`);
     }
   }
   return opts;
+}
+
+function nonNegativeNumber(flag: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a non-negative number, got '${s}'`);
+  return n;
 }
 
 function nonNegativeInt(flag: string, s: string): number {
@@ -74,9 +86,10 @@ export async function run(argv: readonly string[], out = process.stdout, err = p
     if (opts.json || (opts.quiet && (r.status === 'pass' || r.status === 'unsupported'))) return;
     out.write(`${formatResult(r, opts.verbose)}\n`);
   });
+  const runOpts: RunOptions = opts.tolerance ? { tolerance: opts.tolerance } : {};
   const results = opts.jobs === 0
-    ? await runInThread(tests, printer)
-    : await runInWorkers(tests, { jobs: opts.jobs, timeoutMs: opts.timeoutS * 1000, onResult: printer });
+    ? await runInThread(tests, runOpts, printer)
+    : await runInWorkers(tests, { jobs: opts.jobs, timeoutMs: opts.timeoutS * 1000, run: runOpts, onResult: printer });
   const ms = performance.now() - start;
   const summary = summarize(results, skipped, ms);
   if (opts.json) {
@@ -92,10 +105,10 @@ export async function run(argv: readonly string[], out = process.stdout, err = p
   return summary.failed + summary.errors > 0 ? 1 : 0;
 }
 
-async function runInThread(tests: readonly ConformanceTest[], onResult: (r: TestResult) => void): Promise<TestResult[]> {
+async function runInThread(tests: readonly ConformanceTest[], opts: RunOptions, onResult: (r: TestResult) => void): Promise<TestResult[]> {
   const results: TestResult[] = [];
   for (const t of tests) {
-    const r = await runConformanceTest(t);
+    const r = await runConformanceTest(t, opts);
     onResult(r);
     results.push(r);
   }

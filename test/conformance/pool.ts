@@ -2,12 +2,14 @@
 // that runs past it (or kills its worker) is reported as an error and its worker replaced.
 
 import { Worker } from 'node:worker_threads';
-import type { TestResult } from './runner.js';
+import type { RunOptions, TestResult } from './runner.js';
+import type { WorkerRequest } from './worker.js';
 import type { ConformanceTest } from './suite.js';
 
 export interface PoolOptions {
   jobs: number;
   timeoutMs: number;
+  run?: RunOptions;
   /** Called as each test finishes, in completion order. */
   onResult?: (r: TestResult) => void;
 }
@@ -23,7 +25,7 @@ export async function runInWorkers(tests: readonly ConformanceTest[], opts: Pool
         const at = next++;
         const test = tests[at]!;
         worker ??= spawn();
-        const outcome = await runOne(worker, test, opts.timeoutMs);
+        const outcome = await runOne(worker, { test, opts: opts.run ?? {} }, opts.timeoutMs);
         if (outcome.kind === 'lost') {
           void worker.terminate();
           worker = undefined;
@@ -45,7 +47,8 @@ function spawn(): Worker {
 
 type Outcome = { kind: 'done'; result: TestResult } | { kind: 'lost'; result: TestResult };
 
-function runOne(worker: Worker, test: ConformanceTest, timeoutMs: number): Promise<Outcome> {
+function runOne(worker: Worker, request: WorkerRequest, timeoutMs: number): Promise<Outcome> {
+  const { test } = request;
   const start = performance.now();
   const lost = (reason: string): Outcome => ({
     kind: 'lost',
@@ -66,6 +69,6 @@ function runOne(worker: Worker, test: ConformanceTest, timeoutMs: number): Promi
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
-    worker.postMessage(test);
+    worker.postMessage(request);
   });
 }

@@ -2,11 +2,16 @@
 // that the main thread can stop a test that hangs (execute() is synchronous).
 
 import { parentPort } from 'node:worker_threads';
-import { runConformanceTest } from './runner.js';
+import { runConformanceTest, type RunOptions } from './runner.js';
 import type { ConformanceTest } from './suite.js';
+
+export interface WorkerRequest {
+  readonly test: ConformanceTest;
+  readonly opts: RunOptions;
+}
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
-port.on('message', (test: ConformanceTest) => {
-  void runConformanceTest(test).then((result) => port.postMessage(result));
+port.on('message', ({ test, opts }: WorkerRequest) => {
+  void runConformanceTest(test, opts).then((result) => port.postMessage(result));
 });
