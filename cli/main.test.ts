@@ -219,6 +219,16 @@ describe.runIf(haveSuite)('sparsec run', () => {
     expect(JSON.parse(r2.stdout).outputs[0]).toMatchObject({ name: 'y', shape: [1, 4], sum: 10, min: 1, max: 5 });
   });
 
+  it('specializes with --shape before running, checking inputs against it', async () => {
+    const model = await symbolicModel();
+    const file = join(tmp, 'shape-in.npy');
+    writeFileSync(file, writeNpy(Tensor.float32([-1, 2, -3, 4, 5, -6, 7, -8], [2, 4])));
+    const ok = await cli(['run', model, '--input', `x=${file}`, '--shape', 'x=2,4', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).outputs[0]).toMatchObject({ shape: [2, 4], sum: 26 });
+    expectOneLineError(await cli(['run', model, '--input', `x=${file}`, '--shape', 'x=3,4']), file, "input 'x'", 'size 2');
+  });
+
   it('rejects a wrong input shape with one line and writes nothing', async () => {
     const bad = join(tmp, 'bad-shape.npy');
     writeFileSync(bad, writeNpy(Tensor.float32([1, 2, 3, 4], [2, 2])));

@@ -74,6 +74,10 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // `sparsec inspect --ir m.onnx | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   void run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

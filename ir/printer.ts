@@ -20,9 +20,9 @@ export function printGraph(graph: Graph): string {
   return lines.join('\n') + '\n';
 }
 
-function printInto(g: Graph, indent: string, lines: string[]): void {
+function printInto(g: Graph, indent: string, lines: string[], label = ''): void {
   const inner = indent + '  ';
-  lines.push(`${indent}graph ${g.name}(${g.inputs.map(typed).join(', ')}) {`);
+  lines.push(`${indent}${label}graph ${g.name}(${g.inputs.map(typed).join(', ')}) {`);
   for (const c of g.constants.values()) lines.push(`${inner}${typed(c)} = const ${printTensor(c.const!)}`);
   for (const node of g.nodes) printNode(node, inner, lines);
   lines.push(`${inner}return ${g.outputs.map(valueRef).join(', ')}`);
@@ -38,10 +38,7 @@ function printNode(node: Node, indent: string, lines: string[]): void {
   lines.push(`${indent}${lhs}${opName(node)}(${args})${attrText}  // ${node.name}`);
   for (const [key, a] of attrs) {
     const graphs = a.kind === 'graph' ? [a.value] : a.kind === 'graphs' ? a.value : [];
-    graphs.forEach((sub, i) => {
-      lines.push(`${indent}  ${key}${a.kind === 'graphs' ? `[${i}]` : ''}:`);
-      printInto(sub, indent + '  ', lines);
-    });
+    graphs.forEach((sub, i) => printInto(sub, indent + '  ', lines, `${key}${a.kind === 'graphs' ? `[${i}]` : ''}: `));
   }
 }
 
