@@ -4,7 +4,8 @@
 //   CONFORMANCE_FILTER='^test_conv' npx vitest run test/conformance/conformance.test.ts
 //
 // CONFORMANCE_FILTER is a regex matched against the test name ('test_conv') and its id
-// ('node/test_conv'). Tests whose model uses an op, dtype or data kind sparsec does not
+// ('node/test_conv'). CONFORMANCE_CHECK_INFER=1 also runs inferTypes and fails tests whose
+// inferred dtypes/shapes disagree with the computed tensors. Tests whose model uses an op, dtype or data kind sparsec does not
 // support are reported as skipped (with the reason); a supported test fails when any output
 // differs from ONNX's expected data (rtol 1e-3, atol 1e-7) or when anything throws.
 // The suite skips itself when the data is absent (apt-get install libonnx-testdata, or point
@@ -21,6 +22,7 @@ const SLOW_TESTS: ReadonlyMap<string, number> = new Map([]);
 
 const filterSource = process.env['CONFORMANCE_FILTER'];
 const filter = filterSource ? new RegExp(filterSource) : undefined;
+const checkInference = process.env['CONFORMANCE_CHECK_INFER'] === '1';
 const available = hasTestdata();
 const discovery = available ? discoverTests({ filter }) : undefined;
 const results: TestResult[] = [];
@@ -37,10 +39,10 @@ describe.skipIf(!available)('ONNX backend conformance', () => {
     describe(group, () => {
       for (const test of tests.filter((t) => t.group === group)) {
         it(test.name, async (ctx) => {
-          const r = await runConformanceTest(test);
+          const r = await runConformanceTest(test, { checkInference });
           results.push(r);
           if (r.status === 'unsupported') ctx.skip(r.reason);
-          if (r.status !== 'pass') expect.fail(formatResult(r, true));
+          if (r.status !== 'pass' || r.inference) expect.fail(formatResult(r, true));
         }, SLOW_TESTS.get(test.id) ?? DEFAULT_TIMEOUT_MS);
       }
     });

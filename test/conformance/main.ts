@@ -2,11 +2,13 @@
 //
 //   node dist/test/conformance/main.js [--json] [--filter REGEX] [--verbose] [--quiet]
 //                                      [--jobs N] [--timeout SECONDS] [--group NAME]...
-//                                      [--rtol R] [--atol A]
+//                                      [--rtol R] [--atol A] [--check-infer]
 //
 // Prints one line per test (pass / FAIL / ERROR / unsupported) in a stable order, then
 // "passed X / supported Y / total Z". Exit status 1 when any supported test fails or errors.
-// --json prints a machine-readable report instead. Test data root: $SPARSEC_ONNX_TESTDATA.
+// --json prints a machine-readable report instead. --check-infer also runs inferTypes and fails
+// tests whose inferred dtypes/shapes disagree with the computed tensors. Test data root:
+// $SPARSEC_ONNX_TESTDATA.
 
 import { availableParallelism } from 'node:os';
 import { realpathSync } from 'node:fs';
@@ -28,10 +30,12 @@ export interface CliOptions {
   timeoutS: number;
   /** Override ONNX's comparison tolerance (to probe how far off an op is). */
   tolerance?: Tolerance;
+  /** Check inferred types against computed tensors; mismatches fail the run. */
+  checkInference: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const opts: CliOptions = { json: false, verbose: false, quiet: false, jobs: Math.min(2, availableParallelism()), timeoutS: 60 };
+  const opts: CliOptions = { json: false, verbose: false, quiet: false, checkInference: false, jobs: Math.min(2, availableParallelism()), timeoutS: 60 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -43,6 +47,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--json': opts.json = true; break;
       case '--verbose': case '-v': opts.verbose = true; break;
       case '--quiet': case '-q': opts.quiet = true; break;
+      case '--check-infer': opts.checkInference = true; break;
       case '--filter': opts.filter = new RegExp(value()); break;
       case '--group': (opts.groups ??= []).push(value()); break;
       case '--jobs': case '-j': opts.jobs = nonNegativeInt(arg, value()); break;
@@ -83,10 +88,10 @@ export async function run(argv: readonly string[], out = process.stdout, err = p
   const { tests, skipped } = discoverTests({ filter: opts.filter, groups: opts.groups });
   const start = performance.now();
   const printer = orderedPrinter(tests, (r) => {
-    if (opts.json || (opts.quiet && (r.status === 'pass' || r.status === 'unsupported'))) return;
+    if (opts.json || (opts.quiet && (r.status === 'pass' || r.status === 'unsupported') && !r.inference)) return;
     out.write(`${formatResult(r, opts.verbose)}\n`);
   });
-  const runOpts: RunOptions = opts.tolerance ? { tolerance: opts.tolerance } : {};
+  const runOpts: RunOptions = { checkInference: opts.checkInference, ...(opts.tolerance ? { tolerance: opts.tolerance } : {}) };
   const results = opts.jobs === 0
     ? await runInThread(tests, runOpts, printer)
     : await runInWorkers(tests, { jobs: opts.jobs, timeoutMs: opts.timeoutS * 1000, run: runOpts, onResult: printer });
@@ -102,7 +107,7 @@ export async function run(argv: readonly string[], out = process.stdout, err = p
     }
     out.write(`${formatSummary(summary)}\n`);
   }
-  return summary.failed + summary.errors > 0 ? 1 : 0;
+  return summary.failed + summary.errors + summary.inferenceMismatches > 0 ? 1 : 0;
 }
 
 async function runInThread(tests: readonly ConformanceTest[], opts: RunOptions, onResult: (r: TestResult) => void): Promise<TestResult[]> {

@@ -12,6 +12,8 @@ export interface Summary {
   readonly errors: number;
   readonly unsupported: number;
   readonly unsupportedByKind: Partial<Record<UnsupportedKind, number>>;
+  /** Tests whose inferred types disagree with the computed tensors (only with checkInference). */
+  readonly inferenceMismatches: number;
   /** Folders found but not runnable (e.g. 'real' models that are download-only). */
   readonly skipped: number;
   readonly ms: number;
@@ -36,6 +38,7 @@ export function summarize(results: readonly TestResult[], skipped: readonly Skip
     errors,
     unsupported: count('unsupported'),
     unsupportedByKind,
+    inferenceMismatches: results.filter((r) => r.inference !== undefined).length,
     skipped: skipped.length,
     ms,
   };
@@ -50,6 +53,7 @@ export function formatResult(r: TestResult, verbose = false): string {
   const first = r.mismatch?.first;
   const detail = first ? ` [first at (${first.index.join(',')}): expected ${first.expected}, got ${first.actual}]` : '';
   let line = `${head}${reason}${detail}  (${r.ms.toFixed(0)} ms)`;
+  if (r.inference) line += `\n            inference: ${r.inference}`;
   if (verbose && r.status === 'error' && r.stack) line += `\n${indent(r.stack)}`;
   return line;
 }
@@ -60,7 +64,8 @@ export function formatSummary(s: Summary): string {
     .join(', ');
   return [
     `passed ${s.passed} / supported ${s.supported} / total ${s.total}`,
-    `  failed ${s.failed}, errors ${s.errors}, unsupported ${s.unsupported}${kinds ? ` (${kinds})` : ''}, skipped ${s.skipped}`,
+    `  failed ${s.failed}, errors ${s.errors}, unsupported ${s.unsupported}${kinds ? ` (${kinds})` : ''}, skipped ${s.skipped}` +
+      (s.inferenceMismatches ? `, inference mismatches ${s.inferenceMismatches}` : ''),
     `  ${(s.ms / 1000).toFixed(1)} s`,
   ].join('\n');
 }

@@ -14,6 +14,7 @@ import type { RuntimeValue } from '../../ir/opdef.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { compareTensors, compareTypes, compareValues, type Mismatch, type Tolerance } from './compare.js';
 import { readTestValue, UnsupportedDataError } from './data.js';
+import { InferenceCheck } from './inference-check.js';
 import { expectationFor, type Expectation } from './expectations.js';
 import type { ConformanceTest, DataSet } from './suite.js';
 
@@ -34,6 +35,8 @@ export interface TestResult {
   readonly unsupportedOps?: string[];
   /** For failures: where and how the first differing output differs. */
   readonly mismatch?: Mismatch & { readonly dataSet: number; readonly output: string };
+  /** With RunOptions.checkInference: the first disagreement of inferred and computed types. */
+  readonly inference?: string;
   /** Stack of an internal error, for --verbose. */
   readonly stack?: string;
   readonly ms: number;
@@ -41,6 +44,8 @@ export interface TestResult {
 
 export interface RunOptions {
   tolerance?: Tolerance;
+  /** Also run inferTypes and check every computed tensor against its value's inferred type. */
+  checkInference?: boolean;
 }
 
 /** SparsecError codes that mean "sparsec does not cover this" rather than "sparsec is wrong". */
@@ -56,14 +61,14 @@ export async function runConformanceTest(test: ConformanceTest, opts: RunOptions
   const start = performance.now();
   let outcome: Outcome;
   try {
-    outcome = await runChecked(test, expectationFor(test.name, opts.tolerance));
+    outcome = await runChecked(test, expectationFor(test.name, opts.tolerance), opts.checkInference ?? false);
   } catch (e) {
     outcome = classifyException(e);
   }
   return { id: test.id, name: test.name, group: test.group, ...outcome, ms: performance.now() - start };
 }
 
-async function runChecked(test: ConformanceTest, expect: Expectation): Promise<Outcome> {
+async function runChecked(test: ConformanceTest, expect: Expectation, checkInference: boolean): Promise<Outcome> {
   const model = await loadModel(test.modelPath);
   const graph = model.graph;
   const missing = unsupportedNodes(graph);
@@ -72,20 +77,32 @@ async function runChecked(test: ConformanceTest, expect: Expectation): Promise<O
     return { status: 'unsupported', unsupportedKind: 'op', unsupportedOps: ops, reason: `unsupported ops: ${ops.join(', ')}` };
   }
   if (expect.relaxInputShapes) for (const v of graph.inputs) v.shape = undefined;
+  const check = checkInference ? new InferenceCheck(graph) : undefined;
+  const withInference = (o: Outcome): Outcome => {
+    const inference = check?.summary();
+    return inference ? { ...o, inference } : o;
+  };
   for (const [k, ds] of test.dataSets.entries()) {
-    const mismatch = runDataSet(graph, ds, expect);
-    if (mismatch) return { status: 'fail', reason: `data set ${k}, output '${mismatch.output}': ${mismatch.reason}`, mismatch: { ...mismatch, dataSet: k } };
+    const mismatch = runDataSet(graph, ds, expect, check?.onValue);
+    if (mismatch) {
+      return withInference({ status: 'fail', reason: `data set ${k}, output '${mismatch.output}': ${mismatch.reason}`, mismatch: { ...mismatch, dataSet: k } });
+    }
   }
-  return expect.why ? { status: 'pass', reason: `adjusted: ${expect.why}` } : { status: 'pass' };
+  return withInference(expect.why ? { status: 'pass', reason: `adjusted: ${expect.why}` } : { status: 'pass' });
 }
 
 /** Run one data set; undefined when every output matches. */
-function runDataSet(graph: Graph, ds: DataSet, expect: Expectation): (Mismatch & { output: string }) | undefined {
+function runDataSet(
+  graph: Graph,
+  ds: DataSet,
+  expect: Expectation,
+  onValue?: (v: Value, t: Tensor) => void,
+): (Mismatch & { output: string }) | undefined {
   if (ds.outputs.length !== graph.outputs.length) {
     throw new Error(`the data set has ${ds.outputs.length} outputs but the graph has ${graph.outputs.length}`);
   }
   const inputs = bindInputs(graph, ds.inputs);
-  const results = executeValues(graph, inputs);
+  const results = executeValues(graph, inputs, onValue ? { onValue } : undefined);
   const compareTensor = (e: Tensor, a: Tensor) =>
     expect.compare === 'values' ? compareTensors(e, a, expect.tolerance) : compareTypes(e, a);
   for (const [k, path] of ds.outputs.entries()) {
