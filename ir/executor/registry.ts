@@ -4,6 +4,7 @@ import type { OpDef } from '../opdef.js';
 import type { Op } from '../ops.js';
 import { controlDefs } from './ops/control.js';
 import { convDefs } from './ops/conv.js';
+import { convIntegerDefs } from './ops/conv-integer.js';
 import { sampleDefs } from './ops/sample.js';
 import { resizeDefs } from './ops/resize.js';
 import { poolDefs } from './ops/pool.js';
@@ -17,7 +18,7 @@ import { shapeDefs } from './ops/shape.js';
 import { slicingDefs } from './ops/slicing.js';
 
 const registry = new Map<Op, OpDef>();
-for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...sampleDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs]) {
+for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...convIntegerDefs, ...sampleDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs]) {
   if (registry.has(def.op)) throw new Error(`op ${def.op} defined twice`);
   registry.set(def.op, def);
 }

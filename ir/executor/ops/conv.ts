@@ -35,7 +35,7 @@ function checkChannels(node: Node, channels: Dim | undefined, perGroup: Dim | un
 
 // ---- Conv ----
 
-function inferConv(node: Node, inputs: readonly (TypeInfo | undefined)[], ctx: InferContext): TypeInfo[] {
+export function inferConv(node: Node, inputs: readonly (TypeInfo | undefined)[], ctx: InferContext): TypeInfo[] {
   const x = inputs[0];
   const w = inputs[1];
   const dtype = x?.dtype ?? w?.dtype;
@@ -56,27 +56,36 @@ function runConv(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[] 
   const x = inputs[0]!;
   const w = inputs[1]!;
   const bias = inputs[2];
+  const y = convolve(node, floatView(x), x.shape, floatView(w), w.shape, bias && floatView(bias), (n) => workArray(x.dtype, n));
+  return [tensorFromFloats(x.dtype, y.shape, y.data)];
+}
+
+/**
+ * The Conv computation over float arrays (shared with ConvInteger and QLinearConv, which
+ * compute on zero-point-shifted integers held exactly in float64). `alloc` makes the output.
+ */
+export function convolve(
+  node: Node, xd: FloatArray, xShape: readonly number[], wd: FloatArray, wShape: readonly number[],
+  bd: FloatArray | undefined, alloc: (n: number) => FloatArray,
+): { data: FloatArray; shape: number[] } {
   const group = node.attrInt('group', 1);
-  const [N, C] = x.shape as [number, number];
-  const [M, cg] = w.shape as [number, number];
+  const [N, C] = xShape as [number, number];
+  const [M, cg] = wShape as [number, number];
   checkChannels(node, C, cg, group);
   if (M % group !== 0) throw error('SHAPE_MISMATCH', `${M} output channels do not split into ${group} groups`, nodeLocation(node));
-  const win = resolveWindow(node, readWindowAttrs(node, x.rank - 2, w.shape.slice(2)), x.shape.slice(2));
+  const win = resolveWindow(node, readWindowAttrs(node, xShape.length - 2, wShape.slice(2)), xShape.slice(2));
   const mg = M / group;
   const inSize = sizeOf(win.inSizes);
   const P = sizeOf(win.outSizes);
   const taps = sizeOf(win.kernel);
   const K = cg * taps;
-  const xd = floatView(x);
-  const wd = floatView(w);
-  const out = workArray(x.dtype, N * M * P);
-  if (bias) {
-    const bd = floatView(bias);
+  const out = alloc(N * M * P);
+  if (bd) {
     for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) out.fill(bd[m]!, (n * M + m) * P, (n * M + m + 1) * P);
   }
   const pointwise = taps === 1 && win.strides.every((s) => s === 1) && [...win.padsBegin, ...win.padsEnd].every((p) => p === 0);
   const map = pointwise ? undefined : gatherMap(win);
-  const col = map && cg > 1 ? workArray(x.dtype, K * P) : undefined;
+  const col = map && cg > 1 ? alloc(K * P) : undefined;
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       const xOff = (n * C + g * cg) * inSize;
@@ -89,7 +98,7 @@ function runConv(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[] 
       }
     }
   }
-  return [tensorFromFloats(x.dtype, [N, M, ...win.outSizes], out)];
+  return { data: out, shape: [N, M, ...win.outSizes] };
 }
 
 /** One input channel per group: accumulate each tap straight from the input. */
