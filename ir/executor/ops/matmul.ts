@@ -29,7 +29,7 @@ function checkNumeric(node: Node, t: Tensor): void {
 
 // ---- MatMul ----
 
-function matmulShape(node: Node, a: Shape, b: Shape): Dim[] | undefined {
+export function matmulShape(node: Node, a: Shape, b: Shape): Dim[] | undefined {
   if (a.length === 0 || b.length === 0) shapeMismatch(node, 'MatMul inputs must have rank >= 1');
   const a2 = a.length === 1 ? [1, a[0]!] : a;
   const b2 = b.length === 1 ? [b[0]!, 1] : b;

@@ -12,6 +12,7 @@ import { roundHalfEven } from '../mathfn.js';
 import { computeData, floatAlloc, floatData, fromFloats, unsupportedDtype } from '../numeric.js';
 import { normalizeAxis, shapeMismatch } from '../util.js';
 import { dtypeAttr } from './cast.js';
+import { matmul, matmulShape } from './matmul.js';
 
 const RANGES: Partial<Record<DType, readonly [number, number]>> = {
   uint8: [0, 255],
@@ -59,28 +60,30 @@ function quantizedDtype(node: Node, zpDtype: DType | undefined): DType {
 const quantizeDef: OpDef = {
   op: Op.QuantizeLinear,
   infer: (node, [x, , zp]) => [{ dtype: quantizedDtype(node, zp?.dtype), shape: x?.shape }],
-  run(node, [x, scale, zp]) {
-    const dtype = quantizedDtype(node, zp?.dtype);
-    const range = RANGES[dtype];
-    if (!range || dtype === 'int32') unsupportedDtype(node, dtype, 'output');
-    const [lo, hi] = range;
-    const xd = floatData(x!);
-    const sd = floatData(scale!);
-    const zd = zp ? computeData(zp) : undefined;
-    const index = scaleIndexer(node, x!, scale!);
-    const out = Tensor.zeros(dtype, x!.shape);
-    const od = out.data as Int32Array;
-    // The quotient is rounded to float32 before rounding to an integer, as float32 hardware
-    // (and numpy on float32 arrays) does; a float64 quotient can fall on the other side of .5.
-    const narrow = x!.dtype === 'float64' ? (v: number) => v : Math.fround;
-    for (let i = 0; i < xd.length; i++) {
-      const k = index(i);
-      const q = roundHalfEven(narrow(xd[i]! / sd[k]!)) + (zd ? Number(zd[k]!) : 0);
-      od[i] = Number.isNaN(q) ? 0 : Math.min(hi, Math.max(lo, q));
-    }
-    return [out];
-  },
+  run: (node, [x, scale, zp]) => [quantize(node, x!, scale!, zp)],
 };
+
+function quantize(node: Node, x: Tensor, scale: Tensor, zp: Tensor | undefined): Tensor {
+  const dtype = quantizedDtype(node, zp?.dtype);
+  const range = RANGES[dtype];
+  if (!range || dtype === 'int32') unsupportedDtype(node, dtype, 'output');
+  const [lo, hi] = range;
+  const xd = floatData(x);
+  const sd = floatData(scale);
+  const zd = zp ? computeData(zp) : undefined;
+  const index = scaleIndexer(node, x, scale);
+  const out = Tensor.zeros(dtype, x.shape);
+  const od = out.data as Int32Array;
+  // The quotient is rounded to float32 before rounding to an integer, as float32 hardware
+  // (and numpy on float32 arrays) does; a float64 quotient can fall on the other side of .5.
+  const narrow = x.dtype === 'float64' ? (v: number) => v : Math.fround;
+  for (let i = 0; i < xd.length; i++) {
+    const k = index(i);
+    const q = roundHalfEven(narrow(xd[i]! / sd[k]!)) + (zd ? Number(zd[k]!) : 0);
+    od[i] = Number.isNaN(q) ? 0 : Math.min(hi, Math.max(lo, q));
+  }
+  return out;
+}
 
 const dequantizeDef: OpDef = {
   op: Op.DequantizeLinear,
@@ -100,4 +103,56 @@ const dequantizeDef: OpDef = {
   },
 };
 
-export const quantDefs: OpDef[] = [quantizeDef, dequantizeDef];
+/**
+ * DynamicQuantizeLinear: uint8 quantization with scale and zero point from the data's range
+ * (widened to include 0), as the ONNX function body computes them in float32.
+ */
+const dynamicQuantizeDef: OpDef = {
+  op: Op.DynamicQuantizeLinear,
+  infer: (_node, [x]) => [
+    { dtype: 'uint8', shape: x?.shape },
+    { dtype: 'float32', shape: [] },
+    { dtype: 'uint8', shape: [] },
+  ],
+  run(node, [x]) {
+    if (x!.dtype !== 'float32') unsupportedDtype(node, x!.dtype);
+    const xd = floatData(x!);
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < xd.length; i++) {
+      lo = Math.min(lo, xd[i]!);
+      hi = Math.max(hi, xd[i]!);
+    }
+    const f = Math.fround;
+    const scale = f(f(hi - lo) / 255);
+    const zeroPoint = Math.min(255, Math.max(0, roundHalfEven(f(0 - f(lo / scale)))));
+    const y = new Uint8Array(xd.length);
+    for (let i = 0; i < xd.length; i++) {
+      const q = roundHalfEven(f(xd[i]! / scale)) + zeroPoint;
+      y[i] = Number.isNaN(q) ? 0 : Math.min(255, Math.max(0, q));
+    }
+    return [new Tensor('uint8', x!.shape, y), Tensor.scalar('float32', scale), Tensor.scalar('uint8', zeroPoint)];
+  },
+};
+
+/** QLinearMatMul: dequantize both operands, multiply, quantize with the output's scale. */
+const qlinearMatmulDef: OpDef = {
+  op: Op.QLinearMatMul,
+  infer: (node, [a, , , b, , , , yZero]) => [{ dtype: yZero?.dtype, shape: a?.shape && b?.shape ? matmulShape(node, a.shape, b.shape) : undefined }],
+  run(node, [a, aScale, aZero, b, bScale, bZero, yScale, yZero]) {
+    const deq = (t: Tensor, scale: Tensor, zero: Tensor, axis: 'row' | 'col') => {
+      const [rows, cols] = t.shape.slice(-2) as [number, number];
+      const td = computeData(t);
+      const sd = floatData(scale);
+      const zd = computeData(zero);
+      // Per-row scales of A ([M]) or per-column scales of B ([N]); a single one otherwise.
+      const k = (i: number) => (sd.length === 1 ? 0 : axis === 'row' ? Math.floor(i / cols) % rows : i % cols);
+      return new Tensor('float64', t.shape, Float64Array.from(td as ArrayLike<number>, (v, i) => (Number(v) - Number(zd[k(i)]!)) * sd[k(i)]!));
+    };
+    const product = matmul(node, deq(a!, aScale!, aZero!, 'row'), deq(b!, bScale!, bZero!, 'col'));
+    const asFloat32 = new Tensor('float32', product.shape, Float32Array.from(product.data as Float64Array));
+    return [quantize(node, asFloat32, yScale!, yZero)];
+  },
+};
+
+export const quantDefs: OpDef[] = [quantizeDef, dequantizeDef, dynamicQuantizeDef, qlinearMatmulDef];

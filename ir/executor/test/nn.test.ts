@@ -209,6 +209,13 @@ describe('QuantizeLinear / DequantizeLinear', () => {
     expect(run1('DequantizeLinear', [typed('int32', [3]), typed('float16', [2], [])]).dtype).toBe('float16');
   });
 
+  it('DynamicQuantizeLinear derives scale and zero point from the range', () => {
+    const [y, scale, zero] = runOp('DynamicQuantizeLinear', [f32([-1.02, 0, 1.53])], {}, 3);
+    expect(nums(scale!)[0]).toBeCloseTo(0.01, 7);
+    expect(nums(zero!)).toEqual([102]);
+    expect(nums(y!)).toEqual([0, 102, 255]);
+  });
+
   it('round trip of float16 scales', () => {
     const t = Tensor.zeros('float16', []);
     t.set(0, 0.25);
