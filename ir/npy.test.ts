@@ -138,3 +138,14 @@ describe('readNpy errors name the file', () => {
     expect(failure(() => writeNpy(t)).diagnostic.code).toBe('UNSUPPORTED_DTYPE');
   });
 });
+
+describe('readNpy on a Node Buffer', () => {
+  it('reads the bytes of the view, not of the pool behind it', () => {
+    // Small Buffers share one pooled ArrayBuffer; a reader that ignores byteOffset reads
+    // whatever else lives in the pool.
+    const file = writeNpy(Tensor.float32([1, 2, 3]));
+    const pooled = Buffer.concat([Buffer.from('padding-'), Buffer.from(file)]).subarray(8);
+    expect(pooled.byteOffset).toBeGreaterThan(0);
+    expect(Array.from(readNpy(pooled).data as Float32Array)).toEqual([1, 2, 3]);
+  });
+});

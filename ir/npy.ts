@@ -62,7 +62,9 @@ export function readNpy(bytes: Uint8Array, file?: string): Tensor {
     throw fail(`${have - need} bytes after the data of shape (${shape.join(', ')}) of ${header.descr}`, 'Is the header shape wrong?');
   }
   // Copy into a fresh, aligned buffer: the data offset need not be a multiple of the item size.
-  const raw = bytes.slice(dataStart, dataStart + need);
+  // (Not bytes.slice: on a Node Buffer that is a view into a shared pool, not a copy.)
+  const raw = new Uint8Array(need);
+  raw.set(bytes.subarray(dataStart, dataStart + need));
   if (bigEndian) swapBytes(raw, componentBytes(dtype));
   const data = viewAs(dtype, raw.buffer, count);
   const tensor = new Tensor(dtype, shape, data);
