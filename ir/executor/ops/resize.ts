@@ -7,6 +7,7 @@
 // the ONNX reference exactly, including how extrapolated values blend along outer axes.
 
 import { error } from '../../diagnostics.js';
+import { isFloatType } from '../../dtype.js';
 import type { Dim, Node } from '../../graph.js';
 import type { InferContext, OpDef, TypeInfo } from '../../opdef.js';
 import { Op } from '../../ops.js';
@@ -294,7 +295,10 @@ function runResize(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[
       roiEnd[ax] = roi[i + axes.length]!;
     });
   }
-  let data: Float64Array = Float64Array.from({ length: x.size }, (_, i) => x.get(i));
+  // Float data converts in bulk; integers go through get() so int32/int64 values stay exact.
+  let data: Float64Array = isFloatType(x.dtype)
+    ? Float64Array.from(x.dtype === 'float64' ? (x.data as Float64Array) : x.toFloat32())
+    : Float64Array.from({ length: x.size }, (_, i) => x.get(i));
   const shape = [...x.shape];
   for (let ax = rank - 1; ax >= 0; ax--) {
     const taps = axisTaps(a, scales[ax]!, shape[ax]!, outShape[ax]!, roiStart[ax]!, roiEnd[ax]!);

@@ -251,6 +251,7 @@ function inferDeformConv(node: Node, inputs: readonly (TypeInfo | undefined)[], 
   const w = inputs[1];
   const offset = inputs[2];
   if (!x?.shape) return [{ dtype: x?.dtype }];
+  if (x.shape.length !== 4) throw error('UNSUPPORTED_OP', `DeformConv is supported for 2-D inputs only, got rank ${x.shape.length}`, nodeLocation(node));
   const spatial = offset?.shape?.slice(2) ?? x.shape.slice(2).map(() => ctx.freshDim());
   return [{ dtype: x.dtype, shape: [x.shape[0]!, w?.shape?.[0] ?? ctx.freshDim('channels'), ...spatial] }];
 }

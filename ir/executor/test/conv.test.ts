@@ -145,3 +145,22 @@ describe('Col2Im', () => {
     expect(nums(y)).toEqual([1, 5, 4]);
   });
 });
+
+describe('ConvInteger and QLinearConv', () => {
+  it('convolves zero-point-shifted integers into int32', () => {
+    const y = run1('ConvInteger', [typed('uint8', [2, 3, 4], [1, 1, 3]), typed('uint8', [1, 2], [1, 1, 2]), typed('uint8', [1], [])]);
+    expect(y.dtype).toBe('int32');
+    expect(nums(y)).toEqual([5, 8]);
+  });
+  it('requantizes with round-half-even and saturates', () => {
+    const scalar = (dtype: Tensor['dtype'], v: number) => typed(dtype, [v], []);
+    const y = run1('QLinearConv', [
+      typed('uint8', [10, 1, 255], [1, 1, 3]), scalar('float32', 0.5), scalar('uint8', 0),
+      typed('int8', [2], [1, 1, 1]), scalar('float32', 0.25), scalar('int8', 0),
+      scalar('float32', 0.5), scalar('uint8', 200),
+    ]);
+    expect(y.dtype).toBe('uint8');
+    // Real values 2.5, 0.25, 63.75 are 5, 0.5, 127.5 output steps.
+    expect(nums(y)).toEqual([205, 200, 255]);
+  });
+});
