@@ -114,8 +114,10 @@ function runGridSample(node: Node, inputs: readonly (Tensor | undefined)[]): Ten
           if (padding === 'border' && mode !== 'cubic') c = Math.min(Math.max(c, 0), size - 1);
           else if (padding === 'reflection') c = reflect(c, lo[d]!, hi[d]!);
         }
-        const idx: number[] = (tapIndex[d]!.length = 0, tapIndex[d]!);
-        const wts: number[] = (tapWeight[d]!.length = 0, tapWeight[d]!);
+        const idx = tapIndex[d]!;
+        const wts = tapWeight[d]!;
+        idx.length = 0;
+        wts.length = 0;
         if (mode === 'nearest') {
           idx.push(fetchIndex(Math.trunc(c), d));
           wts.push(1);
