@@ -21,6 +21,35 @@ export function gemmAccumulate(
   c: FloatArray,
   cOff: number,
 ): void {
+  // Separate float32 and float64 loops keep each one monomorphic, so V8 compiles the hot
+  // float32 loop for exactly one array type.
+  if (a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) gemmF32(m, n, k, a, aOff, b, bOff, c, cOff);
+  else gemmF64(m, n, k, a, aOff, b, bOff, c, cOff);
+}
+
+function gemmF64(m: number, n: number, k: number, a: FloatArray, aOff: number, b: FloatArray, bOff: number, c: FloatArray, cOff: number): void {
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const av = a[aOff + i * k + p]!;
+      if (av === 0) continue;
+      const bRow = bOff + p * n;
+      const cRow = cOff + i * n;
+      for (let j = 0; j < n; j++) c[cRow + j] += av * b[bRow + j]!;
+    }
+  }
+}
+
+function gemmF32(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOff: number,
+  b: Float32Array,
+  bOff: number,
+  c: Float32Array,
+  cOff: number,
+): void {
   for (let j0 = 0; j0 < n; j0 += NB) {
     const j1 = Math.min(n, j0 + NB);
     for (let k0 = 0; k0 < k; k0 += KB) {
