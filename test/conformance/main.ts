@@ -86,6 +86,10 @@ export async function run(argv: readonly string[], out = process.stdout, err = p
     return 2;
   }
   const { tests, skipped } = discoverTests({ filter: opts.filter, groups: opts.groups });
+  if (tests.length === 0) {
+    err.write(`conformance: no test matches${opts.filter ? ` --filter ${opts.filter.source}` : ''} under ${testdataRoot()}\n`);
+    return 2;
+  }
   const start = performance.now();
   const printer = orderedPrinter(tests, (r) => {
     if (opts.json || (opts.quiet && (r.status === 'pass' || r.status === 'unsupported') && !r.inference)) return;

@@ -10,6 +10,8 @@ export interface PoolOptions {
   jobs: number;
   timeoutMs: number;
   run?: RunOptions;
+  /** The worker script; defaults to the compiled worker.js beside this file. */
+  workerUrl?: URL;
   /** Called as each test finishes, in completion order. */
   onResult?: (r: TestResult) => void;
 }
@@ -24,7 +26,7 @@ export async function runInWorkers(tests: readonly ConformanceTest[], opts: Pool
       while (next < tests.length) {
         const at = next++;
         const test = tests[at]!;
-        worker ??= spawn();
+        worker ??= new Worker(opts.workerUrl ?? new URL('./worker.js', import.meta.url));
         const outcome = await runOne(worker, { test, opts: opts.run ?? {} }, opts.timeoutMs);
         if (outcome.kind === 'lost') {
           void worker.terminate();
@@ -39,10 +41,6 @@ export async function runInWorkers(tests: readonly ConformanceTest[], opts: Pool
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tests.length)) }, lane));
   return results;
-}
-
-function spawn(): Worker {
-  return new Worker(new URL('./worker.js', import.meta.url));
 }
 
 type Outcome = { kind: 'done'; result: TestResult } | { kind: 'lost'; result: TestResult };
