@@ -9,6 +9,7 @@ import { attrToProto } from './attributes.js';
 import { codeFromDType } from './dtype-codes.js';
 import { decomposeNode, type NodeSink } from './decompose.js';
 import { OMITTED_OUTPUTS } from './import.js';
+import { declaredNonTensorTypes } from './import-util.js';
 import {
   ModelProto,
   bigIntToInt64,
@@ -90,6 +91,8 @@ export function encodeModel(model: Model, opts: EncodeOptions = {}): Uint8Array 
 }
 
 function typeProto(v: Value): TypeProtoMsg | undefined {
+  const declared = v.kind !== 'tensor' ? declaredNonTensorTypes.get(v) : undefined;
+  if (declared) return declared;
   const elem = v.kind === 'tensor' ? v.dtype : v.elemDtype;
   if (!elem) return undefined;
   const tensorType = {

@@ -27,9 +27,17 @@ function elemDtype(t: TypeProtoMsg | undefined | null): DType | undefined {
   return undefined;
 }
 
+/**
+ * Declared ONNX types of non-tensor values (sequences, optionals, maps). The IR records only the
+ * kind and element type, which cannot say "optional of a sequence"; export writes these back.
+ * A side table keyed by value identity: it holds no state beyond the values it describes.
+ */
+export const declaredNonTensorTypes = new WeakMap<Value, TypeProtoMsg>();
+
 /** Record a declared ONNX type (graph input/output or value_info) on a value. */
 export function applyValueType(v: Value, t: TypeProtoMsg | undefined | null, freshDim: () => string): void {
   if (!t) return;
+  if (!t.tensorType && !t.sparseTensorType) declaredNonTensorTypes.set(v, t);
   const tensor = t.tensorType ?? t.sparseTensorType;
   if (tensor) {
     v.kind = 'tensor';
