@@ -77,6 +77,8 @@ export function windowDim(a: WindowAttrs, i: number, inSize: number): { out: num
   const dk = dilatedKernel(a.kernel[i]!, a.dilations[i]!);
   if (a.autoPad === 'VALID') return { out: Math.floor((inSize - dk) / s) + 1, begin: 0, end: 0 };
   if (a.autoPad === 'SAME_UPPER' || a.autoPad === 'SAME_LOWER') {
+    // As the spec says, the padding covers the dilated kernel. onnxruntime's pools pad for the
+    // undilated kernel instead, so their SAME output shrinks when dilations > 1.
     const out = Math.ceil(inSize / s);
     const total = Math.max(0, (out - 1) * s + dk - inSize);
     const small = Math.floor(total / 2);

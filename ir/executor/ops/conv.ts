@@ -138,6 +138,8 @@ function transposeGeometry(node: Node, a: WindowAttrs, inSizes: readonly number[
     const natural = s * (n - 1) + outputPadding[i]! + dilatedKernel(a.kernel[i]!, a.dilations[i]!);
     const same = a.autoPad === 'SAME_UPPER' || a.autoPad === 'SAME_LOWER';
     if (outputShape || same) {
+      // A negative total (stride wider than the kernel) extends the output, as the ONNX
+      // reference does; onnxruntime instead clamps it to 0 and returns the natural size.
       const out = outputShape ? outputShape[i]! : n * s;
       const total = natural - out;
       const half = Math.floor(total / 2);
