@@ -268,6 +268,51 @@ function runMaxUnpool(node: Node, inputs: readonly (Tensor | undefined)[]): Tens
   return [y];
 }
 
+// ---- MaxRoiPool ----
+
+function inferMaxRoiPool(node: Node, inputs: readonly (TypeInfo | undefined)[]): TypeInfo[] {
+  const x = inputs[0];
+  const rois = inputs[1];
+  const pooled = node.attrInts('pooled_shape');
+  if (!pooled || pooled.length !== 2) throw error('BAD_ATTRIBUTE', 'MaxRoiPool needs pooled_shape [h, w]', nodeLocation(node));
+  if (!x?.shape || !rois?.shape) return [{ dtype: x?.dtype }];
+  return [{ dtype: x.dtype, shape: [rois.shape[0]!, x.shape[1]!, pooled[0]!, pooled[1]!] }];
+}
+
+/** Caffe's RoI pooling: each roi (batch, x1, y1, x2, y2) splits into bins of rounded pixels. */
+function runMaxRoiPool(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[] {
+  const x = inputs[0]!;
+  const rois = floatView(inputs[1]!);
+  const [PH, PW] = node.attrInts('pooled_shape') as [number, number];
+  const scale = node.attrFloat('spatial_scale', 1);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const R = inputs[1]!.shape[0]!;
+  const xd = floatView(x);
+  const out = workArray(x.dtype, R * C * PH * PW);
+  for (let r = 0; r < R; r++) {
+    const b = rois[r * 5]!;
+    if (b < 0 || b >= N) throw error('BAD_INPUT', `MaxRoiPool batch index ${b} is out of range`, nodeLocation(node));
+    const [x1, y1, x2, y2] = [1, 2, 3, 4].map((k) => Math.round(rois[r * 5 + k]! * scale)) as [number, number, number, number];
+    const binH = Math.max(y2 - y1 + 1, 1) / PH;
+    const binW = Math.max(x2 - x1 + 1, 1) / PW;
+    for (let c = 0; c < C; c++) {
+      const base = (b * C + c) * H * W;
+      for (let ph = 0; ph < PH; ph++) {
+        const h0 = Math.min(Math.max(Math.floor(ph * binH) + y1, 0), H);
+        const h1 = Math.min(Math.max(Math.ceil((ph + 1) * binH) + y1, 0), H);
+        for (let pw = 0; pw < PW; pw++) {
+          const w0 = Math.min(Math.max(Math.floor(pw * binW) + x1, 0), W);
+          const w1 = Math.min(Math.max(Math.ceil((pw + 1) * binW) + x1, 0), W);
+          let m = h1 > h0 && w1 > w0 ? -Infinity : 0;
+          for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) m = Math.max(m, xd[base + h * W + w]!);
+          out[((r * C + c) * PH + ph) * PW + pw] = m;
+        }
+      }
+    }
+  }
+  return [tensorFromFloats(x.dtype, [R, C, PH, PW], out)];
+}
+
 // ---- LRN ----
 
 function runLRN(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[] {
@@ -313,5 +358,6 @@ export const poolDefs: OpDef[] = [
   { op: Op.GlobalMaxPool, infer: inferGlobalPool, run: globalPool(max) },
   { op: Op.GlobalLpPool, infer: inferGlobalPool, run: runGlobalLpPool },
   { op: Op.MaxUnpool, infer: inferMaxUnpool, run: runMaxUnpool },
+  { op: Op.MaxRoiPool, infer: inferMaxRoiPool, run: runMaxRoiPool },
   { op: Op.LRN, infer: sameType, run: runLRN },
 ];

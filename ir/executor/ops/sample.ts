@@ -1,5 +1,5 @@
 // Ops that sample an image at computed, fractional positions: GridSample (N-D, opset 20
-// semantics), RoiAlign and DeformConv (2-D).
+// semantics) and the AffineGrid that feeds it, RoiAlign and DeformConv (2-D).
 
 import { error } from '../../diagnostics.js';
 import type { Dim, Node } from '../../graph.js';
@@ -151,6 +151,56 @@ function sampleTaps(x: FloatArray, base: number, strides: number[], index: numbe
     s += w[k]! * sampleTaps(x, base, strides, index, weight, d + 1, off + idx[k]! * strides[d]!);
   }
   return s;
+}
+
+// ---- AffineGrid ----
+
+function inferAffineGrid(node: Node, inputs: readonly (TypeInfo | undefined)[], ctx: InferContext): TypeInfo[] {
+  const theta = inputs[0];
+  const size = inputs[1];
+  const dtype = theta?.dtype;
+  const sizes = size?.value?.toNumbers();
+  if (sizes) return [{ dtype, shape: [sizes[0]!, ...sizes.slice(2), sizes.length - 2] }];
+  const rank = size?.shape?.[0];
+  if (typeof rank !== 'number') return [{ dtype }];
+  return [{ dtype, shape: [theta?.shape?.[0] ?? ctx.freshDim(), ...Array.from({ length: rank - 2 }, () => ctx.freshDim()), rank - 2] }];
+}
+
+/** Sampling grids for GridSample: each output point's normalized coordinates times theta. */
+function runAffineGrid(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[] {
+  const theta = inputs[0]!;
+  const sizes = inputs[1]!.toNumbers();
+  const alignCorners = node.attrInt('align_corners', 0) !== 0;
+  const N = sizes[0]!;
+  const dims = sizes.slice(2);
+  const r = dims.length;
+  if ((r !== 2 && r !== 3) || theta.rank !== 3 || theta.shape[0] !== N || theta.shape[1] !== r || theta.shape[2] !== r + 1) {
+    throw error('SHAPE_MISMATCH', `theta [${theta.shape.join(',')}] does not fit size [${sizes.join(',')}]`, nodeLocation(node));
+  }
+  const td = floatView(theta);
+  const P = sizeOf(dims);
+  const strides = stridesOf(dims);
+  const out = workArray(theta.dtype, N * P * r);
+  const base = new Array<number>(r);
+  for (let n = 0; n < N; n++) {
+    for (let p = 0; p < P; p++) {
+      // base holds (x, y[, z]): the innermost dim first, as GridSample reads it.
+      for (let d = 0; d < r; d++) {
+        const size = dims[d]!;
+        const i = Math.floor(p / strides[d]!) % size;
+        // A single point sits at -1 with align_corners, as in the ONNX reference (onnxruntime
+        // puts it at +1, PyTorch at 0).
+        base[r - 1 - d] = alignCorners ? (size === 1 ? -1 : -1 + (2 * i) / (size - 1)) : -1 + (2 * i + 1) / size;
+      }
+      for (let j = 0; j < r; j++) {
+        const row = (n * r + j) * (r + 1);
+        let v = td[row + r]!;
+        for (let k = 0; k < r; k++) v += td[row + k]! * base[k]!;
+        out[(n * P + p) * r + j] = v;
+      }
+    }
+  }
+  return [tensorFromFloats(theta.dtype, [N, ...dims, r], out)];
 }
 
 // ---- RoiAlign ----
@@ -327,6 +377,7 @@ function runDeformConv(node: Node, inputs: readonly (Tensor | undefined)[]): Ten
 }
 
 export const sampleDefs: OpDef[] = [
+  { op: Op.AffineGrid, infer: inferAffineGrid, run: runAffineGrid },
   { op: Op.GridSample, infer: inferGridSample, run: runGridSample },
   { op: Op.RoiAlign, infer: inferRoiAlign, run: runRoiAlign },
   { op: Op.DeformConv, infer: inferDeformConv, run: runDeformConv },

@@ -64,3 +64,24 @@ describe('DeformConv', () => {
     expect(y.get(2)).toBeCloseTo(0.5 * (1 * 3 + 3 * 7), 5);
   });
 });
+
+describe('AffineGrid', () => {
+  it('maps normalized pixel centres through theta', () => {
+    // Identity theta plus a shift of 0.5 in x.
+    const theta = f32([1, 0, 0.5, 0, 1, 0], [1, 2, 3]);
+    const y = run1('AffineGrid', [theta, i64([1, 1, 2, 2])]);
+    expect(y.shape).toEqual([1, 2, 2, 2]);
+    close(y, [0, -0.5, 1, -0.5, 0, 0.5, 1, 0.5]);
+    close(run1('AffineGrid', [theta, i64([1, 1, 2, 2])], { align_corners: 1 }), [-0.5, -1, 1.5, -1, -0.5, 1, 1.5, 1]);
+  });
+});
+
+describe('MaxRoiPool', () => {
+  it('takes the max over rounded bins of each roi', () => {
+    const x = f32(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
+    // Roi covering columns 0..3 and rows 0..1, split into 1 x 2 bins.
+    const y = run1('MaxRoiPool', [x, f32([0, 0, 0, 3, 1], [1, 5])], { pooled_shape: [1, 2] });
+    expect(y.shape).toEqual([1, 1, 1, 2]);
+    expect(nums(y)).toEqual([5, 7]);
+  });
+});
