@@ -84,13 +84,15 @@ export function convolve(
     for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) out.fill(bd[m]!, (n * M + m) * P, (n * M + m + 1) * P);
   }
   const pointwise = taps === 1 && win.strides.every((s) => s === 1) && [...win.padsBegin, ...win.padsEnd].every((p) => p === 0);
-  const map = pointwise ? undefined : gatherMap(win);
+  const direct2d = !pointwise && cg === 1 && win.kernel.length === 2;
+  const map = pointwise || direct2d ? undefined : gatherMap(win);
   const col = map && cg > 1 ? alloc(K * P) : undefined;
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       const xOff = (n * C + g * cg) * inSize;
       const outOff = (n * M + g * mg) * P;
-      if (!map) gemmAccumulate(mg, K, P, wd, g * mg * K, K, 1, xd, xOff, out, outOff);
+      if (direct2d) for (let m = 0; m < mg; m++) depthwise2d(xd, xOff, wd, (g * mg + m) * taps, win, out, outOff + m * P);
+      else if (!map) gemmAccumulate(mg, K, P, wd, g * mg * K, K, 1, xd, xOff, out, outOff);
       else if (!col) depthwise(xd, xOff, wd, g * mg * taps, mg, taps, P, map, out, outOff);
       else {
         im2col(xd, xOff, cg, inSize, map, col);
@@ -99,6 +101,36 @@ export function convolve(
     }
   }
   return { data: out, shape: [N, M, ...win.outSizes] };
+}
+
+/**
+ * One 2-D input channel into one output channel: for each tap, the output rows and columns
+ * whose input lies inside the image are computed once, so the inner loop has no checks.
+ */
+function depthwise2d(x: FloatArray, xOff: number, w: FloatArray, wOff: number, win: Window, out: FloatArray, outOff: number): void {
+  const [H, W] = win.inSizes as [number, number];
+  const [OH, OW] = win.outSizes as [number, number];
+  const [KH, KW] = win.kernel as [number, number];
+  const [sh, sw] = win.strides as [number, number];
+  const [dh, dw] = win.dilations as [number, number];
+  const [ph, pw] = win.padsBegin as [number, number];
+  // First output index o with o * s - p + k * d >= 0, and the end with it < size.
+  const lo = (p: number, kd: number, s: number) => Math.max(0, Math.ceil((p - kd) / s));
+  const hi = (p: number, kd: number, s: number, size: number, outSize: number) => Math.min(outSize, Math.floor((size - 1 + p - kd) / s) + 1);
+  for (let kh = 0; kh < KH; kh++) {
+    const oh0 = lo(ph, kh * dh, sh);
+    const oh1 = hi(ph, kh * dh, sh, H, OH);
+    for (let kw = 0; kw < KW; kw++) {
+      const wk = w[wOff + kh * KW + kw]!;
+      const ow0 = lo(pw, kw * dw, sw);
+      const ow1 = hi(pw, kw * dw, sw, W, OW);
+      for (let oh = oh0; oh < oh1; oh++) {
+        const inRow = xOff + (oh * sh - ph + kh * dh) * W - pw + kw * dw;
+        const outRow = outOff + oh * OW;
+        for (let ow = ow0; ow < ow1; ow++) out[outRow + ow] += wk * x[inRow + ow * sw]!;
+      }
+    }
+  }
 }
 
 /** One input channel per group: accumulate each tap straight from the input. */

@@ -75,6 +75,7 @@ describe('Conv', () => {
       { group: 3, strides: [2, 1], pads: [0, 2, 1, 0], dilations: [1, 2], w: [6, 2, 3, 2] },
       { group: 6, strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], w: [12, 1, 3, 3] },
       { group: 2, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], w: [4, 3, 1, 1] },
+      { group: 6, strides: [1, 2], pads: [2, 0, 1, 1], dilations: [2, 1], w: [6, 1, 3, 2] },
     ];
     for (const c of cases) {
       const w = noise(c.w, 7);
