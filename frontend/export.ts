@@ -7,6 +7,7 @@ import { error } from '../ir/diagnostics.js';
 import type { Graph, Model, Node, Value } from '../ir/graph.js';
 import { attrToProto } from './attributes.js';
 import { codeFromDType } from './dtype-codes.js';
+import { attrForExport } from './dtype-attrs.js';
 import { decomposeNode, type NodeSink } from './decompose.js';
 import { OMITTED_OUTPUTS } from './import.js';
 import { declaredNonTensorTypes } from './import-util.js';
@@ -174,7 +175,7 @@ function nodeToProto(n: Node, ctx: ExportContext): NodeProtoMsg {
     input: inputs,
     output: outputs,
     attribute: [...n.attrs].map(([name, a]) =>
-      attrToProto(name, a, {
+      attrToProto(name, n.op === 'Opaque' ? a : attrForExport(opType, name, a), {
         tensor: (t) => tensorToProto('', t),
         graph: (sub) => graphToProto(sub, ctx),
       }),

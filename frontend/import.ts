@@ -8,6 +8,7 @@ import { Graph, Model, toInt64, type Attr, type Value } from '../ir/graph.js';
 import { Op, isOnnxOp } from '../ir/ops.js';
 import { Tensor } from '../ir/tensor.js';
 import { attrFromProto } from './attributes.js';
+import { dtypeAttrsToNames } from './dtype-attrs.js';
 import { ExternalDataReader } from './external-data.js';
 import { applyValueType, collectNames, sortNodes, trimTrainingOutputs } from './import-util.js';
 import { parseProto } from './parse.js';
@@ -216,7 +217,10 @@ function importNode(np: NodeProtoMsg, frame: Frame, ctx: ModelContext): void {
   const version = frame.opsets.get(domain) ?? 1;
   if (domain === '' && (isOnnxOp(opType) || opType === 'ImageScaler')) {
     const form = upgradeNode({ opType, name, inputs, attrs, outputs }, emitter.builder(version));
-    if (form && isOnnxOp(form.opType)) emitter.emit(form.opType, form.inputs, form.attrs, form.outputs, { name });
+    if (form && isOnnxOp(form.opType)) {
+      dtypeAttrsToNames(form.opType, form.attrs, loc);
+      emitter.emit(form.opType, form.inputs, form.attrs, form.outputs, { name });
+    }
     else if (form) emitter.emit(Op.Opaque, form.inputs, form.attrs, form.outputs, { name, domain, opType: form.opType, opsetVersion: version });
     return;
   }

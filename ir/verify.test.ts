@@ -97,7 +97,7 @@ describe('verify', () => {
     expect(t).toEqual([
       "attribute 'perm' is int but must be ints",
       "required attribute 'axis' is missing",
-      "attribute 'to' is float but must be int",
+      "attribute 'to' is float but must be string",
     ]);
   });
 

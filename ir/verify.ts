@@ -189,7 +189,7 @@ const specs = new Map<Op, OpSpec>([
   ['ArgMin', { inputs: ONE, outputs: ONE, attrs: { axis: 'int', keepdims: 'int', select_last_index: 'int' } }],
   ['AveragePool', { inputs: ONE, outputs: ONE, attrs: { ...poolAttrs, count_include_pad: 'int' }, required: ['kernel_shape'] }],
   ['BatchNormalization', { inputs: [5, 5], outputs: [1, 3], attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' } }],
-  ['Cast', { inputs: ONE, outputs: ONE, attrs: { saturate: 'int', to: 'int' }, required: ['to'] }],
+  ['Cast', { inputs: ONE, outputs: ONE, attrs: { saturate: 'int', to: 'string' }, required: ['to'] }],
   ['Clip', { inputs: [1, 3], outputs: ONE }],
   ['Concat', { inputs: [1, ANY], outputs: ONE, attrs: { axis: 'int' }, required: ['axis'] }],
   ['ConstantOfShape', { inputs: ONE, outputs: ONE, attrs: { value: 'tensor' } }],
