@@ -10,6 +10,7 @@ import { resizeDefs } from './ops/resize.js';
 import { poolDefs } from './ops/pool.js';
 import { elementwiseDefs } from './ops/elementwise.js';
 import { indexingDefs } from './ops/indexing.js';
+import { lossDefs } from './ops/loss.js';
 import { nnDefs } from './ops/nn.js';
 import { reduceDefs } from './ops/reduce.js';
 import { selectionDefs } from './ops/selection.js';
@@ -18,7 +19,7 @@ import { shapeDefs } from './ops/shape.js';
 import { slicingDefs } from './ops/slicing.js';
 
 const registry = new Map<Op, OpDef>();
-for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...convIntegerDefs, ...sampleDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs]) {
+for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...convIntegerDefs, ...sampleDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs, ...lossDefs]) {
   if (registry.has(def.op)) throw new Error(`op ${def.op} defined twice`);
   registry.set(def.op, def);
 }
