@@ -26,6 +26,7 @@ import sys
 import numpy as np
 import torch
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fixtures import common  # noqa: E402
