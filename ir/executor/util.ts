@@ -1,7 +1,7 @@
 // Small helpers shared by op definitions.
 
 import { error } from '../diagnostics.js';
-import type { DType } from '../dtype.js';
+import { DType } from '../dtype.js';
 import type { Dim, Node, Shape } from '../graph.js';
 import type { TypeInfo } from '../opdef.js';
 
@@ -91,4 +91,18 @@ export function commonDtype(node: Node, inputs: readonly (TypeInfo | undefined)[
 export function attrNumber(node: Node, name: string, def: number): number {
   const a = node.attr(name);
   return a && (a.kind === 'float' || a.kind === 'int') ? a.value : def;
+}
+
+/**
+ * A dtype-valued attribute (Cast.to, EyeLike.dtype, ...): a string attribute holding a DType
+ * name, as the frontend writes it (ONNX's integer codes never reach the IR). Absent: undefined.
+ */
+export function dtypeAttr(node: Node, name: string): DType | undefined {
+  const a = node.attr(name);
+  if (a === undefined) return undefined;
+  if (a.kind !== 'string') badAttribute(node, `attribute '${name}' must be a dtype name (string), got ${a.kind}`);
+  if (!Object.hasOwn(DType, a.value)) {
+    throw error('UNSUPPORTED_DTYPE', `attribute '${name}' names dtype '${a.value}', which sparsec does not know`, nodeLocation(node));
+  }
+  return a.value as DType;
 }

@@ -14,8 +14,8 @@ import { expectSameOutputs, histogram } from './helpers.js';
 export const scalarF32 = (b: GraphBuilder, name: string, v: number) => b.constant(name, Tensor.float32([v], []));
 export const axes = (b: GraphBuilder, name: string, a: number[]) => b.constant(name, Tensor.int64(a));
 
-/** Cast to an ONNX dtype code (1 = float32, 10 = float16). */
-export const cast = (b: GraphBuilder, x: Value, to: DType) => b.op('Cast', [x], { attrs: { to: to === 'float16' ? 10 : 1 } });
+/** Cast to a dtype (dtype attributes hold DType names). */
+export const cast = (b: GraphBuilder, x: Value, to: DType) => b.op('Cast', [x], { attrs: { to } });
 
 export function toFloat16(t: Tensor): Tensor {
   const out = Tensor.zeros('float16', t.shape);

@@ -125,7 +125,7 @@ describe('canonicalize: no-op nodes', () => {
     const x = b.input('x', 'float32', [2, 3]);
     const i1 = b.op('Identity', [b.op('Identity', [x])]);
     const drop = b.node('Dropout', [i1, b.constant('ratio', Tensor.float32([0.1], []))], { outputs: 2 }).outputs[0]!;
-    const c = b.op('Cast', [drop], { attrs: { to: 1 } });
+    const c = b.op('Cast', [drop], { attrs: { to: 'float32' } });
     b.output(b.op('Relu', [c]));
     expect(canonicalizeAndCompare(b.graph, { x: seeded([2, 3], 1) })).toEqual({ Relu: 1 });
   });

@@ -71,7 +71,7 @@ describe('specializeShapes', () => {
     const b = new GraphBuilder('main');
     const x = b.input('x', 'float32', ['n']);
     const nz = b.op('NonZero', [x], { name: 'nz' });
-    b.output(b.op('Relu', [b.op('Cast', [nz], { attrs: { to: 1 } })], { name: 'after' }));
+    b.output(b.op('Relu', [b.op('Cast', [nz], { attrs: { to: 'float32' } })], { name: 'after' }));
     const r = codeOf(() => specializeShapes(new Model(b.graph), { x: [5] }));
     expect(r).toMatchObject({ code: 'NON_STATIC_SHAPE', node: 'nz' });
     expect(r.text).toMatch(/NonZero .*depends on the values/);

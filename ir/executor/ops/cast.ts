@@ -9,25 +9,15 @@ import { Op } from '../../ops.js';
 import { Tensor } from '../../tensor.js';
 import { float32ToString, parseNumber } from '../mathfn.js';
 import { computeAlloc, computeData, familyOf, fromCompute, isBigArray, unsupportedDtype } from '../numeric.js';
-import { badAttribute } from '../util.js';
+import { badAttribute, dtypeAttr } from '../util.js';
 
 const DTYPE_NAMES: ReadonlySet<string> = new Set([
   'float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64',
   'uint64', 'bool', 'string',
 ]);
 
-// TensorProto.DataType codes, in case `to` still holds ONNX's int form instead of a dtype name.
-const ONNX_CODES: readonly (DType | undefined)[] = [
-  undefined, 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16',
-  'float64', 'uint32', 'uint64', 'complex64', 'complex128', 'bfloat16', 'float8e4m3fn', 'float8e4m3fnuz',
-  'float8e5m2', 'float8e5m2fnuz', 'uint4', 'int4',
-];
-
-/** A dtype-valued attribute: a dtype name (string attribute), or an ONNX dtype code (int). */
-export function dtypeAttr(node: Node, name: string): DType | undefined {
-  const code = node.attrInt(name);
-  return (node.attrString(name) ?? (code !== undefined ? (ONNX_CODES[code] ?? `onnx dtype ${code}`) : undefined)) as DType | undefined;
-}
+// Kept for op files that import the helper from here; it lives in ../util.ts.
+export { dtypeAttr } from '../util.js';
 
 function castTarget(node: Node): DType {
   const to = dtypeAttr(node, 'to');

@@ -3,7 +3,7 @@
 // for shape inference, and the constant folding of small shape tensors during inference.
 
 import { error } from '../../diagnostics.js';
-import type { DType, TensorData } from '../../dtype.js';
+import type { TensorData } from '../../dtype.js';
 import type { Dim, Node, Shape } from '../../graph.js';
 import type { InferContext, OpDef, RunContext, TypeInfo } from '../../opdef.js';
 import { sizeOf, stridesOf, type Tensor } from '../../tensor.js';
@@ -125,27 +125,9 @@ export function uniqueAxes(axes: readonly number[], rank: number, node: Node): n
   return out;
 }
 
-// ---- dtype attributes ----
+// ---- dtype attributes (DType name strings; see ../util.ts) ----
 
-// ONNX TensorProto.DataType codes, only for attributes that arrive as numbers (EyeLike dtype,
-// SequenceEmpty dtype) when the frontend leaves them numeric. Names are preferred.
-const onnxDtypeCodes: Record<number, DType> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string',
-  9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128',
-  16: 'bfloat16',
-};
-
-export function dtypeAttr(node: Node, name: string): DType | undefined {
-  const a = node.attr(name);
-  if (!a) return undefined;
-  if (a.kind === 'string') return a.value as DType;
-  if (a.kind === 'int') {
-    const t = onnxDtypeCodes[a.value];
-    if (!t) unsupported(node, `attribute ${name} names unknown dtype code ${a.value}`);
-    return t;
-  }
-  return undefined;
-}
+export { dtypeAttr } from '../util.js';
 
 // ---- dims for shape inference ----
 

@@ -10,8 +10,7 @@ import { Op } from '../../ops.js';
 import { sizeOf, Tensor } from '../../tensor.js';
 import { roundHalfEven } from '../mathfn.js';
 import { computeData, floatAlloc, floatData, fromFloats, unsupportedDtype } from '../numeric.js';
-import { normalizeAxis, shapeMismatch } from '../util.js';
-import { dtypeAttr } from './cast.js';
+import { dtypeAttr, normalizeAxis, shapeMismatch } from '../util.js';
 import { matmul, matmulShape } from './matmul.js';
 
 const RANGES: Partial<Record<DType, readonly [number, number]>> = {
@@ -50,11 +49,9 @@ function scaleIndexer(node: Node, x: Tensor, scale: Tensor): (i: number) => numb
   };
 }
 
-/** The zero point's dtype when there is one, else output_dtype (0 = unset), else uint8. */
+/** The zero point's dtype when there is one, else output_dtype, else uint8. */
 function quantizedDtype(node: Node, zpDtype: DType | undefined): DType {
-  if (zpDtype) return zpDtype;
-  const set = node.attrInt('output_dtype', 0) !== 0 || node.attrString('output_dtype') !== undefined;
-  return (set ? dtypeAttr(node, 'output_dtype') : undefined) ?? 'uint8';
+  return zpDtype ?? dtypeAttr(node, 'output_dtype') ?? 'uint8';
 }
 
 const quantizeDef: OpDef = {

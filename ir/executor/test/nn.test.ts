@@ -193,6 +193,7 @@ describe('QuantizeLinear / DequantizeLinear', () => {
     expect(nums(q)).toEqual([10, 11, 12, 14, 255, 0]);
     expect(nums(run1('QuantizeLinear', [f32([-300, 5]), f32([2], []), typed('int8', [0], [])]))).toEqual([-128, 2]);
     expect(run1('QuantizeLinear', [f32([1]), f32([1], [])]).dtype).toBe('uint8');
+    expect(run1('QuantizeLinear', [f32([-1]), f32([1], [])], { output_dtype: 'int8' }).dtype).toBe('int8');
   });
 
   it('per axis and blocked', () => {

@@ -100,7 +100,8 @@ describe('Shape / Size / ConstantOfShape / Range / EyeLike', () => {
     const y = run1('EyeLike', [f32(new Array(6).fill(5), [2, 3])], { k: 1, dtype: 'int32' });
     expect(y.dtype).toBe('int32');
     expect(nums(y)).toEqual([0, 1, 0, 0, 0, 1]);
-    expect(run1('EyeLike', [f32([0, 0], [1, 2])], { dtype: 7 }).dtype).toBe('int64');
+    expect(run1('EyeLike', [f32([0, 0], [1, 2])], { dtype: 'int64' }).dtype).toBe('int64');
+    expect(() => run1('EyeLike', [f32([0, 0], [1, 2])], { dtype: 7 })).toThrow(/must be a dtype name/);
   });
 });
 
