@@ -12,6 +12,12 @@ import { elementwiseDefs } from './ops/elementwise.js';
 import { indexingDefs } from './ops/indexing.js';
 import { lossDefs } from './ops/loss.js';
 import { nnDefs } from './ops/nn.js';
+import { nmsDefs } from './ops/nms.js';
+import { randomDefs } from './ops/random.js';
+import { signalDefs } from './ops/signal.js';
+import { stringDefs } from './ops/strings.js';
+import { tfidfDefs } from './ops/tfidf.js';
+import { windowDefs } from './ops/windows.js';
 import { reduceDefs } from './ops/reduce.js';
 import { selectionDefs } from './ops/selection.js';
 import { sequenceDefs } from './ops/sequence.js';
@@ -19,7 +25,7 @@ import { shapeDefs } from './ops/shape.js';
 import { slicingDefs } from './ops/slicing.js';
 
 const registry = new Map<Op, OpDef>();
-for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...convIntegerDefs, ...sampleDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs, ...lossDefs]) {
+for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...convIntegerDefs, ...sampleDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs, ...lossDefs, ...nmsDefs, ...stringDefs, ...tfidfDefs, ...signalDefs, ...windowDefs, ...randomDefs]) {
   if (registry.has(def.op)) throw new Error(`op ${def.op} defined twice`);
   registry.set(def.op, def);
 }
