@@ -3,18 +3,21 @@
 //   node dist/test/conformance/main.js [--json] [--filter REGEX] [--verbose] [--quiet]
 //                                      [--jobs N] [--timeout SECONDS] [--group NAME]...
 //                                      [--rtol R] [--atol A] [--check-infer]
+//                                      [--backend reference|roundtrip|ort]
 //
 // Prints one line per test (pass / FAIL / ERROR / unsupported) in a stable order, then
 // "passed X / supported Y / total Z". Exit status 1 when any supported test fails or errors.
 // --json prints a machine-readable report instead. --check-infer also runs inferTypes and fails
 // tests whose inferred dtypes/shapes disagree with the computed tensors. Test data root:
-// $SPARSEC_ONNX_TESTDATA.
+// $SPARSEC_ONNX_TESTDATA. --backend roundtrip runs each model after export + import, --backend
+// ort runs the exported model with onnxruntime-node (see backends.ts).
 
 import { availableParallelism } from 'node:os';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runInWorkers } from './pool.js';
 import { formatResult, formatSummary, jsonReport, summarize, unsupportedOpCounts } from './report.js';
+import { BACKENDS, type BackendName } from './backends.js';
 import { ONNX_TOLERANCE, type Tolerance } from './compare.js';
 import { runConformanceTest, type RunOptions, type TestResult } from './runner.js';
 import { discoverTests, hasTestdata, testdataRoot, type ConformanceTest } from './suite.js';
@@ -32,10 +35,11 @@ export interface CliOptions {
   tolerance?: Tolerance;
   /** Check inferred types against computed tensors; mismatches fail the run. */
   checkInference: boolean;
+  backend: BackendName;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const opts: CliOptions = { json: false, verbose: false, quiet: false, checkInference: false, jobs: Math.min(2, availableParallelism()), timeoutS: 60 };
+  const opts: CliOptions = { json: false, verbose: false, quiet: false, checkInference: false, backend: 'reference', jobs: Math.min(2, availableParallelism()), timeoutS: 60 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -48,6 +52,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--verbose': case '-v': opts.verbose = true; break;
       case '--quiet': case '-q': opts.quiet = true; break;
       case '--check-infer': opts.checkInference = true; break;
+      case '--backend': opts.backend = backendName(value()); break;
       case '--filter': opts.filter = new RegExp(value()); break;
       case '--group': (opts.groups ??= []).push(value()); break;
       case '--jobs': case '-j': opts.jobs = nonNegativeInt(arg, value()); break;
@@ -58,6 +63,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
   }
   return opts;
+}
+
+function backendName(s: string): BackendName {
+  const known: readonly string[] = BACKENDS;
+  if (!known.includes(s)) throw new Error(`--backend must be one of ${BACKENDS.join(', ')}, got '${s}'`);
+  return s as BackendName;
 }
 
 function nonNegativeNumber(flag: string, s: string): number {
@@ -95,7 +106,7 @@ export async function run(argv: readonly string[], out = process.stdout, err = p
     if (opts.json || (opts.quiet && (r.status === 'pass' || r.status === 'unsupported') && !r.inference)) return;
     out.write(`${formatResult(r, opts.verbose)}\n`);
   });
-  const runOpts: RunOptions = { checkInference: opts.checkInference, ...(opts.tolerance ? { tolerance: opts.tolerance } : {}) };
+  const runOpts: RunOptions = { checkInference: opts.checkInference, backend: opts.backend, ...(opts.tolerance ? { tolerance: opts.tolerance } : {}) };
   const results = opts.jobs === 0
     ? await runInThread(tests, runOpts, printer)
     : await runInWorkers(tests, { jobs: opts.jobs, timeoutMs: opts.timeoutS * 1000, run: runOpts, onResult: printer });

@@ -7,11 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { loadModel } from '../../frontend/index.js';
 import { SparsecError, type DiagnosticCode } from '../../ir/diagnostics.js';
-import { executeValues, unsupportedNodes } from '../../ir/executor/index.js';
+import { unsupportedNodes } from '../../ir/executor/index.js';
 import type { DType } from '../../ir/dtype.js';
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import type { RuntimeValue } from '../../ir/opdef.js';
 import type { Tensor } from '../../ir/tensor.js';
+import { BackendLimitError, prepare, type BackendName, type PreparedModel, type ValueHook } from './backends.js';
 import { compareTensors, compareTypes, compareValues, type Mismatch, type Tolerance } from './compare.js';
 import { readTestValue, UnsupportedDataError } from './data.js';
 import { InferenceCheck } from './inference-check.js';
@@ -20,8 +21,11 @@ import type { ConformanceTest, DataSet } from './suite.js';
 
 export type TestStatus = 'pass' | 'fail' | 'unsupported' | 'error';
 
-/** Why a test is out of scope: an op or dtype sparsec lacks, or data it cannot express. */
-export type UnsupportedKind = 'op' | 'dtype' | 'opset' | 'data';
+/**
+ * Why a test is out of scope: an op or dtype sparsec lacks, data it cannot express, or (with
+ * the onnxruntime backends) something onnxruntime lacks.
+ */
+export type UnsupportedKind = 'op' | 'dtype' | 'opset' | 'data' | 'backend';
 
 export interface TestResult {
   readonly id: string;
@@ -46,6 +50,8 @@ export interface RunOptions {
   tolerance?: Tolerance;
   /** Also run inferTypes and check every computed tensor against its value's inferred type. */
   checkInference?: boolean;
+  /** What runs the model (see backends.ts); default 'reference'. */
+  backend?: BackendName;
 }
 
 /** SparsecError codes that mean "sparsec does not cover this" rather than "sparsec is wrong". */
@@ -61,14 +67,14 @@ export async function runConformanceTest(test: ConformanceTest, opts: RunOptions
   const start = performance.now();
   let outcome: Outcome;
   try {
-    outcome = await runChecked(test, expectationFor(test.name, opts.tolerance), opts.checkInference ?? false);
+    outcome = await runChecked(test, expectationFor(test.name, opts.tolerance), opts);
   } catch (e) {
     outcome = classifyException(e);
   }
   return { id: test.id, name: test.name, group: test.group, ...outcome, ms: performance.now() - start };
 }
 
-async function runChecked(test: ConformanceTest, expect: Expectation, checkInference: boolean): Promise<Outcome> {
+async function runChecked(test: ConformanceTest, expect: Expectation, opts: RunOptions): Promise<Outcome> {
   const model = await loadModel(test.modelPath);
   const graph = model.graph;
   const missing = unsupportedNodes(graph);
@@ -77,13 +83,16 @@ async function runChecked(test: ConformanceTest, expect: Expectation, checkInfer
     return { status: 'unsupported', unsupportedKind: 'op', unsupportedOps: ops, reason: `unsupported ops: ${ops.join(', ')}` };
   }
   if (expect.relaxInputShapes) for (const v of graph.inputs) v.shape = undefined;
-  const check = checkInference ? new InferenceCheck(graph) : undefined;
+  const backend = opts.backend ?? 'reference';
+  const prepared = await prepare(backend, model, test.modelPath);
+  // onnxruntime exposes no intermediate values to check inferred types against.
+  const check = opts.checkInference && !backend.startsWith('ort') ? new InferenceCheck(prepared.graph) : undefined;
   const withInference = (o: Outcome): Outcome => {
     const inference = check?.summary();
     return inference ? { ...o, inference } : o;
   };
   for (const [k, ds] of test.dataSets.entries()) {
-    const mismatch = runDataSet(graph, ds, expect, check?.onValue);
+    const mismatch = await runDataSet(prepared, ds, expect, check?.onValue);
     if (mismatch) {
       return withInference({ status: 'fail', reason: `data set ${k}, output '${mismatch.output}': ${mismatch.reason}`, mismatch: { ...mismatch, dataSet: k } });
     }
@@ -92,17 +101,18 @@ async function runChecked(test: ConformanceTest, expect: Expectation, checkInfer
 }
 
 /** Run one data set; undefined when every output matches. */
-function runDataSet(
-  graph: Graph,
+async function runDataSet(
+  prepared: PreparedModel,
   ds: DataSet,
   expect: Expectation,
-  onValue?: (v: Value, t: Tensor) => void,
-): (Mismatch & { output: string }) | undefined {
+  onValue?: ValueHook,
+): Promise<(Mismatch & { output: string }) | undefined> {
+  const graph = prepared.graph;
   if (ds.outputs.length !== graph.outputs.length) {
     throw new Error(`the data set has ${ds.outputs.length} outputs but the graph has ${graph.outputs.length}`);
   }
   const inputs = bindInputs(graph, ds.inputs);
-  const results = executeValues(graph, inputs, onValue ? { onValue } : undefined);
+  const results = await prepared.run(inputs, onValue);
   const compareTensor = (e: Tensor, a: Tensor) =>
     expect.compare === 'values' ? compareTensors(e, a, expect.tolerance) : compareTypes(e, a);
   for (const [k, path] of ds.outputs.entries()) {
@@ -142,6 +152,7 @@ function describeOps(nodes: readonly Node[]): string[] {
 }
 
 function classifyException(e: unknown): Outcome {
+  if (e instanceof BackendLimitError) return { status: 'unsupported', unsupportedKind: 'backend', reason: firstLine(e.message) };
   if (e instanceof UnsupportedDataError) return { status: 'unsupported', unsupportedKind: 'data', reason: `test data: ${e.message}` };
   if (e instanceof SparsecError) {
     const kind = UNSUPPORTED_CODES.get(e.diagnostic.code);

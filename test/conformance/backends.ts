@@ -1,0 +1,102 @@
+// What runs a loaded model on a test's inputs. The conformance data checks more than the
+// reference executor when the model takes a detour first:
+//   reference  the IR as imported, run by the reference executor (the default);
+//   roundtrip  the IR exported to ONNX bytes and imported again, then run by the executor:
+//              checks that export + import keep the function;
+//   ort        the IR exported (opset 21) and run by onnxruntime-node: checks that what sparsec
+//              writes is valid ONNX that another runtime reads the same way;
+//   ort-original  the test's own model.onnx run by onnxruntime-node, sparsec not involved: the
+//              baseline that tells an export bug ('ort' fails, this passes) from a difference
+//              between onnxruntime and the ONNX 1.12 data (both fail).
+
+import { readFile } from 'node:fs/promises';
+import { decodeModel, encodeModel } from '../../frontend/index.js';
+import { executeValues } from '../../ir/executor/index.js';
+import type { Graph, Model, Value } from '../../ir/graph.js';
+import type { RuntimeValue } from '../../ir/opdef.js';
+import { Tensor } from '../../ir/tensor.js';
+import { UnsupportedDataError } from './data.js';
+
+export const BACKENDS = ['reference', 'roundtrip', 'ort', 'ort-original'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export type ValueHook = (v: Value, t: Tensor) => void;
+
+export interface PreparedModel {
+  /** The graph whose inputs and outputs the data binds to (and whose values onValue sees). */
+  readonly graph: Graph;
+  run(inputs: ReadonlyMap<string, RuntimeValue>, onValue?: ValueHook): Promise<Map<string, RuntimeValue>>;
+}
+
+/** onnxruntime cannot run this (a kernel or data type it lacks), whatever sparsec does. */
+export class BackendLimitError extends Error {
+  override name = 'BackendLimitError';
+}
+
+export async function prepare(backend: BackendName, model: Model, modelPath: string): Promise<PreparedModel> {
+  switch (backend) {
+    case 'reference':
+      return onExecutor(model.graph);
+    case 'roundtrip':
+      return onExecutor(decodeModel(encodeModel(model)).graph);
+    case 'ort':
+      return onOrt(model.graph, encodeModel(model));
+    case 'ort-original':
+      return onOrt(model.graph, new Uint8Array(await readFile(modelPath)));
+  }
+}
+
+function onExecutor(graph: Graph): PreparedModel {
+  return {
+    graph,
+    run: async (inputs, onValue) => executeValues(graph, inputs, onValue ? { onValue } : undefined),
+  };
+}
+
+// ---- onnxruntime-node (a devDependency: loaded only when this backend is chosen) ----
+
+type Ort = typeof import('onnxruntime-node');
+type OrtTensor = import('onnxruntime-node').Tensor;
+
+/** Element types the onnxruntime JS API can carry (bfloat16 and the float8 kinds cannot). */
+const ORT_TYPES = new Set(['float32', 'float64', 'float16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string']);
+
+/** onnxruntime messages that mean "not implemented here" rather than "this model is wrong". */
+const ORT_LIMITS = [/Could not find an implementation for/, /Unsupported data type/, /Non tensor type is temporarily not supported/];
+
+async function onOrt(graph: Graph, bytes: Uint8Array): Promise<PreparedModel> {
+  const ort: Ort = await import('onnxruntime-node');
+  const session = await asBackendLimit(() =>
+    ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, logSeverityLevel: 4 }),
+  );
+  return {
+    graph,
+    run: async (inputs) => {
+      const feeds: Record<string, OrtTensor> = {};
+      for (const [name, v] of inputs) feeds[name] = toOrt(ort, v, name);
+      const fetched = await asBackendLimit(() => session.run(feeds));
+      return new Map(Object.entries(fetched).map(([name, t]) => [name, fromOrt(t, name)]));
+    },
+  };
+}
+
+async function asBackendLimit<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (ORT_LIMITS.some((re) => re.test(message))) throw new BackendLimitError(`onnxruntime: ${message}`);
+    throw e;
+  }
+}
+
+function toOrt(ort: Ort, v: RuntimeValue, name: string): OrtTensor {
+  if (!(v instanceof Tensor)) throw new UnsupportedDataError(`onnxruntime's JS API takes only tensors ('${name}' is not one)`);
+  if (!ORT_TYPES.has(v.dtype)) throw new UnsupportedDataError(`onnxruntime's JS API has no ${v.dtype} tensors ('${name}')`);
+  return new ort.Tensor(v.dtype as 'float32', v.data as Float32Array, [...v.shape]);
+}
+
+function fromOrt(t: OrtTensor, name: string): Tensor {
+  if (!ORT_TYPES.has(t.type)) throw new UnsupportedDataError(`onnxruntime returned ${t.type} for '${name}'`);
+  return new Tensor(t.type as Tensor['dtype'], [...t.dims], t.data as Tensor['data']);
+}
