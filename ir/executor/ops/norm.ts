@@ -1,4 +1,4 @@
-// Normalizations: LayerNormalization, sparsec's RMSNorm, BatchNormalization (inference),
+// Normalizations: LayerNormalization, sparsec's RMSNorm, BatchNormalization (inference and training),
 // InstanceNormalization, GroupNormalization (opset-21: per-channel scale and bias),
 // LpNormalization and MeanVarianceNormalization. Statistics accumulate in float64 and results
 // round once to the input's dtype.
@@ -126,22 +126,67 @@ function channelVector(node: Node, t: Tensor | undefined, c: number, name: strin
   return Float64Array.from(floatData(t));
 }
 
+/** Per-channel mean and (population) variance of [N, C, spatial...] over all but axis 1. */
+function channelStats(x: Tensor): { mean: Float64Array; variance: Float64Array } {
+  const c = x.rank > 1 ? x.shape[1]! : 1;
+  const spatial = sizeOf(x.shape.slice(2));
+  const count = x.size / Math.max(1, c);
+  const xd = floatData(x);
+  const mean = new Float64Array(c);
+  const variance = new Float64Array(c);
+  for (let i = 0; i < xd.length; i++) mean[Math.floor(i / spatial) % c] += xd[i]!;
+  for (let ch = 0; ch < c; ch++) mean[ch] /= count;
+  for (let i = 0; i < xd.length; i++) {
+    const ch = Math.floor(i / spatial) % c;
+    variance[ch] += (xd[i]! - mean[ch]!) ** 2;
+  }
+  for (let ch = 0; ch < c; ch++) variance[ch] /= count;
+  return { mean, variance };
+}
+
+/** Inference mode has one output; older opsets' training outputs without training_mode are not defined. */
+function checkInferenceOutputs(node: Node): void {
+  if (node.outputs.length > 1) unsupportedCase(node, `${node.outputs.length} outputs but training_mode=0 (the pre-opset-14 training form)`);
+}
+
+/**
+ * Opset-15 BatchNormalization. Inference normalizes with the given statistics. Training mode
+ * (training_mode=1) normalizes with the batch's own mean and population variance and also
+ * returns the updated running statistics: running = input * momentum + batch * (1 - momentum).
+ */
 const batchNormDef: OpDef = {
   op: Op.BatchNormalization,
-  infer: (_node, inputs) => [sameAs(inputs)],
+  infer(node, inputs) {
+    if (node.attrInt('training_mode', 0) === 0) {
+      checkInferenceOutputs(node);
+      return [sameAs(inputs)];
+    }
+    const c = inputs[0]?.shape?.[1];
+    const stats = (i: number): TypeInfo => ({ dtype: inputs[i]?.dtype, shape: inputs[i]?.shape ?? (c !== undefined ? [c] : undefined) });
+    return [sameAs(inputs), stats(3), stats(4)];
+  },
   run(node, [x, scale, bias, mean, variance]) {
     checkFloat(node, x!);
-    if (node.attrInt('training_mode', 0) !== 0) unsupportedCase(node, 'training_mode=1');
+    const training = node.attrInt('training_mode', 0) !== 0;
+    if (!training) checkInferenceOutputs(node);
     const c = x!.rank > 1 ? x!.shape[1]! : 1;
     const epsilon = attrNumber(node, 'epsilon', 1e-5);
     const s = channelVector(node, scale, c, 'scale');
     const b = channelVector(node, bias, c, 'B');
-    const m = channelVector(node, mean, c, 'input_mean');
-    const v = channelVector(node, variance, c, 'input_var');
+    const inputMean = channelVector(node, mean, c, 'input_mean');
+    const inputVar = channelVector(node, variance, c, 'input_var');
+    const batch = training ? channelStats(x!) : undefined;
+    const m = batch?.mean ?? inputMean;
+    const v = batch?.variance ?? inputVar;
     // Fold the statistics into one multiply-add per element.
     const a = s.map((sc, i) => sc / Math.sqrt(v[i]! + epsilon));
     const shift = b.map((bi, i) => bi - m[i]! * a[i]!);
-    return [fromFloats(x!.dtype, x!.shape, perChannel(x!, a, shift))];
+    const y = fromFloats(x!.dtype, x!.shape, perChannel(x!, a, shift));
+    if (!batch) return [y];
+    const momentum = attrNumber(node, 'momentum', 0.9);
+    const running = (input: Float64Array, current: Float64Array, like: Tensor) =>
+      fromFloats(like.dtype, like.shape, input.map((r, i) => r * momentum + current[i]! * (1 - momentum)));
+    return [y, running(inputMean, batch.mean, mean!), running(inputVar, batch.variance, variance!)];
   },
 };
 
