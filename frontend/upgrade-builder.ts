@@ -107,3 +107,34 @@ export function setInput(n: OnnxNodeForm, index: number, v: Value | undefined): 
   while (n.inputs.length < index) n.inputs.push(undefined);
   n.inputs[index] = v;
 }
+
+/**
+ * `v` lined up with `ref`'s dims from `axis` on, the way opset < 7 broadcasting did (legacy
+ * `broadcast=1, axis` and PRelu's per-channel slope): trailing 1-dims are appended up to
+ * rank(ref). With known ranks a constant is reshaped (a copy: the original may have other
+ * readers) and any other value goes through Unsqueeze; with unknown ranks a run-time Reshape to
+ * shape(v) ++ ones(max(0, rank(ref) - axis - rank(v))) is built. Returns `v` when nothing changes.
+ */
+export function alignFromAxis(b: UpgradeBuilder, ref: Value | undefined, v: Value | undefined, axis: number): Value | undefined {
+  const rankRef = b.rank(ref);
+  const rankV = b.rank(v);
+  if (rankV !== undefined && (axis < 0 || rankRef !== undefined)) {
+    // For a negative axis the count does not depend on rank(ref): rank(ref) - (axis + rank(ref)) - rank(v).
+    const trailing = axis < 0 ? -axis - rankV : rankRef! - axis - rankV;
+    if (trailing <= 0) return v;
+    if (v?.const) {
+      const t = v.const;
+      return b.constant(new Tensor(t.dtype, [...t.shape, ...new Array<number>(trailing).fill(1)], t.data.slice()), 'aligned');
+    }
+    return b.node('Unsqueeze', [v, int64Const(b, Array.from({ length: trailing }, (_, i) => rankV + i))])[0];
+  }
+  const rank = (x: Value | undefined) => b.node('Size', [b.node('Shape', [x])[0]])[0]!;
+  const scalar = (k: number) => int64Const(b, [k], []);
+  const wanted = axis < 0 ? scalar(-axis) : b.node('Sub', [rank(ref), scalar(axis)])[0]!;
+  const count = b.node('Max', [b.node('Sub', [wanted, rank(v)])[0], scalar(0)])[0]!;
+  const ones = b.node('ConstantOfShape', [b.node('Reshape', [count, int64Const(b, [1])])[0]], {
+    value: { kind: 'tensor', value: Tensor.int64([1]) },
+  })[0]!;
+  const shape = b.node('Concat', [b.node('Shape', [v])[0], ones], { axis: intAttr(0) })[0]!;
+  return b.node('Reshape', [v, shape])[0];
+}

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
+import { execute } from '../ir/executor/index.js';
 import type { Graph, Model, Node, Value } from '../ir/graph.js';
+import { Tensor } from '../ir/tensor.js';
 import { decodeModel } from './import.js';
 import { DataTypeCode as C } from './schema.js';
 import { modelBytes, node, tensorInfo, type ModelSpec } from './testing.js';
@@ -221,6 +223,69 @@ describe('opset adapters', () => {
     }).graph;
     const mul = g.nodes.find((n) => n.op === 'Mul')!;
     expect(mul.inputs[1]!.producer!.op).toBe('Reshape');
+  });
+
+  test('legacy broadcast with a negative axis counts from the end (static and run-time forms)', () => {
+    const g = single(6, node('Add', ['x', 'b'], ['y'], { broadcast: 1, axis: -2 }), [2, 3, 4], [tensorInfo('b', F, [3])]);
+    expect(constOf(only(g, 'Unsqueeze').inputs[1])).toEqual([1n]);
+    const dynamic = load({
+      opset: 6,
+      nodes: [node('Relu', ['x'], ['r']), node('Add', ['r', 'b'], ['y'], { broadcast: 1, axis: -2 })],
+      inputs: [{ name: 'x' }, { name: 'b' }],
+      outputs: [{ name: 'y' }],
+    }).graph;
+    const y = execute(dynamic, { x: Tensor.float32(new Array(24).fill(0), [2, 3, 4]), b: Tensor.float32([1, 2, 3]) }).get('y')!;
+    expect(y.shape).toEqual([2, 3, 4]);
+    expect(Array.from(y.toFloat32()).slice(0, 12)).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+  });
+
+  describe('PRelu < 7: a slope [C] applies per channel (axis 1)', () => {
+    const xs = Float32Array.from({ length: 2 * 3 * 2 * 2 }, (_, i) => -(i + 1));
+    /** y for x [2,3,2,2] and slope [1,10,100] per channel. */
+    const expected = Array.from(xs, (v, i) => v * [1, 10, 100][Math.floor(i / 4) % 3]!);
+    const run = (g: Graph, feeds: Record<string, Tensor> = {}) =>
+      Array.from(execute(g, { x: Tensor.float32(xs, [2, 3, 2, 2]), ...feeds }).get('y')!.toFloat32());
+
+    test('a constant slope is reshaped to [C,1,1]', () => {
+      const g = load({
+        opset: 6,
+        nodes: [node('PRelu', ['x', 'slope'], ['y'])],
+        inputs: [tensorInfo('x', F, [2, 3, 2, 2])],
+        outputs: [{ name: 'y' }],
+        initializers: [{ name: 'slope', dataType: F, dims: [3], floatData: [1, 10, 100] }],
+      }).graph;
+      const slope = only(g, 'PRelu').inputs[1]!;
+      expect(slope.const!.shape).toEqual([3, 1, 1]);
+      expect(g.constants.get('slope')!.const!.shape).toEqual([3]); // the original is not changed in place
+      expect(run(g)).toEqual(expected);
+    });
+
+    test('a slope input of known rank goes through Unsqueeze', () => {
+      const g = single(6, node('PRelu', ['x', 's'], ['y']), [2, 3, 2, 2], [tensorInfo('s', F, [3])]);
+      const unsq = only(g, 'PRelu').inputs[1]!.producer!;
+      expect(unsq.op).toBe('Unsqueeze');
+      expect(constOf(unsq.inputs[1])).toEqual([1n, 2n]);
+      expect(run(g, { s: Tensor.float32([1, 10, 100]) })).toEqual(expected);
+    });
+
+    test('unknown ranks are aligned at run time; a shared slope [1] still works', () => {
+      const g = load({
+        opset: 6,
+        nodes: [node('Identity', ['x'], ['r']), node('PRelu', ['r', 's'], ['y'])],
+        inputs: [{ name: 'x' }, { name: 's' }],
+        outputs: [{ name: 'y' }],
+      }).graph;
+      expect(only(g, 'PRelu').inputs[1]!.producer!.op).toBe('Reshape');
+      expect(run(g, { s: Tensor.float32([1, 10, 100]) })).toEqual(expected);
+      expect(run(g, { s: Tensor.float32([2]) })).toEqual(Array.from(xs, (v) => 2 * v));
+    });
+
+    test('2-D x and opset 7 are left alone', () => {
+      const g2 = single(6, node('PRelu', ['x', 's'], ['y']), [2, 3], [tensorInfo('s', F, [3])]);
+      expect(only(g2, 'PRelu').inputs[1]!.name).toBe('s');
+      const g7 = single(7, node('PRelu', ['x', 's'], ['y']), [2, 3, 4], [tensorInfo('s', F, [4])]);
+      expect(only(g7, 'PRelu').inputs[1]!.name).toBe('s');
+    });
   });
 
   test('GroupNormalization 18: per-group scale/bias are spread over channels', () => {

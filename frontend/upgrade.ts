@@ -9,9 +9,9 @@
 
 import { warning, type Diagnostic } from '../ir/diagnostics.js';
 import type { Attr, Value } from '../ir/graph.js';
-import { Tensor } from '../ir/tensor.js';
 import { DataTypeCode } from './schema.js';
 import {
+  alignFromAxis,
   constLike,
   float32Const,
   int64Const,
@@ -62,27 +62,15 @@ adapt(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'And', 'Or', 'Xor', 'Equal', 'Greater'
   const broadcast = takeInt(n, 'broadcast') ?? 0;
   const axis = takeInt(n, 'axis');
   if (!broadcast || axis === undefined) return n;
-  const [a, bIn] = n.inputs;
-  const rankA = b.rank(a);
-  const rankB = b.rank(bIn);
-  if (rankA !== undefined && rankB !== undefined) {
-    const start = axis < 0 ? axis + rankA : axis;
-    const trailing = rankA - start - rankB;
-    if (trailing > 0) {
-      const axes = Array.from({ length: trailing }, (_, i) => rankB + i);
-      setInput(n, 1, b.node('Unsqueeze', [bIn, int64Const(b, axes)])[0]);
-    }
-    return n;
-  }
-  // Ranks unknown until run time: reshape B to shape(B) ++ ones(rank(A) - axis - rank(B)).
-  const rank = (v: Value | undefined) => b.node('Size', [b.node('Shape', [v])[0]])[0]!;
-  const lead = b.node('Add', [rank(bIn), int64Const(b, [axis], [])])[0]!;
-  const count = b.node('Sub', [rank(a), lead])[0]!;
-  const ones = b.node('ConstantOfShape', [b.node('Reshape', [count, int64Const(b, [1])])[0]], {
-    value: { kind: 'tensor', value: Tensor.int64([1]) },
-  })[0]!;
-  const shape = b.node('Concat', [b.node('Shape', [bIn])[0], ones], { axis: intAttr(0) })[0]!;
-  setInput(n, 1, b.node('Reshape', [bIn, shape])[0]);
+  setInput(n, 1, alignFromAxis(b, n.inputs[0], n.inputs[1], axis));
+  return n;
+});
+
+// PRelu before 7 applied the slope per channel: a slope [C] lined up with x's axis 1 (a slope
+// of size 1 was shared). Opset 7 broadcasts numpy-style, aligning [C] with the last axis, so
+// the slope gets trailing 1-dims: [C] -> [C, 1, ..., 1] with rank(x) - 1 dims.
+adapt('PRelu', 7, (n, b) => {
+  setInput(n, 1, alignFromAxis(b, n.inputs[0], n.inputs[1], 1));
   return n;
 });
 
