@@ -19,7 +19,8 @@ parentPort.on('message', ({ test }) => {
   if (test.name.includes('hang')) for (;;) {}
   if (test.name.includes('crash')) process.exit(3);
   parentPort.postMessage({ id: test.id, name: test.name, group: test.group, status: 'pass', ms: 0 });
-});`);
+});
+parentPort.postMessage('ready');`);
   return pathToFileURL(file);
 })();
 

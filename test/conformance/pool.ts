@@ -3,8 +3,16 @@
 
 import { Worker } from 'node:worker_threads';
 import type { RunOptions, TestResult } from './runner.js';
-import type { WorkerRequest } from './worker.js';
 import type { ConformanceTest } from './suite.js';
+
+/** The first message a worker sends, once its modules are loaded. */
+export const WORKER_READY = 'ready';
+
+/** What the pool sends a worker (worker.ts) for each test. */
+export interface WorkerRequest {
+  readonly test: ConformanceTest;
+  readonly opts: RunOptions;
+}
 
 export interface PoolOptions {
   jobs: number;
@@ -26,7 +34,7 @@ export async function runInWorkers(tests: readonly ConformanceTest[], opts: Pool
       while (next < tests.length) {
         const at = next++;
         const test = tests[at]!;
-        worker ??= new Worker(opts.workerUrl ?? new URL('./worker.js', import.meta.url));
+        worker ??= await startWorker(opts.workerUrl ?? new URL('./worker.js', import.meta.url));
         const outcome = await runOne(worker, { test, opts: opts.run ?? {} }, opts.timeoutMs);
         if (outcome.kind === 'lost') {
           void worker.terminate();
@@ -41,6 +49,22 @@ export async function runInWorkers(tests: readonly ConformanceTest[], opts: Pool
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tests.length)) }, lane));
   return results;
+}
+
+/** A worker that has loaded its modules (it says so with WORKER_READY). */
+function startWorker(url: URL): Promise<Worker> {
+  const worker = new Worker(url);
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: unknown) => {
+      if (m !== WORKER_READY) return;
+      worker.off('error', onError);
+      worker.off('message', onMessage);
+      resolve(worker);
+    };
+    const onError = (e: Error) => reject(e);
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+  });
 }
 
 type Outcome = { kind: 'done'; result: TestResult } | { kind: 'lost'; result: TestResult };
