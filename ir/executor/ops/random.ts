@@ -10,10 +10,9 @@ import type { DType } from '../../dtype.js';
 import type { Node } from '../../graph.js';
 import type { OpDef, TypeInfo } from '../../opdef.js';
 import { Op } from '../../ops.js';
-import { Tensor } from '../../tensor.js';
+import { sizeOf, Tensor } from '../../tensor.js';
 import { floatData, fromFloats, unsupportedDtype } from '../numeric.js';
-import { badAttribute, shapeMismatch } from '../util.js';
-import { dtypeAttr } from './cast.js';
+import { attrNumber, badAttribute, dtypeAttr, shapeMismatch } from '../util.js';
 
 const DEFAULT_SEED = 0x5eed_1234;
 
@@ -84,18 +83,25 @@ function shapeAttr(node: Node): number[] {
   return shape;
 }
 
-type Draw = (rng: Random, node: Node) => number;
+/** A node's distribution: reads its attributes once, then draws one value per call. */
+type Draw = (node: Node) => (rng: Random) => number;
 
-const uniformDraw: Draw = (rng, node) => {
-  const low = node.attrFloat('low', 0);
-  return low + (node.attrFloat('high', 1) - low) * rng.uniform();
+const uniformDraw: Draw = (node) => {
+  const low = attrNumber(node, 'low', 0);
+  const width = attrNumber(node, 'high', 1) - low;
+  return (rng) => low + width * rng.uniform();
 };
-const normalDraw: Draw = (rng, node) => node.attrFloat('mean', 0) + node.attrFloat('scale', 1) * rng.normal();
+const normalDraw: Draw = (node) => {
+  const mean = attrNumber(node, 'mean', 0);
+  const scale = attrNumber(node, 'scale', 1);
+  return (rng) => mean + scale * rng.normal();
+};
 
 function sample(node: Node, dtype: DType, shape: readonly number[], draw: Draw): Tensor {
   const rng = generatorFor(node);
-  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < out.length; i++) out[i] = draw(rng, node);
+  const next = draw(node);
+  const out = new Float64Array(sizeOf(shape));
+  for (let i = 0; i < out.length; i++) out[i] = next(rng);
   return fromFloats(dtype, shape, out);
 }
 

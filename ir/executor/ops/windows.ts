@@ -8,7 +8,7 @@ import type { OpDef } from '../../opdef.js';
 import { Op } from '../../ops.js';
 import type { Tensor } from '../../tensor.js';
 import { fromFloats, unsupportedDtype } from '../numeric.js';
-import { dtypeAttr } from './cast.js';
+import { dtypeAttr } from '../util.js';
 import { badInput, scalarOf } from './layout.js';
 
 const NUMERIC_OUT = new Set<DType>([
