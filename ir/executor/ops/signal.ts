@@ -1,13 +1,15 @@
 // Fourier transforms: DFT (opset 20 form: dft_length and axis are inputs) and STFT (opset 17).
 // Signals carry a trailing dim of 1 (real) or 2 (real, imaginary); outputs always end in 2.
 // Sums run in float64 with exact twiddle angles (k * n taken mod N), one rounding per output.
+// onesided keeps bins 0..floor(n/2) of the full transform, also for complex input (where the
+// halves are not redundant), as the ONNX reference implementation does.
 
 import type { Dim, Node } from '../../graph.js';
 import type { OpDef, TypeInfo } from '../../opdef.js';
 import { Op } from '../../ops.js';
 import { sizeOf, Tensor } from '../../tensor.js';
 import { floatData, fromFloats, unsupportedDtype } from '../numeric.js';
-import { shapeMismatch } from '../util.js';
+import { shapeMismatch, unsupportedCase } from '../util.js';
 import { badInput, scalarOf } from './layout.js';
 
 const FLOATS = new Set(['float32', 'float64', 'float16', 'bfloat16']);
@@ -69,6 +71,7 @@ const dft: OpDef = {
   op: Op.DFT,
   infer(node, [x, lengthInfo, axisInfo], ctx) {
     checkSignalDtype(node, x);
+    if (node.attrInt('inverse', 0) === 1 && node.attrInt('onesided', 0) === 1) unsupportedCase(node, 'both inverse and onesided');
     const s = x?.shape;
     if (!s) return [{ dtype: x?.dtype }];
     if (s.length < 2) shapeMismatch(node, `DFT input needs a signal dim and a trailing dim of 1 or 2, got rank ${s.length}`);
@@ -91,7 +94,7 @@ const dft: OpDef = {
     const axis = dftAxis(node, axisT ? scalarOf(axisT, node, 'axis') : -2, t.rank);
     const inverse = node.attrInt('inverse', 0) === 1;
     const onesided = node.attrInt('onesided', 0) === 1;
-    if (inverse && onesided) badInput(node, 'DFT with both inverse and onesided is not defined');
+    if (inverse && onesided) unsupportedCase(node, 'both inverse and onesided');
     const have = t.shape[axis]!;
     const n = lengthT ? scalarOf(lengthT, node, 'dft_length') : have;
     if (!Number.isInteger(n) || n < 1) badInput(node, `dft_length must be positive, got ${n}`);

@@ -51,6 +51,7 @@ describe('DFT', () => {
     close(nums(y).slice(0, 4), [10, 0, -2, 2], 12);
     expect(infer('DFT', [{ dtype: 'float32', shape: ['b', 10, 1] }, c(i64([16], []))], { onesided: 1 })[0]!.shape).toEqual(['b', 9, 2]);
     expect(() => infer('DFT', [{ dtype: 'float32', shape: [4, 3] }])).toThrow(/1 or 2/);
+    expect(() => infer('DFT', [{ dtype: 'float32', shape: [4, 1] }], { inverse: 1, onesided: 1 })).toThrow(/inverse and onesided is not supported/);
   });
 });
 
