@@ -19,13 +19,14 @@ import { stringDefs } from './ops/strings.js';
 import { tfidfDefs } from './ops/tfidf.js';
 import { windowDefs } from './ops/windows.js';
 import { reduceDefs } from './ops/reduce.js';
+import { rnnDefs } from './ops/rnn.js';
 import { selectionDefs } from './ops/selection.js';
 import { sequenceDefs } from './ops/sequence.js';
 import { shapeDefs } from './ops/shape.js';
 import { slicingDefs } from './ops/slicing.js';
 
 const registry = new Map<Op, OpDef>();
-for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...convIntegerDefs, ...sampleDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs, ...lossDefs, ...nmsDefs, ...stringDefs, ...tfidfDefs, ...signalDefs, ...windowDefs, ...randomDefs]) {
+for (const def of [...elementwiseDefs, ...reduceDefs, ...nnDefs, ...shapeDefs, ...slicingDefs, ...indexingDefs, ...selectionDefs, ...convDefs, ...convIntegerDefs, ...sampleDefs, ...resizeDefs, ...poolDefs, ...controlDefs, ...sequenceDefs, ...lossDefs, ...nmsDefs, ...stringDefs, ...tfidfDefs, ...signalDefs, ...windowDefs, ...randomDefs, ...rnnDefs]) {
   if (registry.has(def.op)) throw new Error(`op ${def.op} defined twice`);
   registry.set(def.op, def);
 }
