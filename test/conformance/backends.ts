@@ -62,7 +62,13 @@ type OrtTensor = import('onnxruntime-node').Tensor;
 const ORT_TYPES = new Set(['float32', 'float64', 'float16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string']);
 
 /** onnxruntime messages that mean "not implemented here" rather than "this model is wrong". */
-const ORT_LIMITS = [/Could not find an implementation for/, /Unsupported data type/, /Non tensor type is temporarily not supported/];
+const ORT_LIMITS = [
+  /Could not find an implementation for/,
+  /Unsupported data type/,
+  /Non tensor type is temporarily not supported/,
+  // StringNormalizer needs a locale (en_US.UTF-8) the machine may not have installed.
+  /StringNormalizer::Locale/,
+];
 
 async function onOrt(graph: Graph, bytes: Uint8Array): Promise<PreparedModel> {
   const ort: Ort = await import('onnxruntime-node');
