@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { error, type SparsecError } from '../ir/diagnostics.js';
+import { isMissingFile, readFailureHint, readFailureReason } from './file-errors.js';
 import { int64ToNumber, type StringStringEntry } from './schema.js';
 
 /** Reads larger than this are split, keeping each read call's buffer bounded. */
@@ -67,11 +68,12 @@ export class ExternalDataReader {
         'The data file is truncated or does not belong to this model.',
       );
     }
+    const unreadable = (e: unknown) => cannotRead(e, `external data file '${ref.location}'`, fail);
     const out = new Uint8Array(byteLength);
     const chunk = this.opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     for (let done = 0; done < byteLength; ) {
       const want = Math.min(chunk, byteLength - done);
-      const got = fs.readSync(fd, out, done, want, ref.offset + done);
+      const got = guarded(() => fs.readSync(fd, out, done, want, ref.offset + done), unreadable);
       if (got <= 0) throw fail(`unexpected end of external data file '${ref.location}'`, 'The data file is truncated.');
       done += got;
     }
@@ -89,23 +91,28 @@ export class ExternalDataReader {
     if (path.isAbsolute(location) || path.win32.isAbsolute(location) || location.includes('\0')) {
       throw fail(`external data location '${location}' is an absolute path; only files in the model's folder are read`, keepInside);
     }
-    this.realBase ??= this.realpathOrFail(this.opts.baseDir, () =>
-      fail(`the model's folder '${this.opts.baseDir}' does not exist`, 'Load the model from its own folder.'),
+    this.realBase ??= realpathOrFail(
+      this.opts.baseDir,
+      () => fail(`the model's folder '${this.opts.baseDir}' does not exist`, 'Load the model from its own folder.'),
+      (e) => cannotRead(e, `the model's folder '${this.opts.baseDir}'`, fail),
     );
     const joined = path.resolve(this.realBase, location);
     if (!isInside(this.realBase, joined)) {
       throw fail(`external data location '${location}' points outside the model's folder`, keepInside);
     }
-    const real = this.realpathOrFail(joined, () =>
-      fail(`external data file '${location}' does not exist (looked for ${joined})`, 'Copy the data file next to the model file.'),
+    const unreadable = (e: unknown) => cannotRead(e, `external data file '${location}'`, fail);
+    const real = realpathOrFail(
+      joined,
+      () => fail(`external data file '${location}' does not exist (looked for ${joined})`, 'Copy the data file next to the model file.'),
+      unreadable,
     );
     if (!isInside(this.realBase, real)) {
       throw fail(`external data location '${location}' resolves (through a symbolic link) to '${real}', outside the model's folder`, keepInside);
     }
     let cached = this.fds.get(real);
     if (!cached) {
-      const fd = fs.openSync(real, 'r');
-      const stat = fs.fstatSync(fd);
+      const fd = guarded(() => fs.openSync(real, 'r'), unreadable);
+      const stat = guarded(() => fs.fstatSync(fd), (e) => (fs.closeSync(fd), unreadable(e)));
       if (!stat.isFile()) {
         fs.closeSync(fd);
         throw fail(`external data location '${location}' is not a regular file`, keepInside);
@@ -115,15 +122,26 @@ export class ExternalDataReader {
     }
     return cached;
   }
+}
 
-  private realpathOrFail(p: string, onMissing: () => SparsecError): string {
-    try {
-      return fs.realpathSync(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw onMissing();
-      throw e;
-    }
+/** Run a file-system call; its failure becomes the diagnostic `onError` builds (or passes through). */
+function guarded<T>(call: () => T, onError: (e: unknown) => unknown): T {
+  try {
+    return call();
+  } catch (e) {
+    throw onError(e);
   }
+}
+
+function realpathOrFail(p: string, onMissing: () => SparsecError, onError: (e: unknown) => unknown): string {
+  return guarded(() => fs.realpathSync(p), (e) => (isMissingFile(e) ? onMissing() : onError(e)));
+}
+
+/** EXTERNAL_DATA naming what could not be read and why; a non-file-system error passes through (a bug). */
+function cannotRead(e: unknown, what: string, fail: (text: string, hint: string) => SparsecError): unknown {
+  const reason = readFailureReason(e);
+  if (reason === undefined) return e;
+  return fail(`cannot read ${what}: ${reason}`, readFailureHint(e) ?? 'Check that the data file is readable.');
 }
 
 function isInside(dir: string, p: string): boolean {

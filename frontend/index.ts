@@ -6,6 +6,7 @@ import { error } from '../ir/diagnostics.js';
 import type { Model } from '../ir/graph.js';
 import { checkProtobufSize } from './external-data.js';
 import { encodeModel, modelToProto } from './export.js';
+import { isMissingFile, readFailureHint, readFailureReason } from './file-errors.js';
 import { decodeModel } from './import.js';
 import { ModelProto } from './schema.js';
 import type { ExternalSink } from './tensor-proto.js';
@@ -30,22 +31,28 @@ export interface LoadOptions {
 
 /** Read an .onnx file; external data is resolved only inside the file's folder. */
 export async function loadModel(file: string, opts: LoadOptions = {}): Promise<Model> {
-  let size: number;
-  try {
-    const stat = await fs.promises.stat(file);
-    if (!stat.isFile()) throw error('FILE_NOT_FOUND', 'is not a file', { file });
-    size = stat.size;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw error('FILE_NOT_FOUND', 'no such file', { file });
-    throw e;
-  }
+  const stat = await fs.promises.stat(file).catch((e: unknown) => {
+    throw readError(file, e);
+  });
+  if (stat.isDirectory()) throw error('FILE_NOT_FOUND', 'is a folder, not a model file', { file });
+  if (!stat.isFile()) throw error('FILE_NOT_FOUND', 'is not a file', { file });
+  const size = stat.size;
   checkProtobufSize(file, size);
   opts.onProgress?.({ phase: 'read', done: 0, total: size });
-  const bytes = await fs.promises.readFile(file);
+  const bytes = await fs.promises.readFile(file).catch((e: unknown) => {
+    throw readError(file, e);
+  });
   opts.onProgress?.({ phase: 'decode', done: 0, total: size });
   const model = decodeModel(bytes, { file, baseDir: path.dirname(path.resolve(file)), chunkBytes: opts.chunkBytes });
   opts.onProgress?.({ phase: 'decode', done: size, total: size });
   return model;
+}
+
+/** A diagnostic for a model file that cannot be read; other errors (bugs) pass through. */
+function readError(file: string, e: unknown): unknown {
+  if (isMissingFile(e)) return error('FILE_NOT_FOUND', readFailureReason(e)!, { file }, 'Check the path.');
+  const reason = readFailureReason(e);
+  return reason === undefined ? e : error('READ_FAILED', `cannot read the model: ${reason}`, { file }, readFailureHint(e));
 }
 
 export interface SaveOptions {
