@@ -68,10 +68,34 @@ const ORT_LIMITS = [
   /Non tensor type is temporarily not supported/,
   // StringNormalizer needs a locale (en_US.UTF-8) the machine may not have installed.
   /StringNormalizer::Locale/,
+  /Batchwise recurrent operations \(layout == 1\) are not supported/,
 ];
+
+/**
+ * Tests where onnxruntime itself disagrees with the ONNX 1.12 data (they fail under
+ * 'ort-original' too), so a failure under the onnxruntime backends says nothing about sparsec.
+ */
+const ORT_DEVIATIONS = new Map<string, string>([
+  ...['test_cast_FLOAT_to_STRING', 'test_castlike_FLOAT_to_STRING', 'test_castlike_FLOAT_to_STRING_expanded'].map(
+    (n): [string, string] => [n, 'onnxruntime prints floats with more digits than numpy'],
+  ),
+  ...['test_dft', 'test_dft_axis', 'test_dft_inverse', 'test_stft', 'test_stft_with_window'].map(
+    (n): [string, string] => [n, 'onnxruntime\'s float32 FFT leaves ~1e-4 where the data has exact zeros (atol 1e-7)'],
+  ),
+  ['test_maxunpool_export_with_output_shape', 'onnxruntime places values differently when output_shape pads the output'],
+  ['test_resize_downsample_scales_cubic_align_corners', 'onnxruntime and ONNX 1.12 disagree on align_corners downsampling'],
+  ['test_resize_downsample_scales_linear_align_corners', 'onnxruntime and ONNX 1.12 disagree on align_corners downsampling'],
+]);
+
+/** Why `testName` is known to fail on `backend` whatever sparsec does, or undefined. */
+export function knownBackendDeviation(backend: BackendName, testName: string): string | undefined {
+  return backend.startsWith('ort') ? ORT_DEVIATIONS.get(testName) : undefined;
+}
 
 async function onOrt(graph: Graph, bytes: Uint8Array): Promise<PreparedModel> {
   const ort: Ort = await import('onnxruntime-node');
+  // Deprecation warnings would drown the report; failures still surface as exceptions.
+  ort.env.logLevel = 'fatal';
   const session = await asBackendLimit(() =>
     ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, logSeverityLevel: 4 }),
   );
