@@ -42,14 +42,14 @@ function floatList(node: Node, name: string): number[] {
 }
 
 /**
- * The activation functions of each direction: `perDirection` functions (f, g, h) for each of
- * `directions`. A list naming only one direction's functions applies to both directions, as in
- * onnxruntime. Unknown names are UNSUPPORTED_OP; a wrong count is BAD_ATTRIBUTE.
+ * The activation functions of each direction: `defaults.length` functions (f, g, h) per
+ * direction. A given list names them for every direction in order (forward, then reverse), as
+ * onnxruntime requires. Unknown names are UNSUPPORTED_OP; a wrong count is BAD_ATTRIBUTE.
  */
 export function rnnActivations(node: Node, defaults: readonly string[], directions: number): Activation[][] {
-  const given = node.attrStrings('activations') ?? defaults;
   const perDirection = defaults.length;
-  if (given.length !== perDirection && given.length !== perDirection * directions) {
+  const given = node.attrStrings('activations') ?? Array.from({ length: directions }, () => defaults).flat();
+  if (given.length !== perDirection * directions) {
     badAttribute(node, `activations lists ${given.length} functions, expected ${perDirection} per direction (${perDirection * directions} in all)`);
   }
   const alphas = floatList(node, 'activation_alpha');
@@ -63,5 +63,5 @@ export function rnnActivations(node: Node, defaults: readonly string[], directio
     const beta = kind.beta === undefined ? 0 : bi < betas.length ? betas[bi++]! : kind.beta;
     return kind.make(alpha, beta);
   });
-  return Array.from({ length: directions }, (_, d) => (fns.length === perDirection ? fns : fns.slice(d * perDirection, (d + 1) * perDirection)));
+  return Array.from({ length: directions }, (_, d) => fns.slice(d * perDirection, (d + 1) * perDirection));
 }
