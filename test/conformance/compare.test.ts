@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { numberToFloat16Bits } from '../../ir/dtype.js';
 import { Tensor } from '../../ir/tensor.js';
-import { closeEnough, compareTensors, ONNX_TOLERANCE } from './compare.js';
+import { closeEnough, compareTensors, compareZeroOrOne, ONNX_TOLERANCE } from './compare.js';
 
 const f16 = (xs: number[]) => new Tensor('float16', [xs.length], Uint16Array.from(xs, numberToFloat16Bits));
 
@@ -39,5 +39,10 @@ describe('compareTensors', () => {
     // 1000 and 1000.5 are one float16 ulp apart (0.5), within 1e-3 relative of 1000.
     expect(compareTensors(f16([1000, -2]), f16([1000.5, -2]))).toBeUndefined();
     expect(compareTensors(f16([1000, -2]), f16([1002, -2]))?.first?.actual).toBe('1002');
+  });
+
+  it('checks random Bernoulli draws for 0/1 values only', () => {
+    expect(compareZeroOrOne(Tensor.float32([1, 1, 0]), Tensor.float32([0, 1, 1]))).toBeUndefined();
+    expect(compareZeroOrOne(Tensor.float32([1, 1, 0]), Tensor.float32([0, 0.5, 1]))?.first?.index).toEqual([1]);
   });
 });

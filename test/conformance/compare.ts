@@ -49,6 +49,19 @@ export function compareTypes(expected: Tensor, actual: Tensor): Mismatch | undef
   return undefined;
 }
 
+/** dtype and shape, and every value 0 or 1 (random Bernoulli draws). */
+export function compareZeroOrOne(expected: Tensor, actual: Tensor): Mismatch | undefined {
+  const typeMismatch = compareTypes(expected, actual);
+  if (typeMismatch) return typeMismatch;
+  for (let i = 0; i < actual.size; i++) {
+    const v = actual.get(i);
+    if (v !== 0 && v !== 1) {
+      return { reason: `value ${v} is neither 0 nor 1`, count: 1, first: { index: multiIndex(i, actual.shape), expected: '0 or 1', actual: String(v) } };
+    }
+  }
+  return undefined;
+}
+
 function compareElements(
   expected: Tensor,
   actual: Tensor,

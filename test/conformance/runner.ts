@@ -13,7 +13,7 @@ import type { Graph, Node, Value } from '../../ir/graph.js';
 import type { RuntimeValue } from '../../ir/opdef.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { BackendLimitError, knownBackendDeviation, prepare, type BackendName, type PreparedModel, type ValueHook } from './backends.js';
-import { compareTensors, compareTypes, compareValues, type Mismatch, type Tolerance } from './compare.js';
+import { compareTensors, compareTypes, compareValues, compareZeroOrOne, type Mismatch, type Tolerance } from './compare.js';
 import { readTestValue, UnsupportedDataError } from './data.js';
 import { InferenceCheck } from './inference-check.js';
 import { expectationFor, type Expectation } from './expectations.js';
@@ -117,8 +117,13 @@ async function runDataSet(
   }
   const inputs = bindInputs(graph, ds.inputs);
   const results = await prepared.run(inputs, onValue);
-  const compareTensor = (e: Tensor, a: Tensor) =>
-    expect.compare === 'values' ? compareTensors(e, a, expect.tolerance) : compareTypes(e, a);
+  const compareTensor = (e: Tensor, a: Tensor): Mismatch | undefined => {
+    switch (expect.compare) {
+      case 'values': return compareTensors(e, a, expect.tolerance);
+      case 'zero-or-one': return compareZeroOrOne(e, a);
+      case 'shape-only': return compareTypes(e, a);
+    }
+  };
   for (const [k, path] of ds.outputs.entries()) {
     const out = graph.outputs[k]!;
     const expected = readTestValue(path, out.kind, declaredDtype(out)).value;
