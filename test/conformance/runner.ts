@@ -1,10 +1,11 @@
-// Runs one conformance test through sparsec's frontend and reference executor.
+// Runs one conformance test: sparsec's frontend loads the model, a backend (the reference
+// executor by default, see backends.ts) runs it on each data set.
 //
 // A test is SUPPORTED when its model loads, no node lacks an executor definition, and its data
-// (tensors, sequences of tensors, optionals) can be read. A supported test passes when every data set's outputs match the expected
-// ones (see compare.ts). Any other exception is an 'error': a bug, counted as a failure.
+// (tensors, sequences of tensors, optionals) can be read. A supported test passes when every
+// data set's outputs match the expected ones (compare.ts, adjusted per test by expectations.ts).
+// Any other exception is an 'error': a bug, counted as a failure.
 
-import { readFileSync } from 'node:fs';
 import { loadModel } from '../../frontend/index.js';
 import { SparsecError, type DiagnosticCode } from '../../ir/diagnostics.js';
 import { unsupportedNodes } from '../../ir/executor/index.js';
