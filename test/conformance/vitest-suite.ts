@@ -1,0 +1,64 @@
+// Declares the conformance tests as vitest tests (used by the *.test.ts files here): one test
+// per ONNX test folder, grouped by folder group; unsupported tests are skipped with their reason.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { BACKENDS, type BackendName } from './backends.js';
+import { formatResult, formatSummary, summarize } from './report.js';
+import { runConformanceTest, type TestResult } from './runner.js';
+import { discoverTests, hasTestdata } from './suite.js';
+
+/** Per test; the slowest test takes about 1 s today (the whole suite about 10 s). */
+const TIMEOUT_MS = 20_000;
+
+export interface SuiteOptions {
+  backend: BackendName;
+  checkInference: boolean;
+  filter?: RegExp;
+}
+
+/** Options from CONFORMANCE_FILTER, CONFORMANCE_CHECK_INFER and CONFORMANCE_BACKEND. */
+export function suiteOptionsFromEnv(defaultBackend: BackendName): SuiteOptions {
+  const filter = process.env['CONFORMANCE_FILTER'];
+  const backend = process.env['CONFORMANCE_BACKEND'] ?? defaultBackend;
+  if (!(BACKENDS as readonly string[]).includes(backend)) {
+    throw new Error(`CONFORMANCE_BACKEND must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  }
+  return {
+    backend: backend as BackendName,
+    checkInference: process.env['CONFORMANCE_CHECK_INFER'] === '1',
+    ...(filter ? { filter: new RegExp(filter) } : {}),
+  };
+}
+
+export function defineConformanceSuite(title: string, opts: SuiteOptions): void {
+  const available = hasTestdata();
+  const discovery = available ? discoverTests({ filter: opts.filter }) : undefined;
+  const results: TestResult[] = [];
+  const started = performance.now();
+
+  describe.skipIf(!available)(title, () => {
+    const tests = discovery?.tests ?? [];
+    if (tests.length === 0) {
+      it('finds tests', () => {
+        expect.fail(`no conformance test matches CONFORMANCE_FILTER=${opts.filter?.source ?? ''}`);
+      });
+    }
+    for (const group of new Set(tests.map((t) => t.group))) {
+      describe(group, () => {
+        for (const test of tests.filter((t) => t.group === group)) {
+          it(test.name, async (ctx) => {
+            const r = await runConformanceTest(test, { checkInference: opts.checkInference, backend: opts.backend });
+            results.push(r);
+            if (r.status === 'unsupported') ctx.skip(r.reason);
+            if (r.status !== 'pass' || r.inference) expect.fail(formatResult(r, true));
+          }, TIMEOUT_MS);
+        }
+      });
+    }
+    afterAll(() => {
+      if (results.length === 0) return;
+      const summary = formatSummary(summarize(results, discovery?.skipped ?? [], performance.now() - started));
+      console.log(`${title} (${opts.backend}): ${summary}`);
+    });
+  });
+}
