@@ -6,8 +6,9 @@ Run from the repository root with Debian's python (torch 1.13, onnx 1.12):
     /usr/bin/python3 scripts/make_fixtures.py [name ...]
 
 CI does not run this: its outputs are committed. It trains the byte-level language models
-briefly (about 6 minutes on 2 idle cores; much longer on a loaded machine) on the license texts of Debian's base-files package (see
-fixtures/common.py), so that perplexity measured on held-out text means something.
+briefly (about 6 minutes on 2 idle cores; much longer on a loaded machine) on the license
+texts of Debian's base-files package (see fixtures/common.py), so that perplexity measured
+on held-out text means something.
 
 Each fixtures/<name>/ holds:
   model.onnx                 exported with symbolic batch/sequence (or H/W) dims
