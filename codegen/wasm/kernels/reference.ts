@@ -1,0 +1,75 @@
+// Plain-JS oracles and seeded data for the kernel tests and benchmarks.
+
+/** Y[M,N] = X[M,K] @ W[K,N] (+ bias) (then ReLU), accumulated in float64. */
+export function matmulRef(X: Float32Array, W: Float32Array, M: number, K: number, N: number, bias?: Float32Array, relu = false): Float32Array {
+  const Y = new Float32Array(M * N);
+  const row = new Float64Array(N);
+  for (let i = 0; i < M; i++) {
+    row.fill(0);
+    for (let k = 0; k < K; k++) {
+      const xv = X[i * K + k]!;
+      if (xv === 0) continue;
+      for (let j = 0; j < N; j++) row[j]! += xv * W[k * N + j]!;
+    }
+    for (let j = 0; j < N; j++) {
+      const v = row[j]! + (bias ? bias[j]! : 0);
+      Y[i * N + j] = relu ? Math.max(0, v) : v;
+    }
+  }
+  return Y;
+}
+
+/** A [R,C] row-major matrix transposed to [C,R]. */
+export function transpose(A: Float32Array, R: number, C: number): Float32Array {
+  const T = new Float32Array(R * C);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) T[c * R + r] = A[r * C + c]!;
+  return T;
+}
+
+/** Deterministic uniform floats in [-1, 1) (mulberry32). */
+export function randomFloats(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/** Zero the smallest-magnitude fraction `sparsity` of W (unstructured magnitude pruning). */
+export function pruneUnstructured(W: Float32Array, sparsity: number): Float32Array {
+  const out = Float32Array.from(W);
+  const drop = Math.floor(W.length * sparsity);
+  if (drop <= 0) return out;
+  const order = Array.from(W.keys()).sort((a, b) => Math.abs(W[a]!) - Math.abs(W[b]!));
+  for (let i = 0; i < drop; i++) out[order[i]!] = 0;
+  return out;
+}
+
+/** Keep the 2 largest-magnitude of every 4 consecutive weights along K of W [K,N] (K % 4 == 0). */
+export function prune2of4(W: Float32Array, K: number, N: number): Float32Array {
+  const out = Float32Array.from(W);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < K; g += 4) {
+      const ks = [g, g + 1, g + 2, g + 3].sort((a, b) => Math.abs(W[a * N + n]!) - Math.abs(W[b * N + n]!));
+      out[ks[0]! * N + n] = 0;
+      out[ks[1]! * N + n] = 0;
+    }
+  }
+  return out;
+}
+
+/** Largest |a-b| / max(1, |b|) over the arrays (relative error with an absolute floor). */
+export function maxRelError(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!));
+    if (!(err <= worst)) worst = Number.isNaN(err) ? Infinity : err;
+  }
+  return worst;
+}
