@@ -25,10 +25,11 @@ async function main(): Promise<void> {
     const X = randomFloats(M * K, 1);
     const W = randomFloats(K * N, 2);
     const want = matmulRef(X, W, M, K, N);
-    const tiles = M === 1 ? [{ mr: 1, nr: 16 }, { mr: 1, nr: 32 }] : [{ mr: 6, nr: 8 }, { mr: 4, nr: 12 }, { mr: 4, nr: 8 }, { mr: 3, nr: 16 }, { mr: 5, nr: 8 }];
+    const tiles = M === 1 ? [{ mr: 1, nr: 16 }, { mr: 1, nr: 32 }] : [{ mr: 4, nr: 8 }, { mr: 5, nr: 8 }, { mr: 2, nr: 16 }, { mr: 3, nr: 8 }];
     const cs: Contender[] = [];
-    for (const tile of tiles) {
-      const d = await denseContender({ name: 'gemm', M, K, N, tile }, X, W);
+    for (const tile of tiles) for (const unrollK of [1]) {
+      const d = await denseContender({ name: 'gemm', M, K, N, tile, unrollK }, X, W);
+      d.c.name += ` u${unrollK}`;
       d.c.run();
       console.log(tile, maxRelError(d.out(), want));
       cs.push(d.c);
