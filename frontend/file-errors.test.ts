@@ -82,12 +82,6 @@ describe('model files that cannot be read are user errors naming the file', () =
     vi.spyOn(fs.promises, 'readFile').mockRejectedValue(bug);
     await expect(loadModel(file)).rejects.toBe(bug);
   });
-
-  test.skipIf(process.getuid?.() === 0)('a file without read permission (real, when not root)', async () => {
-    const file = writeModel('mode000.onnx', 'w.bin');
-    fs.chmodSync(file, 0o000);
-    expect((await loadError(file)).code).toBe('READ_FAILED');
-  });
 });
 
 describe('external data files that cannot be read are EXTERNAL_DATA errors naming the data file', () => {
