@@ -1,0 +1,96 @@
+import { describe, expect, test } from 'vitest';
+import { KernelInstance } from '../harness.js';
+import { WasmModule } from '../module.js';
+import { emit2of4, pack2of4 } from './nm.js';
+import { matmulRef, maxRelError, prune2of4, pruneUnstructured, randomFloats, transpose } from './reference.js';
+import { sparseRows } from './sparse-format.js';
+import { emitSpmm, emitSpmmBaked, packSpmm, packSpmmBaked, type PackedSparse, type SparseSpec } from './spmm.js';
+import { emitSpmv, packSpmv } from './spmv.js';
+
+type Kind = 'data' | 'baked' | 'gemv' | '2of4';
+
+/** Build, validate and run one kernel on random data; returns the error against the reference. */
+async function check(kind: Kind, spec: SparseSpec, sparsity: number, seed: number): Promise<number> {
+  const { M, K, N } = spec;
+  const X = randomFloats(M * K, seed);
+  const dense = randomFloats(K * N, seed + 1);
+  const W = kind === '2of4' ? prune2of4(dense, K, N) : pruneUnstructured(dense, sparsity);
+  const bias = spec.bias ? randomFloats(N, seed + 2) : undefined;
+  const rows = sparseRows(W, K, N);
+  const m = new WasmModule();
+  let packed: PackedSparse;
+  if (kind === 'data') emitSpmm(m, spec, (packed = packSpmm(spec, rows, bias)).offsets);
+  else if (kind === 'baked') emitSpmmBaked(m, spec, rows, (packed = packSpmmBaked(spec, rows, bias)).offsets);
+  else if (kind === 'gemv') emitSpmv(m, spec, (packed = packSpmv(spec, rows, bias)).offsets);
+  else emit2of4(m, spec, (packed = pack2of4(spec, W, bias)).offsets);
+  expect(m.validate()).toBe(true);
+  const inst = await KernelInstance.create(m.emitBinary());
+  m.dispose();
+  // Transposed activations (tokens contiguous); for one token both layouts coincide.
+  const x = inst.put(transpose(X, M, K));
+  const w = inst.put(packed.blob);
+  const y = inst.alloc(M * N * 4 + 64);
+  inst.f32(y, M * N + 16).fill(7);
+  inst.fn(spec.name)(x, w, y);
+  expect(Array.from(inst.f32(y + M * N * 4, 16))).toEqual(new Array(16).fill(7));
+  const got = transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
+  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.relu));
+}
+
+const manyTokenShapes: [number, number, number][] = [[2, 5, 3], [3, 16, 9], [4, 8, 4], [7, 12, 5], [32, 20, 6], [45, 33, 17], [64, 24, 10], [70, 8, 3]];
+
+describe('unstructured sparse kernels (transposed activations)', () => {
+  for (const kind of ['data', 'baked'] as const) {
+    for (const [M, K, N] of manyTokenShapes) {
+      test(`${kind} ${M}x${K}x${N} at 0/70/100% sparsity, with and without bias+ReLU`, async () => {
+        for (const sparsity of [0, 0.7, 1]) {
+          for (const fused of [false, true]) {
+            const err = await check(kind, { name: 'spmm', M, K, N, bias: fused, relu: fused }, sparsity, M + K * N);
+            expect(err).toBeLessThan(1e-4);
+          }
+        }
+      });
+    }
+  }
+
+  test('one-token kernel (gathered CSR rows) on odd sizes and sparsities', async () => {
+    for (const [K, N] of [[1, 1], [5, 3], [17, 9], [64, 33], [300, 7]] as const) {
+      for (const sparsity of [0, 0.5, 0.9, 1]) {
+        const err = await check('gemv', { name: 'spmv', M: 1, K, N, bias: K % 2 === 1, relu: N % 3 === 0 }, sparsity, K * 7 + N);
+        expect(err).toBeLessThan(1e-4);
+      }
+    }
+  });
+
+  test('the data variant stores 16-bit input channels: 6 bytes per nonzero plus counts', () => {
+    const W = pruneUnstructured(randomFloats(64 * 32, 3), 0.9);
+    const rows = sparseRows(W, 64, 32);
+    const packed = packSpmm({ name: 's', M: 8, K: 64, N: 32 }, rows);
+    expect(packed.offsets.kBytes).toBe(2);
+    expect(packed.blob.length).toBeLessThanOrEqual(rows.values.length * 6 + 32 * 4 + 64);
+  });
+});
+
+describe('2:4 kernels', () => {
+  for (const [M, K, N] of [[1, 4, 1], [1, 12, 5], [1, 64, 33], ...manyTokenShapes.map(([m, , n]) => [m, 12, n] as [number, number, number]), [64, 40, 9]]) {
+    test(`${M}x${K}x${N} matches the reference`, async () => {
+      for (const fused of [false, true]) {
+        expect(await check('2of4', { name: 'nm', M, K, N, bias: fused, relu: fused }, 0.5, M * 3 + K + N)).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  test('packing rejects a group with three nonzeros and K not divisible by 4', () => {
+    const W = new Float32Array(4).fill(1);
+    W[3] = 0;
+    expect(() => pack2of4({ name: 'nm', M: 1, K: 4, N: 1 }, W)).toThrow(/not 2:4/);
+    expect(() => pack2of4({ name: 'nm', M: 1, K: 6, N: 1 }, new Float32Array(6))).toThrow(/divisible by 4/);
+  });
+
+  test('storage is 4.25 bytes per kept weight', () => {
+    const K = 64, N = 16;
+    const W = prune2of4(randomFloats(K * N, 9), K, N);
+    const packed = pack2of4({ name: 'nm', M: 1, K, N }, W);
+    expect(packed.blob.length).toBe((K / 2) * N * 4 + (K / 8) * N);
+  });
+});

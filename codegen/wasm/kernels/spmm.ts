@@ -1,0 +1,135 @@
+// Unstructured sparse weight x dense activations, XNNPACK-style: Y^T [N,M] = W^T (sparse) @
+// X^T [K,M] (+ bias) (then ReLU). For each strip of tokens and each output channel, walk the
+// channel's nonzeros, broadcast each weight and multiply-add the strip of X^T row k.
+//
+// Two variants:
+// - data: values, per-channel counts and input channels live in a blob (u16 k when K allows);
+//   one loop serves any matrix.
+// - baked (SparseRT-style): the channel loop is unrolled at build time; each nonzero becomes a
+//   broadcast load of its value at a fixed offset and loads of X^T at a fixed byte offset
+//   (k*M*4 as the instruction's immediate). No index arithmetic at all, but the code grows
+//   with the nonzero count (about 60 bytes per nonzero per strip width), so it suits small and
+//   medium matrices; `bakedCodeEstimate` lets a cost model decide.
+
+import { bump, repeat, repeatRuntime } from '../loops.js';
+import { i32, none, type ExprRef, type WasmModule } from '../module.js';
+import { BlobBuilder, type SparseRows } from './sparse-format.js';
+import { forEachStrip } from './strips.js';
+
+export interface SparseSpec {
+  name: string;
+  M: number;
+  K: number;
+  N: number;
+  bias?: boolean;
+  relu?: boolean;
+}
+
+export interface PackedSparse {
+  blob: Uint8Array;
+  /** Byte offsets of the blob's parts, baked into the kernel. */
+  offsets: { values: number; bias: number; counts: number; k: number; kBytes: 2 | 4 };
+}
+
+function checkShape(spec: SparseSpec, rows: SparseRows): void {
+  if (rows.K !== spec.K || rows.N !== spec.N) throw new Error(`sparse weight is ${rows.K}x${rows.N}, kernel expects ${spec.K}x${spec.N}`);
+}
+
+function checkRows(spec: SparseSpec, rows: SparseRows, bias?: Float32Array): void {
+  checkShape(spec, rows);
+  if (spec.bias && bias?.length !== spec.N) throw new Error(`sparse bias must have ${spec.N} values`);
+}
+
+/** The data variant's blob: values f32, bias f32, per-channel counts i32, input channels u16/i32. */
+export function packSpmm(spec: SparseSpec, rows: SparseRows, bias?: Float32Array): PackedSparse {
+  checkRows(spec, rows, bias);
+  const b = new BlobBuilder();
+  const values = b.add(rows.values);
+  const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
+  const counts = new Int32Array(spec.N);
+  for (let n = 0; n < spec.N; n++) counts[n] = rows.start[n + 1]! - rows.start[n]!;
+  const countsAt = b.add(counts);
+  const kBytes = spec.K <= 65536 ? 2 : 4;
+  const kAt = b.add(kBytes === 2 ? Uint16Array.from(rows.k) : rows.k);
+  return { blob: b.build(), offsets: { values, bias: biasAt, counts: countsAt, k: kAt, kBytes } };
+}
+
+/** Add `spec.name(xT, w, yT)` (byte addresses; w is packSpmm's blob). */
+export function emitSpmm(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
+  const { M, N } = spec;
+  const rowBytes = M * 4;
+  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+    const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
+    const [xs, ys, pv, pk, pc, pb, py, px, count] = Array.from({ length: 9 }, () => fn.local(i32));
+    const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
+    const loadK = (): ExprRef => (offsets.kBytes === 2 ? m.i32.load16U(m.get(pk)) : m.i32.load(m.get(pk)));
+    return [
+      m.set(xs, m.get(xArg)),
+      m.set(ys, m.get(yArg)),
+      ...forEachStrip(fn, M, xs, ys, (strip) => [
+        m.set(pv, at(offsets.values)), m.set(pk, at(offsets.k)), m.set(pc, at(offsets.counts)), m.set(pb, at(offsets.bias)),
+        m.set(py, m.get(ys)),
+        repeat(fn, N, [
+          ...strip.init(spec.bias ? { ptr: pb, offset: 0 } : undefined),
+          m.set(count, m.i32.load(m.get(pc))),
+          repeatRuntime(fn, count, [
+            strip.loadWeight(m.get(pv)),
+            m.set(px, m.i32.add(m.get(xs), m.i32.mul(loadK(), m.i32.const(rowBytes)))),
+            ...strip.accumulate(px, 0),
+            bump(fn, pv, 4),
+            bump(fn, pk, offsets.kBytes),
+          ]),
+          ...strip.store(py, 0, spec.relu ?? false),
+          bump(fn, pc, 4), bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, rowBytes),
+        ]),
+      ]),
+    ];
+  });
+}
+
+/** The baked variant's blob: values f32 then bias f32 (input channels are in the code). */
+export function packSpmmBaked(spec: SparseSpec, rows: SparseRows, bias?: Float32Array): PackedSparse {
+  checkRows(spec, rows, bias);
+  const b = new BlobBuilder();
+  const values = b.add(rows.values);
+  const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
+  return { blob: b.build(), offsets: { values, bias: biasAt, counts: 0, k: 0, kBytes: 2 } };
+}
+
+/** Rough wasm bytes of the baked variant (per nonzero: one broadcast, one load and madd per vector). */
+export function bakedCodeEstimate(spec: SparseSpec, nnz: number): number {
+  const widths = new Set<number>();
+  let rest = spec.M;
+  if (rest >= 32) { widths.add(8); rest %= 32; }
+  for (const v of [4, 2, 1]) if (rest >= v * 4) { widths.add(v); rest -= v * 4; }
+  let perNonzero = 0;
+  for (const v of widths) perNonzero += 8 + v * 14;
+  if (rest > 0) perNonzero += 8 + rest * 12;
+  return nnz * perNonzero + spec.N * 64;
+}
+
+/** Add `spec.name(xT, w, yT)` with every nonzero's position baked into the code (w: packSpmmBaked's blob). */
+export function emitSpmmBaked(m: WasmModule, spec: SparseSpec, rows: SparseRows, offsets: PackedSparse['offsets']): void {
+  checkShape(spec, rows);
+  const { M, N } = spec;
+  const rowBytes = M * 4;
+  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+    const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
+    const [xs, ys] = [fn.local(i32), fn.local(i32)];
+    return [
+      m.set(xs, m.get(xArg)),
+      m.set(ys, m.get(yArg)),
+      ...forEachStrip(fn, M, xs, ys, (strip) => {
+        const out: ExprRef[] = [];
+        for (let n = 0; n < N; n++) {
+          out.push(...strip.init(spec.bias ? { ptr: wArg, offset: offsets.bias + n * 4 } : undefined));
+          for (let j = rows.start[n]!; j < rows.start[n + 1]!; j++) {
+            out.push(strip.loadWeight(m.get(wArg), offsets.values + j * 4), ...strip.accumulate(xs, rows.k[j]! * rowBytes));
+          }
+          out.push(...strip.store(ys, n * rowBytes, spec.relu ?? false));
+        }
+        return out;
+      }),
+    ];
+  });
+}

@@ -1,0 +1,76 @@
+// Sparse weight x one token: y [N] = x [K] @ W (+ bias) (then ReLU). With a single token the
+// product is memory-bound, so the weights travel in a compact sparse form and the math is
+// done densely in registers (as Flash-LLM does for skinny products): each output channel's
+// nonzeros, padded to groups of 4, are multiplied against a vector gathered from x (which
+// stays in L1), and the four lanes are summed at the end of the channel.
+
+import { bump, repeat, repeatRuntime } from '../loops.js';
+import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
+import { BlobBuilder, type SparseRows } from './sparse-format.js';
+import type { PackedSparse, SparseSpec } from './spmm.js';
+
+const GROUP = 4;
+
+/** Blob: values f32 and input channels u16 per channel padded to groups of 4, bias, group counts i32. */
+export function packSpmv(spec: SparseSpec, rows: SparseRows, bias?: Float32Array): PackedSparse {
+  if (rows.K !== spec.K || rows.N !== spec.N) throw new Error(`sparse weight is ${rows.K}x${rows.N}, kernel expects ${spec.K}x${spec.N}`);
+  if (spec.M !== 1) throw new Error('the sparse GEMV kernel computes one token (M = 1)');
+  if (spec.bias && bias?.length !== spec.N) throw new Error(`sparse bias must have ${spec.N} values`);
+  const groups = new Int32Array(spec.N);
+  for (let n = 0; n < spec.N; n++) groups[n] = Math.ceil((rows.start[n + 1]! - rows.start[n]!) / GROUP);
+  const padded = groups.reduce((s, g) => s + g, 0) * GROUP;
+  const values = new Float32Array(padded);
+  const kBytes = spec.K <= 65536 ? 2 : 4;
+  const ks = kBytes === 2 ? new Uint16Array(padded) : new Uint32Array(padded);
+  let at = 0;
+  for (let n = 0; n < spec.N; n++) {
+    // Padding entries are zero weights at input channel 0: harmless, and x[0] always exists.
+    for (let j = rows.start[n]!; j < rows.start[n + 1]!; j++, at++) {
+      values[at] = rows.values[j]!;
+      ks[at] = rows.k[j]!;
+    }
+    at = Math.ceil(at / GROUP) * GROUP;
+  }
+  const b = new BlobBuilder();
+  const valuesAt = b.add(values);
+  const kAt = b.add(ks);
+  const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
+  const countsAt = b.add(groups);
+  return { blob: b.build(), offsets: { values: valuesAt, bias: biasAt, counts: countsAt, k: kAt, kBytes } };
+}
+
+/** Add `spec.name(x, w, y)` (byte addresses; w is packSpmv's blob). */
+export function emitSpmv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
+  const kb = offsets.kBytes;
+  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+    const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
+    const [pv, pk, pc, pb, py, count] = Array.from({ length: 6 }, () => fn.local(i32));
+    const [acc, xv] = [fn.local(v128), fn.local(v128)];
+    const sum = fn.local(f32);
+    const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
+    const xAddr = (lane: number): ExprRef => {
+      const k = kb === 2 ? m.i32.load16U(m.get(pk), lane * 2) : m.i32.load(m.get(pk), lane * 4);
+      return m.i32.add(m.get(xArg), m.i32.shl(k, m.i32.const(2)));
+    };
+    return [
+      m.set(pv, at(offsets.values)), m.set(pk, at(offsets.k)), m.set(pc, at(offsets.counts)), m.set(pb, at(offsets.bias)),
+      m.set(py, m.get(yArg)),
+      repeat(fn, spec.N, [
+        m.set(acc, m.v128.zero()),
+        m.set(count, m.i32.load(m.get(pc))),
+        repeatRuntime(fn, count, [
+          m.set(xv, m.v128.load32Zero(xAddr(0))),
+          m.set(xv, m.v128.load32Lane(xAddr(1), m.get(xv), 1)),
+          m.set(xv, m.v128.load32Lane(xAddr(2), m.get(xv), 2)),
+          m.set(xv, m.v128.load32Lane(xAddr(3), m.get(xv), 3)),
+          m.set(acc, m.madd(m.v128.load(m.get(pv)), m.get(xv), m.get(acc))),
+          bump(fn, pv, GROUP * 4),
+          bump(fn, pk, GROUP * kb),
+        ]),
+        m.set(sum, spec.bias ? m.f32.add(m.sumLanes(acc), m.f32.load(m.get(pb))) : m.sumLanes(acc)),
+        m.f32.store(m.get(py), spec.relu ? m.f32.max(m.get(sum), m.f32.const(0)) : m.get(sum)),
+        bump(fn, pc, 4), bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, 4),
+      ]),
+    ];
+  });
+}

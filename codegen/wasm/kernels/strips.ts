@@ -1,0 +1,91 @@
+// Token strips for the sparse kernels, which work on transposed activations (X^T [K, M]:
+// tokens contiguous, as XNNPACK's sparse kernels keep pixels contiguous). Each nonzero
+// weight is broadcast and multiply-added into a strip of tokens: 32 tokens (8 v128
+// accumulators) in the main loop, then 16/8/4-token strips and a scalar strip of 1-3 tokens
+// for the rest, each emitted once as straight-line code because M is static.
+
+import { bump, repeat } from '../loops.js';
+import { f32, v128, type ExprRef, type FunctionScope, type Local } from '../module.js';
+
+const MAIN_VECTORS = 8;
+
+export class Strip {
+  readonly acc: Local[];
+  readonly w: Local;
+
+  /** `vectors` v128 accumulators (4 tokens each), or `scalars` f32 accumulators when vectors is 0. */
+  constructor(readonly fn: FunctionScope, readonly vectors: number, readonly scalars: number) {
+    const type = vectors > 0 ? v128 : f32;
+    this.acc = Array.from({ length: vectors > 0 ? vectors : scalars }, () => fn.local(type));
+    this.w = fn.local(type);
+  }
+
+  get tokens(): number {
+    return this.vectors > 0 ? this.vectors * 4 : this.scalars;
+  }
+
+  /** Accumulators := bias loaded from `bias + offset` (broadcast), or zero. */
+  init(bias?: { ptr: Local; offset: number }): ExprRef[] {
+    const m = this.fn.m;
+    const vec = this.vectors > 0;
+    const value = (): ExprRef => {
+      if (!bias) return vec ? m.v128.zero() : m.f32.const(0);
+      return vec ? m.v128.load32Splat(m.get(bias.ptr), bias.offset) : m.f32.load(m.get(bias.ptr), bias.offset);
+    };
+    return this.acc.map((a) => m.set(a, value()));
+  }
+
+  /** w := the weight at `ptr + offset`, broadcast to the strip's lanes. */
+  loadWeight(ptr: ExprRef, offset = 0): ExprRef {
+    const m = this.fn.m;
+    return m.set(this.w, this.vectors > 0 ? m.v128.load32Splat(ptr, offset) : m.f32.load(ptr, offset));
+  }
+
+  /** acc += w * X^T[row at `x + offset`, strip]. `x` is a local so every lane load reuses it. */
+  accumulate(x: Local, offset: number): ExprRef[] {
+    const m = this.fn.m;
+    return this.acc.map((a, i) =>
+      this.vectors > 0
+        ? m.set(a, m.madd(m.get(this.w), m.v128.load(m.get(x), offset + i * 16), m.get(a)))
+        : m.set(a, m.f32.add(m.f32.mul(m.get(this.w), m.f32.load(m.get(x), offset + i * 4)), m.get(a))));
+  }
+
+  /** Optional ReLU, then store the strip at `y + offset`. */
+  store(y: Local, offset: number, relu: boolean): ExprRef[] {
+    const m = this.fn.m;
+    const out: ExprRef[] = [];
+    for (const [i, a] of this.acc.entries()) {
+      if (this.vectors > 0) {
+        if (relu) out.push(m.set(a, m.f32x4.max(m.get(a), m.v128.zero())));
+        out.push(m.v128.store(m.get(y), m.get(a), offset + i * 16));
+      } else {
+        const v = relu ? m.f32.max(m.get(a), m.f32.const(0)) : m.get(a);
+        out.push(m.f32.store(m.get(y), v, offset + i * 4));
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Cover M tokens with strips: `body(strip)` computes the strip starting at the tokens that
+ * `xs` and `ys` point to (byte addresses into X^T and Y^T); this advances them between strips.
+ */
+export function forEachStrip(fn: FunctionScope, M: number, xs: Local, ys: Local, body: (strip: Strip) => ExprRef[]): ExprRef[] {
+  const out: ExprRef[] = [];
+  const advance = (tokens: number) => [bump(fn, xs, tokens * 4), bump(fn, ys, tokens * 4)];
+  const full = Math.floor(M / (MAIN_VECTORS * 4));
+  if (full > 0) {
+    const strip = new Strip(fn, MAIN_VECTORS, 0);
+    out.push(repeat(fn, full, [...body(strip), ...advance(strip.tokens)]));
+  }
+  let rest = M - full * MAIN_VECTORS * 4;
+  for (const vectors of [4, 2, 1]) {
+    if (rest < vectors * 4) continue;
+    const strip = new Strip(fn, vectors, 0);
+    out.push(...body(strip), ...advance(strip.tokens));
+    rest -= vectors * 4;
+  }
+  if (rest > 0) out.push(...body(new Strip(fn, 0, rest)));
+  return out;
+}
