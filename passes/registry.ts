@@ -1,9 +1,10 @@
 // Every pass sparsec knows, for pipeline text and --help-passes.
 
+import { analyzeSparsityPass } from './analysis/sparsity.js';
 import { canonicalizePass } from './canonicalize/index.js';
 import { dcePass } from './dce.js';
 import { foldConstantsPass } from './fold-constants.js';
 import { inferShapesPass } from './infer-shapes.js';
 import type { AnyPass } from './pass.js';
 
-export const allPasses: readonly AnyPass[] = [inferShapesPass, foldConstantsPass, canonicalizePass, dcePass];
+export const allPasses: readonly AnyPass[] = [inferShapesPass, foldConstantsPass, canonicalizePass, dcePass, analyzeSparsityPass];
