@@ -1,47 +1,126 @@
-// npm run bench: sparsec's WASM kernels against onnxruntime-web (WASM, 1 thread) and
-// onnxruntime-node (CPU, 1 thread), timed in one process with interleaved rounds.
+// npm run bench (kernels): sparsec's WASM kernels against onnxruntime-web (WASM, 1 thread) and
+// onnxruntime-node (CPU, 1 thread) on the FFN-sized product 768 -> 3072, at 64 tokens and at
+// 1 token, dense and magnitude-pruned (50/70/90/95% unstructured, 2:4), plus the baked
+// (SparseRT-style) variant on a medium matrix. All contenders of a shape are timed in one
+// process, interleaved, medians reported. Prints a table; writes bench/results.json.
 
-import { KernelInstance } from '../codegen/wasm/harness.js';
-import { emitDense, packDense, type DenseSpec } from '../codegen/wasm/kernels/dense.js';
-import { matmulRef, maxRelError, randomFloats } from '../codegen/wasm/kernels/reference.js';
-import { WasmModule } from '../codegen/wasm/module.js';
+import './v8-flags.js';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { matmulRef, maxRelError, prune2of4, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
+import { denseKernel, sparseKernel, type SparseKind } from './contenders.js';
 import { matmulModel, ortNodeRunner, ortWebRunner } from './ort.js';
 import { timeInterleaved, type Contender } from './timing.js';
 
-async function denseContender(spec: DenseSpec, X: Float32Array, W: Float32Array): Promise<{ c: Contender; out: () => Float32Array }> {
-  const m = new WasmModule();
-  emitDense(m, spec);
-  const inst = await KernelInstance.create(m.emitBinary());
-  m.dispose();
-  const x = inst.put(X);
-  const w = inst.put(packDense(spec, W));
-  const y = inst.alloc(spec.M * spec.N * 4);
-  const f = inst.fn(spec.name);
-  return { c: { name: `sparsec dense ${spec.tile ? `${spec.tile.mr}x${spec.tile.nr}` : ''}`, run: () => f(x, w, y) }, out: () => inst.f32(y, spec.M * spec.N) };
+/** One core's f32x4 mul+add limit measured on the project's machines (environment notes). */
+const SIMD128_PEAK_GFLOPS = 55;
+
+interface Row {
+  shape: string;
+  name: string;
+  medianMs: number;
+  minMs: number;
+  gflops: number;
+  vsOrtWeb: number;
+  vsOurDense: number;
+  maxRelError: number;
+  weightBytes?: number;
+  wasmBytes?: number;
 }
 
-async function main(): Promise<void> {
-  for (const [M, K, N] of [[64, 768, 3072], [1, 768, 3072]] as const) {
-    const X = randomFloats(M * K, 1);
-    const W = randomFloats(K * N, 2);
-    const want = matmulRef(X, W, M, K, N);
-    const tiles = M === 1 ? [{ mr: 1, nr: 16 }, { mr: 1, nr: 32 }] : [{ mr: 4, nr: 8 }, { mr: 5, nr: 8 }, { mr: 2, nr: 16 }, { mr: 3, nr: 8 }];
-    const cs: Contender[] = [];
-    for (const tile of tiles) for (const unrollK of [1]) {
-      const d = await denseContender({ name: 'gemm', M, K, N, tile, unrollK }, X, W);
-      d.c.name += ` u${unrollK}`;
-      d.c.run();
-      console.log(tile, maxRelError(d.out(), want));
-      cs.push(d.c);
-    }
+interface Case {
+  M: number;
+  K: number;
+  N: number;
+  sparse: { kind: SparseKind; sparsity: number }[];
+  peers: boolean;
+  rounds: number;
+  inner: number;
+}
+
+const SPARSITIES = [0.5, 0.7, 0.9, 0.95];
+const CASES: Case[] = [
+  { M: 64, K: 768, N: 3072, sparse: [...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })), { kind: '2:4', sparsity: 0.5 }], peers: true, rounds: 31, inner: 1 },
+  { M: 1, K: 768, N: 3072, sparse: [...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })), { kind: '2:4', sparsity: 0.5 }], peers: true, rounds: 61, inner: 5 },
+  { M: 64, K: 256, N: 512, sparse: [0.7, 0.9].flatMap((s) => [{ kind: 'unstructured' as const, sparsity: s }, { kind: 'baked' as const, sparsity: s }]), peers: false, rounds: 61, inner: 5 },
+];
+
+async function runCase(c: Case): Promise<Row[]> {
+  const { M, K, N } = c;
+  const shape = `${M}x${K}x${N}`;
+  const X = randomFloats(M * K, 11);
+  const W = randomFloats(K * N, 12);
+  const denseRef = matmulRef(X, W, M, K, N);
+  const entries: { c: Contender; error: () => Promise<number>; weightBytes?: number; wasmBytes?: number }[] = [];
+
+  const dense = await denseKernel('sparsec dense', M, K, N, X, W);
+  entries.push({ c: dense, error: async () => maxRelError(dense.output(), denseRef), weightBytes: dense.weightBytes, wasmBytes: dense.wasmBytes });
+  if (c.peers) {
     const model = matmulModel(M, K, N, W);
     const web = await ortWebRunner(model, X, M, K);
     const node = await ortNodeRunner(model, X, M, K);
-    console.log('web err', maxRelError(await web.output(), want));
-    cs.push({ name: 'ort-web', run: web.run }, { name: 'ort-node', run: node.run });
-    const res = await timeInterleaved(cs, { rounds: M === 1 ? 200 : 40, warmup: 5 });
-    const flops = 2 * M * K * N;
-    for (const r of res) console.log(`${M}x${K}x${N} ${r.name.padEnd(24)} ${r.medianMs.toFixed(3)} ms  ${(flops / r.medianMs / 1e6).toFixed(1)} GFLOP/s`);
+    entries.push({ c: { name: 'onnxruntime-web (wasm, 1 thread)', run: web.run }, error: async () => maxRelError(await web.output(), denseRef) });
+    entries.push({ c: { name: 'onnxruntime-node (cpu, 1 thread)', run: node.run }, error: async () => maxRelError(await node.output(), denseRef) });
+  }
+  for (const { kind, sparsity } of c.sparse) {
+    const Ws = kind === '2:4' ? prune2of4(W, K, N) : pruneUnstructured(W, sparsity);
+    const ref = matmulRef(X, Ws, M, K, N);
+    const label = kind === '2:4' ? 'sparsec 2:4' : `sparsec ${kind === 'baked' ? 'baked' : 'unstructured'} ${Math.round(sparsity * 100)}%`;
+    const k = await sparseKernel(label, kind, M, K, N, X, Ws);
+    entries.push({ c: k, error: async () => maxRelError(k.output(), ref), weightBytes: k.weightBytes, wasmBytes: k.wasmBytes });
+  }
+
+  for (const e of entries) await e.c.run();
+  const errors = await Promise.all(entries.map((e) => e.error()));
+  const timings = await timeInterleaved(entries.map((e) => e.c), { rounds: c.rounds, warmup: 3, inner: c.inner });
+  const flops = 2 * M * K * N;
+  const webMs = timings.find((t) => t.name.startsWith('onnxruntime-web'))?.medianMs ?? NaN;
+  const denseMs = timings[0]!.medianMs;
+  return timings.map((t, i) => ({
+    shape, name: t.name, medianMs: t.medianMs, minMs: t.minMs,
+    gflops: flops / t.medianMs / 1e6,
+    vsOrtWeb: webMs / t.medianMs,
+    vsOurDense: denseMs / t.medianMs,
+    maxRelError: errors[i]!,
+    weightBytes: entries[i]!.weightBytes,
+    wasmBytes: entries[i]!.wasmBytes,
+  }));
+}
+
+function table(rows: Row[]): string {
+  const head = ['shape', 'contender', 'median ms', 'GFLOP/s (dense-equiv.)', 'x ort-web', 'x our dense', 'weights kB', 'max rel err'];
+  const body = rows.map((r) => [
+    r.shape, r.name, r.medianMs.toFixed(3), r.gflops.toFixed(1),
+    Number.isNaN(r.vsOrtWeb) ? '-' : r.vsOrtWeb.toFixed(2), r.vsOurDense.toFixed(2),
+    r.weightBytes === undefined ? '-' : (r.weightBytes / 1024).toFixed(0), r.maxRelError.toExponential(1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const c of CASES) {
+    process.stderr.write(`timing ${c.M}x${c.K}x${c.N} ...\n`);
+    rows.push(...(await runCase(c)));
+  }
+  const gemm = rows.find((r) => r.shape === '64x768x3072' && r.name === 'sparsec dense');
+  process.stdout.write(`${table(rows)}\n\n`);
+  if (gemm) process.stdout.write(`dense GEMM 64x768x3072: ${gemm.gflops.toFixed(1)} GFLOP/s = ${((gemm.gflops / SIMD128_PEAK_GFLOPS) * 100).toFixed(0)}% of the ~${SIMD128_PEAK_GFLOPS} GFLOP/s SIMD128 mul+add peak\n`);
+  const failed = rows.filter((r) => !(r.maxRelError < 1e-4));
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    simd128PeakGflops: SIMD128_PEAK_GFLOPS,
+    note: 'medians of interleaved rounds in one process; sparsec times are the kernel call alone (inputs already in wasm memory), onnxruntime times are session.run (including its input/output copies); sparse kernels take transposed activations [K,M]',
+    rows,
+  };
+  writeFileSync(new URL('./results.json', import.meta.url).pathname.replace('/dist/bench/', '/bench/'), `${JSON.stringify(results, null, 2)}\n`);
+  if (failed.length > 0) {
+    process.stderr.write(`wrong results: ${failed.map((r) => `${r.shape} ${r.name} (${r.maxRelError})`).join(', ')}\n`);
+    process.exitCode = 1;
   }
 }
 

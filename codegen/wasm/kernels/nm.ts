@@ -50,16 +50,21 @@ function position(m: WasmModule, byte: Local, j: number): ExprRef {
   return j === 3 ? shifted : m.i32.and(shifted, m.i32.const(3));
 }
 
-/** Add `spec.name(xT, w, yT)` for many tokens: transposed activations as in spmm. */
+/**
+ * Add `spec.name(xT, w, yT)` for many tokens: transposed activations as in spmm, channels
+ * outer and strips inner so a channel's values and positions are reused from L1.
+ */
 export function emit2of4(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
   if (spec.M === 1) return emit2of4Gemv(m, spec, offsets);
   const { M, K, N } = spec;
   const rowBytes = M * 4;
   const pairs = Math.floor(K / 8);
   const oddGroup = (K / 4) % 2 === 1;
+  const channelValueBytes = (K / 2) * 4;
+  const channelPositionBytes = Math.ceil(K / 8);
   m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
-    const [xs, ys, pv, pi, pb, py, px, byte, addr] = Array.from({ length: 9 }, () => fn.local(i32));
+    const [xs, ys, cv, ci, pv, pi, pb, px, byte, addr] = Array.from({ length: 10 }, () => fn.local(i32));
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
     // Value j of the current byte: input row 4*(j>>1) + position_j relative to px.
     const step = (strip: Strip, j: number): ExprRef[] => [
@@ -68,22 +73,21 @@ export function emit2of4(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
       ...strip.accumulate(addr, 4 * (j >> 1) * rowBytes),
     ];
     return [
-      m.set(xs, m.get(xArg)),
-      m.set(ys, m.get(yArg)),
-      ...forEachStrip(fn, M, xs, ys, (strip) => [
-        m.set(pv, at(offsets.values)), m.set(pi, at(offsets.k)), m.set(pb, at(offsets.bias)), m.set(py, m.get(ys)),
-        repeat(fn, N, [
+      m.set(cv, at(offsets.values)), m.set(ci, at(offsets.k)), m.set(pb, at(offsets.bias)), m.set(ys, m.get(yArg)),
+      repeat(fn, N, [
+        m.set(xs, m.get(xArg)),
+        ...forEachStrip(fn, M, xs, ys, (strip) => [
           ...strip.init(spec.bias ? { ptr: pb, offset: 0 } : undefined),
-          m.set(px, m.get(xs)),
+          m.set(pv, m.get(cv)), m.set(pi, m.get(ci)), m.set(px, m.get(xs)),
           repeat(fn, pairs, [
             m.set(byte, m.i32.load8U(m.get(pi))),
             ...[0, 1, 2, 3].flatMap((j) => step(strip, j)),
             bump(fn, pv, 16), bump(fn, pi, 1), bump(fn, px, 8 * rowBytes),
           ]),
-          ...(oddGroup ? [m.set(byte, m.i32.load8U(m.get(pi))), ...step(strip, 0), ...step(strip, 1), bump(fn, pv, 8), bump(fn, pi, 1)] : []),
-          ...strip.store(py, 0, spec.relu ?? false),
-          bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, rowBytes),
+          ...(oddGroup ? [m.set(byte, m.i32.load8U(m.get(pi))), ...step(strip, 0), ...step(strip, 1)] : []),
+          ...strip.store(ys, 0, spec.relu ?? false),
         ]),
+        bump(fn, cv, channelValueBytes), bump(fn, ci, channelPositionBytes), bump(fn, pb, spec.bias ? 4 : 0),
       ]),
     ];
   });

@@ -54,23 +54,27 @@ export function packSpmm(spec: SparseSpec, rows: SparseRows, bias?: Float32Array
   return { blob: b.build(), offsets: { values, bias: biasAt, counts: countsAt, k: kAt, kBytes } };
 }
 
-/** Add `spec.name(xT, w, yT)` (byte addresses; w is packSpmm's blob). */
+/**
+ * Add `spec.name(xT, w, yT)` (byte addresses; w is packSpmm's blob). Output channels are the
+ * outer loop and token strips the inner one, so a channel's nonzeros are read from memory
+ * once and reused from L1 by every strip, while X^T (K*M floats) stays in L2.
+ */
 export function emitSpmm(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
   const { M, N } = spec;
   const rowBytes = M * 4;
   m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
-    const [xs, ys, pv, pk, pc, pb, py, px, count] = Array.from({ length: 9 }, () => fn.local(i32));
+    const [xs, ys, cv, ck, pv, pk, pc, pb, px, count] = Array.from({ length: 10 }, () => fn.local(i32));
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
     const loadK = (): ExprRef => (offsets.kBytes === 2 ? m.i32.load16U(m.get(pk)) : m.i32.load(m.get(pk)));
     return [
-      m.set(xs, m.get(xArg)),
+      m.set(cv, at(offsets.values)), m.set(ck, at(offsets.k)), m.set(pc, at(offsets.counts)), m.set(pb, at(offsets.bias)),
       m.set(ys, m.get(yArg)),
-      ...forEachStrip(fn, M, xs, ys, (strip) => [
-        m.set(pv, at(offsets.values)), m.set(pk, at(offsets.k)), m.set(pc, at(offsets.counts)), m.set(pb, at(offsets.bias)),
-        m.set(py, m.get(ys)),
-        repeat(fn, N, [
+      repeat(fn, N, [
+        m.set(xs, m.get(xArg)),
+        ...forEachStrip(fn, M, xs, ys, (strip) => [
           ...strip.init(spec.bias ? { ptr: pb, offset: 0 } : undefined),
+          m.set(pv, m.get(cv)), m.set(pk, m.get(ck)),
           m.set(count, m.i32.load(m.get(pc))),
           repeatRuntime(fn, count, [
             strip.loadWeight(m.get(pv)),
@@ -79,9 +83,12 @@ export function emitSpmm(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
             bump(fn, pv, 4),
             bump(fn, pk, offsets.kBytes),
           ]),
-          ...strip.store(py, 0, spec.relu ?? false),
-          bump(fn, pc, 4), bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, rowBytes),
+          ...strip.store(ys, 0, spec.relu ?? false),
         ]),
+        // The strips left ys at the next channel's output row; this channel's nonzeros end
+        // where pv and pk stopped.
+        m.set(cv, m.get(pv)), m.set(ck, m.get(pk)),
+        bump(fn, pc, 4), bump(fn, pb, spec.bias ? 4 : 0),
       ]),
     ];
   });

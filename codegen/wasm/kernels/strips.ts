@@ -69,7 +69,8 @@ export class Strip {
 
 /**
  * Cover M tokens with strips: `body(strip)` computes the strip starting at the tokens that
- * `xs` and `ys` point to (byte addresses into X^T and Y^T); this advances them between strips.
+ * `xs` and `ys` point to (byte addresses into X^T and Y^T); this advances them past every
+ * strip, so they end M tokens further on.
  */
 export function forEachStrip(fn: FunctionScope, M: number, xs: Local, ys: Local, body: (strip: Strip) => ExprRef[]): ExprRef[] {
   const out: ExprRef[] = [];
@@ -86,6 +87,6 @@ export function forEachStrip(fn: FunctionScope, M: number, xs: Local, ys: Local,
     out.push(...body(strip), ...advance(strip.tokens));
     rest -= vectors * 4;
   }
-  if (rest > 0) out.push(...body(new Strip(fn, 0, rest)));
+  if (rest > 0) out.push(...body(new Strip(fn, 0, rest)), ...advance(rest));
   return out;
 }
