@@ -42,13 +42,28 @@ export interface RunOptions {
   json: boolean;
 }
 
-export type CommandName = 'inspect' | 'run';
+export interface AnalyzeOptions {
+  model: string;
+  /** --json: the whole report as one JSON document. */
+  json: boolean;
+  /** --report: write a self-contained HTML report to this file. */
+  report?: string;
+  /** --calib: calibration data (.npy/.pb files, or a folder of TensorProto .pb files). */
+  calib: InputBinding[];
+  /** --calib-batch: rows per calibration batch when splitting arrays. */
+  calibBatch: number;
+  /** --shape: input shapes to specialize the model to. */
+  shapes: ShapeBinding[];
+}
+
+export type CommandName = 'inspect' | 'run' | 'analyze';
 
 export type ParsedArgs =
   | { command: 'help'; topic?: CommandName }
   | { command: 'version' }
   | { command: 'inspect'; options: InspectOptions }
-  | { command: 'run'; options: RunOptions };
+  | { command: 'run'; options: RunOptions }
+  | { command: 'analyze'; options: AnalyzeOptions };
 
 // ---- command records ----
 
@@ -75,6 +90,15 @@ const shapeFlag: FlagSpec = {
   help: 'bind an input shape, e.g. x=1,3,224,224 (the name may be left out for a single-input model)',
 };
 
+/** --calib and --calib-batch, shared by the commands that take calibration data. */
+export const calibFlag: FlagSpec = {
+  value: 'name=file|dir',
+  repeated: true,
+  help: 'calibration data: a .npy/.pb array per input (split into batches along dim 0; int64 [N, T] token windows feed their first T-1 tokens), or a folder of input_K.pb files or test_data_set_N folders',
+};
+export const calibBatchFlag: FlagSpec = { value: 'N', help: 'rows per calibration batch when splitting arrays (default 8)' };
+export const DEFAULT_CALIB_BATCH = 8;
+
 export const commands: Readonly<Record<CommandName, CommandSpec>> = {
   inspect: {
     name: 'inspect',
@@ -100,6 +124,18 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       out: { value: 'dir', help: 'write each output to this folder' },
       format: { value: 'npy|pb', choices: ['npy', 'pb'], help: 'file format of written outputs (default npy)' },
       json: { help: 'print one JSON document instead of text' },
+    },
+  },
+  analyze: {
+    name: 'analyze',
+    summary: 'report weight sparsity: density, N:M and block patterns, dead channels, zero heads',
+    positional: { name: 'model.onnx', help: 'the model to analyze' },
+    flags: {
+      json: { help: 'print the whole report as one JSON document' },
+      report: { value: 'file.html', help: 'also write a self-contained HTML report with a heat map of every weight' },
+      calib: calibFlag,
+      'calib-batch': calibBatchFlag,
+      shape: shapeFlag,
     },
   },
 };
@@ -136,6 +172,21 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (spec.name === 'inspect') {
     return { command: 'inspect', options: { model, json: bool('json'), ir: bool('ir'), shapes: list('shape').map(parseShapeBinding) } };
   }
+  if (spec.name === 'analyze') {
+    const report = str('report');
+    if (flags.has('calib-batch') && !flags.has('calib')) throw badOption('--calib-batch needs --calib');
+    return {
+      command: 'analyze',
+      options: {
+        model,
+        json: bool('json'),
+        ...(report !== undefined ? { report } : {}),
+        calib: list('calib').map((t) => parseInputBinding(t, '--calib')),
+        calibBatch: parseCalibBatch(str('calib-batch')),
+        shapes: list('shape').map(parseShapeBinding),
+      },
+    };
+  }
   const out = str('out');
   const format = (str('format') ?? 'npy') as OutputFormat;
   if (flags.has('format') && out === undefined) throw badOption('--format needs --out (outputs are only written to a folder)');
@@ -143,7 +194,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     command: 'run',
     options: {
       model,
-      inputs: list('input').map(parseInputBinding),
+      inputs: list('input').map((t) => parseInputBinding(t)),
       shapes: list('shape').map(parseShapeBinding),
       ...(out !== undefined ? { out } : {}),
       format,
@@ -204,17 +255,25 @@ export function parseShapeBinding(text: string): ShapeBinding {
   return input !== undefined ? { input, dims: numbers } : { dims: numbers };
 }
 
-/** `x=input.npy` or just `input.npy`. */
-export function parseInputBinding(text: string): InputBinding {
+/** `x=input.npy` or just `input.npy` (for --input, or another flag naming files per input). */
+export function parseInputBinding(text: string, flag = '--input'): InputBinding {
   const eq = text.indexOf('=');
   if (eq < 0) {
-    if (text === '') throw badOption('--input needs a file');
+    if (text === '') throw badOption(`${flag} needs a file`);
     return { file: text };
   }
   const input = text.slice(0, eq);
   const file = text.slice(eq + 1);
-  if (input === '' || file === '') throw badOption(`--input '${text}' must be name=file or file`);
+  if (input === '' || file === '') throw badOption(`${flag} '${text}' must be name=file or file`);
   return { input, file };
+}
+
+/** --calib-batch: a positive integer (absent: the default). */
+export function parseCalibBatch(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_CALIB_BATCH;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw badOption(`--calib-batch must be a positive integer, not '${text}'`);
+  return n;
 }
 
 // ---- help, generated from the records ----

@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { SparsecError } from '../ir/diagnostics.js';
 import { helpText, parseArgs } from './args.js';
+import { analyze } from './commands/analyze.js';
 import { inspect } from './commands/inspect.js';
 import { runModel } from './commands/run.js';
 import { commandContext, type CliIO } from './context.js';
@@ -34,6 +35,9 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
         return 0;
       case 'run':
         await runModel(args.options, ctx);
+        return 0;
+      case 'analyze':
+        await analyze(args.options, ctx);
         return 0;
     }
   } catch (e) {

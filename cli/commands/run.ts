@@ -101,7 +101,7 @@ function runExecutor(model: Model, feeds: ReadonlyMap<string, Feed>, file: strin
   }
 }
 
-function unsupportedOps(nodes: readonly Node[], file: string): SparsecError {
+export function unsupportedOps(nodes: readonly Node[], file: string): SparsecError {
   const first = nodes[0]!;
   const kinds = [...new Set(nodes.map((n) => (n.op === 'Opaque' ? `${n.domain ? `${n.domain}.` : ''}${n.opType}` : n.op)))];
   const more = nodes.length > 1 ? ` (${nodes.length} nodes in all, ops ${kinds.join(', ')})` : '';
