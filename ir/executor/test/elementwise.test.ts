@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SparsecError } from '../../diagnostics.js';
 import { Tensor } from '../../tensor.js';
 import { erf, roundHalfEven } from '../mathfn.js';
-import { f32, i64, nums, run1, typed } from './helpers.js';
-
-const codeOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SparsecError ? e.diagnostic.code : String(e);
-  }
-  return undefined;
-};
+import { codeOf, f32, i64, nums, run1, typed } from './helpers.js';
 
 describe('broadcasting', () => {
   it('same shape, scalar, trailing vector, and general', () => {

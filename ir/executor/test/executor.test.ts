@@ -4,7 +4,7 @@ import { SparsecError } from '../../diagnostics.js';
 import type { Value } from '../../graph.js';
 import { Tensor } from '../../tensor.js';
 import { execute, ExecutionError, unsupportedNodes } from '../index.js';
-import { f32 } from './helpers.js';
+import { codeOf, f32 } from './helpers.js';
 
 /** y = relu(x * 2 + b), z = y - x: a small graph with a shared input. */
 function smallGraph() {
@@ -19,16 +19,6 @@ function smallGraph() {
   b.output(y, z);
   return { graph: b.graph, y, z };
 }
-
-const codeOf = (f: () => unknown): string | undefined => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SparsecError) return e.diagnostic.code;
-    throw e;
-  }
-  return undefined;
-};
 
 describe('execute', () => {
   it('returns graph outputs by name', () => {

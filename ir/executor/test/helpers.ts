@@ -1,6 +1,7 @@
 // Helpers for executor tests: run one op on tensors.
 
 import { GraphBuilder, type AttrInput } from '../../builder.js';
+import { SparsecError } from '../../diagnostics.js';
 import type { Op } from '../../ops.js';
 import { Tensor } from '../../tensor.js';
 import { execute } from '../index.js';
@@ -34,3 +35,19 @@ export function typed(dtype: Tensor['dtype'], values: (number | bigint | boolean
 
 /** Elements as plain numbers (int64 narrowed), for toEqual. */
 export const nums = (t: Tensor) => t.toNumbers();
+
+/** 0, 1, 2, ... n-1 as float32, optionally reshaped. */
+export const iota = (n: number, shape?: number[]) => f32(Array.from({ length: n }, (_, i) => i), shape);
+
+/**
+ * The diagnostic code `fn` fails with, or undefined when it succeeds. Any other exception becomes
+ * a string that names it, so it can never equal an expected code.
+ */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof SparsecError ? e.diagnostic.code : `not a SparsecError: ${String(e)}`;
+  }
+  return undefined;
+}

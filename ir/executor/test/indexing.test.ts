@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SparsecError } from '../../diagnostics.js';
 import { Tensor } from '../../tensor.js';
-import { f32, i64, nums, run1, runOp, typed } from './helpers.js';
-
-const iota = (n: number, shape?: number[]) => f32(Array.from({ length: n }, (_, i) => i), shape);
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof SparsecError ? e.diagnostic.code : `not a SparsecError: ${String(e)}`;
-  }
-  return undefined;
-};
+import { codeOf, f32, i64, iota, nums, run1, runOp, typed } from './helpers.js';
 
 describe('Gather', () => {
   it('gathers rows with negative and 2-D indices', () => {

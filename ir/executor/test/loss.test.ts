@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SparsecError } from '../../diagnostics.js';
-import { f32, i64, nums, run1, runOp, typed } from './helpers.js';
+import { codeOf, f32, i64, nums, run1, runOp, typed } from './helpers.js';
 import { inferOne } from './infer-helper.js';
-
-const codeOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SparsecError ? e.diagnostic.code : String(e);
-  }
-  return undefined;
-};
 
 // Log-probabilities of 2 samples over 3 classes.
 const logp = f32([-1, -2, -3, -0.5, -1.5, -2.5], [2, 3]);

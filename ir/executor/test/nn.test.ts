@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SparsecError } from '../../diagnostics.js';
 import { Tensor } from '../../tensor.js';
-import { f32, i64, nums, run1, runOp, typed } from './helpers.js';
-
-const codeOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SparsecError ? e.diagnostic.code : String(e);
-  }
-  return undefined;
-};
+import { codeOf, f32, i64, nums, run1, runOp, typed } from './helpers.js';
 
 /** Naive reference product of row-major [m,k] x [k,n]. */
 function naiveMatmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): number[] {

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { floatAttr } from '../../builder.js';
-import { SparsecError } from '../../diagnostics.js';
 import { Tensor } from '../../tensor.js';
-import { f32, nums, runOp, typed } from './helpers.js';
+import { codeOf, f32, nums, runOp, typed } from './helpers.js';
 import { inferOne } from './infer-helper.js';
-
-const codeOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SparsecError ? e.diagnostic.code : String(e);
-  }
-  return undefined;
-};
 
 const i32 = (values: number[]) => new Tensor('int32', [values.length], Int32Array.from(values));
 

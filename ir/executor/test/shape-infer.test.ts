@@ -1,26 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../builder.js';
 import { SparsecError } from '../../diagnostics.js';
-import type { Node, Shape } from '../../graph.js';
-import type { InferContext, TypeInfo } from '../../opdef.js';
-import type { Op } from '../../ops.js';
-import type { AttrInput } from '../../builder.js';
+import type { Shape } from '../../graph.js';
+import type { TypeInfo } from '../../opdef.js';
 import { inferTypes } from '../../infer.js';
 import { Tensor } from '../../tensor.js';
-import { getOpDef } from '../registry.js';
 import { f32, i64, nums } from './helpers.js';
+import { constInfo as c, inferOne as infer } from './infer-helper.js';
 
-/** Infer one node directly from TypeInfos, with fresh dims named d0, d1, ... */
-function infer(op: Op, inputs: (TypeInfo | undefined)[], attrs: Record<string, AttrInput> = {}, outputs = 1): TypeInfo[] {
-  const b = new GraphBuilder('t');
-  const vals = inputs.map((t, i) => (t ? b.input(`in${i}`, t.dtype, t.shape) : undefined));
-  const node: Node = b.node(op, vals, { attrs, outputs });
-  let n = 0;
-  const ctx: InferContext = { freshDim: () => `d${n++}` };
-  return getOpDef(op)!.infer(node, inputs, ctx);
-}
 const t = (dtype: Tensor['dtype'], shape?: Shape): TypeInfo => ({ dtype, shape });
-const c = (value: Tensor): TypeInfo => ({ dtype: value.dtype, shape: value.shape, value });
 
 describe('symbolic shape inference', () => {
   it('solves Reshape -1 and 0 against symbolic dims', () => {

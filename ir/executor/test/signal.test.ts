@@ -1,25 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, type AttrInput } from '../../builder.js';
-import type { InferContext, TypeInfo } from '../../opdef.js';
-import type { Op } from '../../ops.js';
-import { Tensor } from '../../tensor.js';
-import { getOpDef } from '../registry.js';
 import { f32, i64, nums, run1, typed } from './helpers.js';
+import { constInfo as c, inferOne as infer } from './infer-helper.js';
 
 const close = (actual: number[], expected: number[], digits = 5) => {
   expect(actual.length).toBe(expected.length);
   actual.forEach((a, i) => expect(a, `element ${i}`).toBeCloseTo(expected[i]!, digits));
 };
 
-function infer(op: Op, inputs: (TypeInfo | undefined)[], attrs: Record<string, AttrInput> = {}): TypeInfo[] {
-  const b = new GraphBuilder('t');
-  const vals = inputs.map((t, i) => (t ? b.input(`in${i}`, t.dtype, t.shape) : undefined));
-  const node = b.node(op, vals, { attrs });
-  let n = 0;
-  const ctx: InferContext = { freshDim: () => `d${n++}` };
-  return getOpDef(op)!.infer(node, inputs, ctx);
-}
-const c = (value: Tensor): TypeInfo => ({ dtype: value.dtype, shape: value.shape, value });
 
 describe('DFT', () => {
   // x = [[1, 2, 0], [0, 1, -1]] as a real signal [2, 3, 1]; expectations from numpy.fft.

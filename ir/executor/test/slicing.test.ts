@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SparsecError } from '../../diagnostics.js';
 import { Tensor } from '../../tensor.js';
-import { f32, i64, nums, run1, runOp } from './helpers.js';
+import { codeOf, f32, i64, iota, nums, run1, runOp } from './helpers.js';
 
-const iota = (n: number, shape?: number[]) => f32(Array.from({ length: n }, (_, i) => i), shape);
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof SparsecError ? e.diagnostic.code : `not a SparsecError: ${String(e)}`;
-  }
-  return undefined;
-};
-
 describe('Concat', () => {
   it('joins along a negative axis', () => {
     const y = run1('Concat', [f32([1, 2], [2, 1]), f32([3, 4, 5, 6], [2, 2])], { axis: -1 });

@@ -1,31 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, type AttrInput } from '../../builder.js';
-import { SparsecError } from '../../diagnostics.js';
-import type { InferContext, TypeInfo } from '../../opdef.js';
-import type { Op } from '../../ops.js';
+import type { AttrInput } from '../../builder.js';
 import { Tensor } from '../../tensor.js';
-import { getOpDef } from '../registry.js';
-import { nums, run1, runOp, typed } from './helpers.js';
+import { codeOf, nums, run1, runOp, typed } from './helpers.js';
+import { inferOne as infer } from './infer-helper.js';
 
 const str = (values: string[], shape: number[] = [values.length]) => new Tensor('string', shape, values);
 
-function infer(op: Op, inputs: (TypeInfo | undefined)[], attrs: Record<string, AttrInput> = {}): TypeInfo[] {
-  const b = new GraphBuilder('t');
-  const vals = inputs.map((t, i) => (t ? b.input(`in${i}`, t.dtype, t.shape) : undefined));
-  const node = b.node(op, vals, { attrs });
-  let n = 0;
-  const ctx: InferContext = { freshDim: () => `d${n++}` };
-  return getOpDef(op)!.infer(node, inputs, ctx);
-}
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof SparsecError ? e.diagnostic.code : `not a SparsecError: ${String(e)}`;
-  }
-  return undefined;
-};
 
 describe('StringNormalizer', () => {
   it('removes stopwords case-insensitively, then changes case', () => {
