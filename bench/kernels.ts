@@ -40,9 +40,9 @@ interface Case {
 
 const SPARSITIES = [0.5, 0.7, 0.9, 0.95];
 const CASES: Case[] = [
-  { M: 64, K: 768, N: 3072, sparse: [...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })), { kind: '2:4', sparsity: 0.5 }], peers: true, rounds: 31, inner: 1 },
+  { M: 64, K: 768, N: 3072, sparse: [...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })), { kind: '2:4', sparsity: 0.5 }], peers: true, rounds: 25, inner: 1 },
   { M: 1, K: 768, N: 3072, sparse: [...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })), { kind: '2:4', sparsity: 0.5 }], peers: true, rounds: 61, inner: 5 },
-  { M: 64, K: 256, N: 512, sparse: [0.7, 0.9].flatMap((s) => [{ kind: 'unstructured' as const, sparsity: s }, { kind: 'baked' as const, sparsity: s }]), peers: false, rounds: 61, inner: 5 },
+  { M: 64, K: 128, N: 256, sparse: [0.9, 0.95].flatMap((s) => [{ kind: 'unstructured' as const, sparsity: s }, { kind: 'baked' as const, sparsity: s }]), peers: false, rounds: 61, inner: 5 },
 ];
 
 async function runCase(c: Case): Promise<Row[]> {
