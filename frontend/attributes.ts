@@ -1,10 +1,11 @@
 // AttributeProto <-> IR Attr. Graph attributes are imported by a callback (the importer owns
-// scoping); TypeProto attributes have no IR form and are reported to the caller.
+// scoping); TypeProto attributes become TypeDesc values (type-desc.ts).
 
 import { error, type Location } from '../ir/diagnostics.js';
 import type { Attr, Graph } from '../ir/graph.js';
 import { AttributeTypeCode as A, bigIntToInt64, int64ToNumber, type AttributeProtoMsg, type GraphProtoMsg } from './schema.js';
 import { sparseTensorFromProto, tensorFromProto, type TensorDecodeContext } from './tensor-proto.js';
+import { typeDescFromProto, typeDescToProto } from './type-desc.js';
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -33,10 +34,12 @@ export interface AttrImportContext {
   tensors: TensorDecodeContext;
   location: Location;
   importGraph(g: GraphProtoMsg, attrName: string): Graph;
+  /** A fresh symbol for a dim a type attribute leaves unnamed. */
+  freshDim(): string;
 }
 
-/** Convert one attribute; undefined for TypeProto attributes (the IR has no type values). */
-export function attrFromProto(a: AttributeProtoMsg, ctx: AttrImportContext): Attr | undefined {
+/** Convert one attribute. */
+export function attrFromProto(a: AttributeProtoMsg, ctx: AttrImportContext): Attr {
   const name = a.name ?? '';
   switch (attributeType(a)) {
     case A.FLOAT:
@@ -64,8 +67,9 @@ export function attrFromProto(a: AttributeProtoMsg, ctx: AttrImportContext): Att
     case A.GRAPHS:
       return { kind: 'graphs', value: (a.graphs ?? []).map((g, i) => ctx.importGraph(g, `${name}_${i}`)) };
     case A.TYPE_PROTO:
+      return { kind: 'type', value: typeDescFromProto(a.tp ?? {}, ctx.freshDim, ctx.location) };
     case A.TYPE_PROTOS:
-      return undefined;
+      return { kind: 'types', value: (a.typeProtos ?? []).map((t) => typeDescFromProto(t, ctx.freshDim, ctx.location)) };
     default:
       // An empty list attribute (ints: []) has no field on the wire to tell its kind by.
       if (a.type === undefined || a.type === A.UNDEFINED) return { kind: 'ints', value: [] };
@@ -100,5 +104,9 @@ export function attrToProto(name: string, a: Attr, enc: {
       return { name, type: A.TENSORS, tensors: a.value.map((t) => enc.tensor(t)) };
     case 'graphs':
       return { name, type: A.GRAPHS, graphs: a.value.map((g) => enc.graph(g)) };
+    case 'type':
+      return { name, type: A.TYPE_PROTO, tp: typeDescToProto(a.value) };
+    case 'types':
+      return { name, type: A.TYPE_PROTOS, typeProtos: a.value.map(typeDescToProto) };
   }
 }

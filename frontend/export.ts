@@ -13,7 +13,6 @@ import { OMITTED_OUTPUTS } from './import.js';
 import { declaredNonTensorTypes } from './import-util.js';
 import {
   ModelProto,
-  bigIntToInt64,
   type GraphProtoMsg,
   type ModelProtoMsg,
   type NodeProtoMsg,
@@ -21,6 +20,7 @@ import {
   type ValueInfoProtoMsg,
 } from './schema.js';
 import { tensorToProto, type ExternalSink } from './tensor-proto.js';
+import { typeDescToProto } from './type-desc.js';
 import { CANONICAL_OPSET } from './upgrade.js';
 
 export const EXPORT_IR_VERSION = 10;
@@ -96,15 +96,8 @@ function typeProto(v: Value): TypeProtoMsg | undefined {
   if (declared) return declared;
   const elem = v.kind === 'tensor' ? v.dtype : v.elemDtype;
   if (!elem) return undefined;
-  const tensorType = {
-    elemType: codeFromDType(elem),
-    shape: v.kind === 'tensor' && v.shape
-      ? { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: bigIntToInt64(d) } : { dimParam: d })) }
-      : undefined,
-  };
-  if (v.kind === 'sequence') return { sequenceType: { elemType: { tensorType: { elemType: tensorType.elemType } } } };
-  if (v.kind === 'optional') return { optionalType: { elemType: { tensorType: { elemType: tensorType.elemType } } } };
-  return { tensorType };
+  if (v.kind === 'tensor') return typeDescToProto({ kind: 'tensor', dtype: elem, shape: v.shape });
+  return typeDescToProto({ kind: v.kind, elem: { kind: 'tensor', dtype: elem } });
 }
 
 const valueInfo = (v: Value, name = v.name): ValueInfoProtoMsg => ({ name, type: typeProto(v) });

@@ -2,7 +2,8 @@
 // name collection, node ordering, and trimming of unused training outputs.
 
 import type { DType } from '../ir/dtype.js';
-import type { Dim, Graph, Value } from '../ir/graph.js';
+import type { Dim, Graph, Node, Value, ValueKind } from '../ir/graph.js';
+import type { Op } from '../ir/ops.js';
 import { dtypeFromCode } from './dtype-codes.js';
 import type { GraphProtoMsg, NodeProtoMsg, TensorShapeProtoMsg, TypeProtoMsg } from './schema.js';
 import { int64ToNumber } from './schema.js';
@@ -51,6 +52,29 @@ export function applyValueType(v: Value, t: TypeProtoMsg | undefined | null, fre
     v.kind = 'optional';
     v.elemDtype = elemDtype(t.optionalType.elemType);
   }
+}
+
+/** Ops whose output is always a sequence or an optional, whatever the file declares. */
+const NON_TENSOR_OUTPUT = new Map<Op, ValueKind>([
+  ['Optional', 'optional'],
+  ['SequenceConstruct', 'sequence'],
+  ['SequenceEmpty', 'sequence'],
+  ['SequenceErase', 'sequence'],
+  ['SequenceInsert', 'sequence'],
+  ['SplitToSequence', 'sequence'],
+]);
+
+/**
+ * Mark the output of a sequence or optional producer as such, so that export does not describe
+ * it as a tensor once inference has given it its element's dtype. Declared types refine it.
+ */
+export function applyOutputKind(n: Node): void {
+  const kind = NON_TENSOR_OUTPUT.get(n.op);
+  const out = n.outputs[0];
+  if (!kind || !out) return;
+  out.kind = kind;
+  const declared = n.attrType('type');
+  if (declared?.kind === 'tensor') out.elemDtype = declared.dtype;
 }
 
 /** Every value and node name in a graph and its subgraphs. */

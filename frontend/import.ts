@@ -10,7 +10,7 @@ import { Tensor } from '../ir/tensor.js';
 import { attrFromProto } from './attributes.js';
 import { dtypeAttrsToNames } from './dtype-attrs.js';
 import { ExternalDataReader } from './external-data.js';
-import { applyValueType, collectNames, sortNodes, trimTrainingOutputs } from './import-util.js';
+import { applyOutputKind, applyValueType, collectNames, sortNodes, trimTrainingOutputs } from './import-util.js';
 import { parseProto } from './parse.js';
 import {
   ModelProto,
@@ -204,9 +204,9 @@ function importNode(np: NodeProtoMsg, frame: Frame, ctx: ModelContext): void {
         importGraph(g, sub, new Scope(scope), frame.opsets, ctx);
         return sub;
       },
+      freshDim: () => `unk__${ctx.nextDim++}`,
     });
-    if (attr) attrs.set(a.name ?? '', attr);
-    else ctx.warnings.push({ code: 'BAD_ATTRIBUTE', severity: 'warning', text: `type attribute '${a.name}' is not supported and was dropped`, location: loc });
+    attrs.set(a.name ?? '', attr);
   }
   const outputs = np.output ?? [];
   const emitter = new Emitter(frame, ctx, name, loc);
@@ -246,6 +246,7 @@ class Emitter {
     const { graph } = this.frame;
     const node = graph.addNode({ op, inputs, attrs, outputs: outputs.map((o) => o || 'unused'), ...extra });
     if (extra.name !== undefined) node.name = extra.name;
+    applyOutputKind(node);
     const omitted: number[] = [];
     outputs.forEach((o, i) => {
       const v = node.outputs[i]!;

@@ -16,6 +16,15 @@ export type Shape = readonly Dim[];
 /** Tensors are the common case; sequences and optionals exist for the ops that need them. */
 export type ValueKind = 'tensor' | 'sequence' | 'optional';
 
+/**
+ * A type held by an attribute (ONNX TypeProto), such as Optional's `type`. Sparse tensor types
+ * read as tensor types (sparse tensors are dense in the IR); maps have no IR form.
+ */
+export type TypeDesc =
+  | { kind: 'tensor'; dtype?: DType; shape?: Shape }
+  | { kind: 'sequence'; elem: TypeDesc }
+  | { kind: 'optional'; elem: TypeDesc };
+
 export type Attr =
   | { kind: 'int'; value: number }
   | { kind: 'float'; value: number }
@@ -26,7 +35,9 @@ export type Attr =
   | { kind: 'floats'; value: number[] }
   | { kind: 'strings'; value: string[] }
   | { kind: 'tensors'; value: Tensor[] }
-  | { kind: 'graphs'; value: Graph[] };
+  | { kind: 'graphs'; value: Graph[] }
+  | { kind: 'type'; value: TypeDesc }
+  | { kind: 'types'; value: TypeDesc[] };
 export type AttrKind = Attr['kind'];
 
 export interface Use {
@@ -196,6 +207,10 @@ export class Node {
   attrGraph(name: string): Graph | undefined {
     const a = this.attrs.get(name);
     return a && a.kind === 'graph' ? a.value : undefined;
+  }
+  attrType(name: string): TypeDesc | undefined {
+    const a = this.attrs.get(name);
+    return a && a.kind === 'type' ? a.value : undefined;
   }
 
   /** Subgraphs held in attributes (If branches, Loop bodies). */

@@ -8,7 +8,7 @@
 //
 // Output is deterministic (attributes sorted by name) so snapshots only change when the IR does.
 
-import type { Attr, Graph, Node, Value } from './graph.js';
+import type { Attr, Graph, Node, TypeDesc, Value } from './graph.js';
 import type { Tensor } from './tensor.js';
 
 /** Constants with at most this many elements are printed in full. */
@@ -86,7 +86,18 @@ function printAttr(a: Attr): string {
       return `graph ${a.value.name}`;
     case 'graphs':
       return `[${a.value.map((g) => `graph ${g.name}`).join(', ')}]`;
+    case 'type':
+      return `type ${printTypeDesc(a.value)}`;
+    case 'types':
+      return `[${a.value.map((t) => `type ${printTypeDesc(t)}`).join(', ')}]`;
   }
+}
+
+/** The notation of printType, nested: `opt<seq<float32[?]>>`. */
+function printTypeDesc(t: TypeDesc): string {
+  if (t.kind === 'sequence') return `seq<${printTypeDesc(t.elem)}>`;
+  if (t.kind === 'optional') return `opt<${printTypeDesc(t.elem)}>`;
+  return `${t.dtype ?? '?'}${t.shape ? `[${t.shape.join(',')}]` : '[?]'}`;
 }
 
 /** Floats always show a fraction or exponent, so `1.0` (float) and `1` (int) differ. */

@@ -212,6 +212,7 @@ const specs = new Map<Op, OpSpec>([
   ['Loop', { inputs: [2, ANY], outputs: [1, ANY], attrs: { body: 'graph' }, required: ['body'] }],
   ['MatMul', { inputs: TWO, outputs: ONE }],
   ['MaxPool', { inputs: ONE, outputs: [1, 2], attrs: { ...poolAttrs, storage_order: 'int' }, required: ['kernel_shape'] }],
+  ['Optional', { inputs: [0, 1], outputs: ONE, attrs: { type: 'type' }, check: checkOptional }],
   ['Pad', { inputs: [2, 4], outputs: ONE, attrs: { mode: 'string' } }],
   ['RMSNorm', { inputs: TWO, outputs: ONE, attrs: { axis: 'int', epsilon: 'float' } }],
   ['Reshape', { inputs: TWO, outputs: ONE, attrs: { allowzero: 'int' } }],
@@ -275,6 +276,11 @@ function checkTypes(node: Node, report: (text: string, value?: Value) => void): 
     report(`result dtype ${out.dtype} differs from operand dtype ${a.dtype}`, out);
   }
   if (Comparison.has(node.op) && out?.dtype && out.dtype !== 'bool') report(`comparison result has dtype ${out.dtype}, not bool`, out);
+}
+
+function checkOptional(node: Node): { text: string } | undefined {
+  if (node.inputs[0] || node.attrs.has('type')) return undefined;
+  return { text: 'Optional needs an input or a type attribute' };
 }
 
 function checkLinear(node: Node): { text: string; value?: Value } | undefined {

@@ -124,7 +124,12 @@ const concatFromSequence: OpDef = {
 
 const optional: OpDef = {
   op: 'Optional',
-  infer: (_node, [x]) => [{ ...x }],
+  // Without an input the `type` attribute says what the optional would hold.
+  infer(node, [x]) {
+    const declared = node.attrType('type');
+    if (x || declared?.kind !== 'tensor') return [{ ...x }];
+    return [{ dtype: declared.dtype, shape: declared.shape }];
+  },
   runValues: (_node, [x]) => [x ?? null],
 };
 
