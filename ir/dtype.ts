@@ -42,8 +42,10 @@ export type TypedArray =
   | Uint16Array
   | Int32Array
   | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
+  | BigIntArray;
+
+/** The typed arrays whose elements are BigInts (int64, uint64). */
+export type BigIntArray = BigInt64Array | BigUint64Array;
 
 export type TensorData = TypedArray | string[];
 

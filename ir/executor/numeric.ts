@@ -12,23 +12,16 @@ import {
   isIntType,
   numberToBfloat16Bits,
   numberToFloat16Bits,
+  type BigIntArray,
   type DType,
+  type TypedArray,
 } from '../dtype.js';
 import type { Node } from '../graph.js';
 import { Tensor } from '../tensor.js';
 import { nodeLocation } from './util.js';
 
-export type NumArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array;
-export type BigArray = BigInt64Array | BigUint64Array;
-export type ComputeArray = NumArray | BigArray;
+/** A typed array kernels compute on (float16/bfloat16 never appear as their bit patterns here). */
+export type ComputeArray = TypedArray;
 
 /** The dtype families kernels distinguish. */
 export type Family = 'float' | 'int' | 'bigint' | 'bool' | 'string' | 'other';
@@ -42,7 +35,7 @@ export function familyOf(dtype: DType): Family {
   return 'other';
 }
 
-export const isBigArray = (a: ComputeArray): a is BigArray => a instanceof BigInt64Array || a instanceof BigUint64Array;
+export const isBigArray = (a: ComputeArray): a is BigIntArray => a instanceof BigInt64Array || a instanceof BigUint64Array;
 
 /** Read access to a tensor's elements for arithmetic (float16/bfloat16 decoded to float32). */
 export function computeData(t: Tensor): ComputeArray {
