@@ -53,13 +53,16 @@ export interface WeightView {
 
 const FLOAT_DTYPES: ReadonlySet<DType> = new Set<DType>(['float32', 'float16', 'bfloat16', 'float64']);
 
-/** Index of the weight's element in the constant's storage, for each (row, col) of the view. */
-type Layout = (row: number, col: number) => number;
-
+/**
+ * Where view element (row, col) lives in the constant's storage: at row * rowStride + the
+ * column's offset. One table of column offsets serves every layout, and keeps read/write to
+ * plain indexed loops (they run over every weight of large models).
+ */
 interface Geometry {
   rows: number;
   cols: number;
-  layout: Layout;
+  rowStride: number;
+  colOffset: Int32Array;
   colChannel: Int32Array;
 }
 
@@ -108,12 +111,14 @@ function identityChannels(n: number): Int32Array {
 
 /** A [K, N] matrix (x @ W): view row r, col c is W[c, r]. */
 function matrixKN(k: number, n: number): Geometry {
-  return { rows: n, cols: k, layout: (r, c) => c * n + r, colChannel: identityChannels(k) };
+  const colOffset = new Int32Array(k);
+  for (let c = 0; c < k; c++) colOffset[c] = c * n;
+  return { rows: n, cols: k, rowStride: 1, colOffset, colChannel: identityChannels(k) };
 }
 
 /** An [N, K] matrix (x @ W^T): the view is the storage. */
 function matrixNK(n: number, k: number): Geometry {
-  return { rows: n, cols: k, layout: (r, c) => r * k + c, colChannel: identityChannels(k) };
+  return { rows: n, cols: k, rowStride: k, colOffset: identityChannels(k), colChannel: identityChannels(k) };
 }
 
 /** Conv W [M, Cg, k...]: view col j = tap * Cg + c holds W[m, c, tap]. */
@@ -122,13 +127,12 @@ function convGeometry(shape: readonly number[]): Geometry {
   const taps = shape.slice(2).reduce((a, b) => a * b, 1);
   const cols = cg * taps;
   const colChannel = new Int32Array(cols);
-  for (let j = 0; j < cols; j++) colChannel[j] = j % cg;
-  return {
-    rows: m,
-    cols,
-    layout: (r, j) => r * cols + (j % cg) * taps + Math.floor(j / cg),
-    colChannel,
-  };
+  const colOffset = new Int32Array(cols);
+  for (let j = 0; j < cols; j++) {
+    colChannel[j] = j % cg;
+    colOffset[j] = (j % cg) * taps + Math.floor(j / cg);
+  }
+  return { rows: m, cols, rowStride: cols, colOffset, colChannel };
 }
 
 function makeView(node: Node, value: Value & { const: Tensor }, g: Geometry): WeightView {
@@ -146,9 +150,9 @@ function makeView(node: Node, value: Value & { const: Tensor }, g: Geometry): We
     read(): Float32Array {
       const src = value.const!.toFloat32();
       const out = new Float32Array(g.rows * g.cols);
-      for (let r = 0; r < g.rows; r++) {
-        for (let c = 0; c < g.cols; c++) out[r * g.cols + c] = src[g.layout(r, c)]!;
-      }
+      forEachTile(g, (r, c, storage) => {
+        out[r * g.cols + c] = src[storage]!;
+      });
       return out;
     },
     write(m: Float32Array): void {
@@ -158,16 +162,28 @@ function makeView(node: Node, value: Value & { const: Tensor }, g: Geometry): We
       const old = value.const!;
       const t = Tensor.zeros(old.dtype, old.shape);
       const direct = t.dtype === 'float32' || t.dtype === 'float64' ? (t.data as Float32Array | Float64Array) : undefined;
-      for (let r = 0; r < g.rows; r++) {
-        for (let c = 0; c < g.cols; c++) {
-          const i = g.layout(r, c);
-          if (direct) direct[i] = m[r * g.cols + c]!;
-          else t.set(i, m[r * g.cols + c]!);
-        }
-      }
+      if (direct) forEachTile(g, (r, c, storage) => (direct[storage] = m[r * g.cols + c]!));
+      else forEachTile(g, (r, c, storage) => t.set(storage, m[r * g.cols + c]!));
       value.const = t;
     },
   };
+}
+
+const TILE = 64;
+
+/** Visit every (row, col, storage index) tile by tile: transposed layouts stay cache-friendly. */
+function forEachTile(g: Geometry, f: (row: number, col: number, storage: number) => void): void {
+  const { rows, cols, rowStride, colOffset } = g;
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(rows, r0 + TILE);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(cols, c0 + TILE);
+      for (let c = c0; c < c1; c++) {
+        const off = colOffset[c]!;
+        for (let r = r0; r < r1; r++) f(r, c, r * rowStride + off);
+      }
+    }
+  }
 }
 
 // ---- roles ----
