@@ -69,14 +69,18 @@ export function zeroBlockFraction(mask: Uint8Array, rows: number, cols: number, 
   const bc = Math.ceil(cols / b.cols);
   if (br * bc === 0) return 1;
   let zero = 0;
+  // Per band of b.rows rows: OR the rows column by column, then test runs of b.cols columns.
+  const any = new Uint8Array(cols);
   for (let i = 0; i < br; i++) {
+    any.fill(0);
+    for (let r = i * b.rows; r < Math.min(rows, (i + 1) * b.rows); r++) {
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) any[c]! |= mask[base + c]!;
+    }
     for (let j = 0; j < bc; j++) {
-      let any = 0;
-      for (let r = i * b.rows; r < Math.min(rows, (i + 1) * b.rows) && !any; r++) {
-        const base = r * cols;
-        for (let c = j * b.cols; c < Math.min(cols, (j + 1) * b.cols); c++) any |= mask[base + c]!;
-      }
-      if (!any) zero++;
+      let nz = 0;
+      for (let c = j * b.cols; c < Math.min(cols, (j + 1) * b.cols); c++) nz |= any[c]!;
+      if (!nz) zero++;
     }
   }
   return zero / (br * bc);
