@@ -100,6 +100,25 @@ describe('what dead channels make removable', () => {
     expect(rows.sort()).toEqual([['gate', [3, 5]], ['up', [3, 5]]]);
   });
 
+  it('conv chains: forward through BatchNormalization when it maps 0 to 0, backward through BN and Clip', () => {
+    const build = (beta: number) => {
+      const b = new GraphBuilder('main');
+      const x = b.input('x', 'float32', [1, 3, 6, 6]);
+      const w1 = seeded([4, 3, 3, 3], 1);
+      (w1.data as Float32Array).fill(0, 2 * 27, 3 * 27); // output channel 2 dead
+      const c1 = b.op('Conv', [x, b.constant('w1', w1)], { attrs: { pads: [1, 1, 1, 1] } });
+      const bnParams = (name: string, v: number[]) => b.constant(name, Tensor.float32(v));
+      const bn = b.op('BatchNormalization', [c1, bnParams('scale', [1, 2, 3, 4]), bnParams('beta', [0.1, 0.2, beta, 0.3]), bnParams('mean', [0, 0, 0, 0]), bnParams('var', [1, 1, 1, 1])]);
+      const act = b.op('Clip', [bn, b.constant('lo', Tensor.float32([0], [])), b.constant('hi', Tensor.float32([6], []))]);
+      const w2 = seeded([5, 4, 1, 1], 2);
+      (w2.data as Float32Array).forEach((_, i, a) => i % 4 === 1 && (a[i] = 0)); // input channel 1 dead
+      b.output(b.op('Conv', [act, b.constant('w2', w2)]));
+      return analyzeSparsity(b.graph).removable.map((r) => [r.layer, r.axis, r.channels]);
+    };
+    expect(build(0)).toEqual(expect.arrayContaining([['w2', 'cols', [2]], ['w1', 'rows', [2]], ['w1', 'rows', [1]]]));
+    expect(build(0.5)).toEqual([['w1', 'rows', [1]]]);
+  });
+
   it('a residual add or a second reader keeps the channel', () => {
     const b = new GraphBuilder('main');
     const x = b.input('x', 'float32', [2, 4]);
