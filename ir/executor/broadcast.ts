@@ -3,35 +3,17 @@
 // positions to input positions. The first two cover most calibration traffic without any
 // per-element index arithmetic; the map covers the rest (bias vectors, per-channel scales, ...).
 
-import { error } from '../diagnostics.js';
 import type { Node } from '../graph.js';
 import { sizeOf, stridesOf } from '../tensor.js';
-import { nodeLocation } from './util.js';
+import { broadcastShapes } from './util.js';
 
 /** How to read one broadcast input: 'same', 'scalar', or an output->input index map. */
 export type Access = 'same' | 'scalar' | Int32Array;
 
 /** The broadcast shape of concrete shapes, or SHAPE_MISMATCH naming the node. */
 export function broadcastConcrete(shapes: readonly (readonly number[])[], node: Node): number[] {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
-  const out = new Array<number>(rank).fill(1);
-  for (const s of shapes) {
-    const off = rank - s.length;
-    for (let i = 0; i < s.length; i++) {
-      const a = out[off + i]!;
-      const b = s[i]!;
-      if (a === b || b === 1) continue;
-      if (a === 1) out[off + i] = b;
-      else {
-        throw error(
-          'SHAPE_MISMATCH',
-          `inputs of shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')} cannot be broadcast`,
-          nodeLocation(node),
-        );
-      }
-    }
-  }
-  return out;
+  // With numbers only, the symbolic rule is plain numpy broadcasting and yields numbers only.
+  return broadcastShapes(shapes, node) as number[];
 }
 
 /** How an input of shape `inShape` is read when broadcast to `outShape`. */
