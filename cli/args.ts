@@ -4,6 +4,8 @@
 // or a malformed one is a BAD_OPTION error, never silently ignored.
 
 import { error } from '../ir/diagnostics.js';
+import { PRUNE_METHODS, type Allocation, type PruneMethod } from '../passes/prune/index.js';
+import { parsePattern, type SparsityPattern } from '../passes/prune/patterns.js';
 
 /** `--shape name=1,3,224,224`; `input` is absent when the model's only input is meant. */
 export interface ShapeBinding {
@@ -56,14 +58,61 @@ export interface AnalyzeOptions {
   shapes: ShapeBinding[];
 }
 
-export type CommandName = 'inspect' | 'run' | 'analyze';
+export interface PruneOptions {
+  model: string;
+  /** -o / --out: where to write the pruned model. */
+  out: string;
+  /** --pattern: the sparsity pattern (unstructured:0.7, 2:4, block:4x1:0.8). */
+  pattern: SparsityPattern;
+  /** --method: how weights are chosen (default magnitude). */
+  method: PruneMethod;
+  /** --allocation: per-layer or one global ranking (default layer). */
+  allocation: Allocation;
+  /** --calib, --calib-batch: calibration data, as for analyze. */
+  calib: InputBinding[];
+  calibBatch: number;
+  /** --only / --skip: globs on weight or node names. */
+  only: string[];
+  skip: string[];
+  /** --include-embeddings / --include-head: prune those too. */
+  includeEmbeddings: boolean;
+  includeHead: boolean;
+  /** --eval: token windows to measure perplexity on before and after. */
+  eval?: string;
+  json: boolean;
+}
+
+export interface EvalOptions {
+  model: string;
+  /** --data: int64 [N, T+1] token windows. */
+  data: string;
+  /** --batch: windows per executor run. */
+  batch: number;
+  json: boolean;
+}
+
+export interface CompareOptions {
+  /** The reference model and the one compared with it. */
+  model: string;
+  other: string;
+  /** --input: tensors fed to both models. */
+  inputs: InputBinding[];
+  /** --shape: input shapes to specialize both models to. */
+  shapes: ShapeBinding[];
+  json: boolean;
+}
+
+export type CommandName = 'inspect' | 'run' | 'analyze' | 'prune' | 'eval' | 'compare';
 
 export type ParsedArgs =
   | { command: 'help'; topic?: CommandName }
   | { command: 'version' }
   | { command: 'inspect'; options: InspectOptions }
   | { command: 'run'; options: RunOptions }
-  | { command: 'analyze'; options: AnalyzeOptions };
+  | { command: 'analyze'; options: AnalyzeOptions }
+  | { command: 'prune'; options: PruneOptions }
+  | { command: 'eval'; options: EvalOptions }
+  | { command: 'compare'; options: CompareOptions };
 
 // ---- command records ----
 
@@ -74,6 +123,8 @@ interface FlagSpec {
   repeated?: boolean;
   /** Allowed values, when the set is closed. */
   choices?: readonly string[];
+  /** A one-letter alias (`-o`). */
+  short?: string;
   help: string;
 }
 
@@ -81,6 +132,8 @@ export interface CommandSpec {
   name: CommandName;
   summary: string;
   positional: { name: string; help: string };
+  /** A second positional argument (compare takes two models). */
+  second?: { name: string; help: string };
   flags: Readonly<Record<string, FlagSpec>>;
 }
 
@@ -138,6 +191,46 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       shape: shapeFlag,
     },
   },
+  prune: {
+    name: 'prune',
+    summary: 'zero weights to a sparsity pattern (magnitude, Wanda, SparseGPT) and write the pruned model',
+    positional: { name: 'model.onnx', help: 'the model to prune' },
+    flags: {
+      out: { value: 'out.onnx', short: 'o', help: 'write the pruned model here (required)' },
+      pattern: { value: 'pattern', help: 'unstructured:R (R = fraction of zeros), N:M (keep N of every M along the reduction axis), block:RxC:R (required)' },
+      method: { value: 'name', choices: PRUNE_METHODS, help: 'magnitude (default), wanda (|W| x input norm) or sparsegpt (OBS with weight updates); the last two need --calib' },
+      allocation: { value: 'layer|global', choices: ['layer', 'global'], help: 'sparsity per layer (default), or one ranking across layers (unstructured magnitude)' },
+      calib: calibFlag,
+      'calib-batch': calibBatchFlag,
+      only: { value: 'glob', repeated: true, help: 'prune only weights whose weight or node name matches (* and ?)' },
+      skip: { value: 'glob', repeated: true, help: 'leave weights whose weight or node name matches dense' },
+      'include-embeddings': { help: 'also prune embedding tables (dense by default)' },
+      'include-head': { help: 'also prune the output head (dense by default)' },
+      eval: { value: 'tokens.npy', help: 'measure perplexity on these int64 [N, T+1] token windows before and after' },
+      json: { help: 'print one JSON document instead of text' },
+    },
+  },
+  eval: {
+    name: 'eval',
+    summary: "a causal language model's perplexity on token windows",
+    positional: { name: 'model.onnx', help: 'the model (one token input, logits [batch, sequence, vocab] as first output)' },
+    flags: {
+      data: { value: 'tokens.npy', help: 'int64 [N, T+1] token windows: T inputs and the next-token targets (required)' },
+      batch: { value: 'N', help: 'windows per run (default 16)' },
+      json: { help: 'print one JSON document instead of text' },
+    },
+  },
+  compare: {
+    name: 'compare',
+    summary: "the error between two models' outputs on the same inputs (max abs, relative, cosine)",
+    positional: { name: 'a.onnx', help: 'the reference model' },
+    second: { name: 'b.onnx', help: 'the model compared with it' },
+    flags: {
+      input: { value: 'name=file', repeated: true, help: 'an input tensor from a .npy or TensorProto .pb file, fed to both models' },
+      shape: shapeFlag,
+      json: { help: 'print one JSON document instead of text' },
+    },
+  },
 };
 
 const isCommand = (s: string): s is CommandName => Object.hasOwn(commands, s);
@@ -161,8 +254,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: spec.name };
   const { positionals, flags } = scan(spec, rest);
   if (positionals.length === 0) throw badOption(`missing ${spec.positional.name}`, `Usage: ${usageLine(spec)}`);
-  if (positionals.length > 1) {
-    throw badOption(`unexpected argument '${positionals[1]}'`, `Usage: ${usageLine(spec)}`);
+  if (spec.second && positionals.length === 1) throw badOption(`missing ${spec.second.name}`, `Usage: ${usageLine(spec)}`);
+  const expected = spec.second ? 2 : 1;
+  if (positionals.length > expected) {
+    throw badOption(`unexpected argument '${positionals[expected]}'`, `Usage: ${usageLine(spec)}`);
   }
   const model = positionals[0]!;
   const str = (k: string) => flags.get(k)?.[0];
@@ -187,6 +282,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       },
     };
   }
+  if (spec.name === 'prune') return { command: 'prune', options: pruneOptions(model, flags) };
+  if (spec.name === 'eval') {
+    const data = str('data');
+    if (data === undefined) throw badOption('eval needs --data tokens.npy', `Usage: ${usageLine(spec)}`);
+    return { command: 'eval', options: { model, data, batch: parsePositive(str('batch'), '--batch', 16), json: bool('json') } };
+  }
+  if (spec.name === 'compare') {
+    return {
+      command: 'compare',
+      options: { model, other: positionals[1]!, inputs: list('input').map((t) => parseInputBinding(t)), shapes: list('shape').map(parseShapeBinding), json: bool('json') },
+    };
+  }
   const out = str('out');
   const format = (str('format') ?? 'npy') as OutputFormat;
   if (flags.has('format') && out === undefined) throw badOption('--format needs --out (outputs are only written to a folder)');
@@ -201,6 +308,40 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       json: bool('json'),
     },
   };
+}
+
+function pruneOptions(model: string, flags: ReadonlyMap<string, string[]>): PruneOptions {
+  const str = (k: string) => flags.get(k)?.[0];
+  const list = (k: string) => flags.get(k) ?? [];
+  const out = str('out');
+  const pattern = str('pattern');
+  if (out === undefined) throw badOption('prune needs -o out.onnx', `Usage: ${usageLine(commands.prune)}`);
+  if (pattern === undefined) throw badOption('prune needs --pattern, e.g. --pattern 2:4', `Usage: ${usageLine(commands.prune)}`);
+  if (flags.has('calib-batch') && !flags.has('calib')) throw badOption('--calib-batch needs --calib');
+  const evalData = str('eval');
+  return {
+    model,
+    out,
+    pattern: parsePattern(pattern),
+    method: (str('method') ?? 'magnitude') as PruneMethod,
+    allocation: (str('allocation') ?? 'layer') as Allocation,
+    calib: list('calib').map((t) => parseInputBinding(t, '--calib')),
+    calibBatch: parseCalibBatch(str('calib-batch')),
+    only: list('only'),
+    skip: list('skip'),
+    includeEmbeddings: flags.has('include-embeddings'),
+    includeHead: flags.has('include-head'),
+    ...(evalData !== undefined ? { eval: evalData } : {}),
+    json: flags.has('json'),
+  };
+}
+
+/** A positive integer flag value (absent: `def`). */
+function parsePositive(text: string | undefined, flag: string, def: number): number {
+  if (text === undefined) return def;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw badOption(`${flag} must be a positive integer, not '${text}'`);
+  return n;
 }
 
 /** Split argv into positionals and flag values, checking every flag against the record. */
@@ -218,8 +359,9 @@ function scan(spec: CommandSpec, args: readonly string[]): { positionals: string
       continue;
     }
     const eq = arg.indexOf('=');
-    const name = (eq >= 0 ? arg.slice(0, eq) : arg).replace(/^--?/, '');
-    const flag = Object.hasOwn(spec.flags, name) && arg.startsWith('--') ? spec.flags[name]! : undefined;
+    const written = (eq >= 0 ? arg.slice(0, eq) : arg).replace(/^--?/, '');
+    const name = arg.startsWith('--') ? written : (Object.keys(spec.flags).find((k) => spec.flags[k]!.short === written) ?? '');
+    const flag = Object.hasOwn(spec.flags, name) ? spec.flags[name]! : undefined;
     if (!flag) throw badOption(`unknown option '${eq >= 0 ? arg.slice(0, eq) : arg}' for 'sparsec ${spec.name}'`, `Run 'sparsec ${spec.name} --help' for its options.`);
     let value: string | undefined;
     if (flag.value === undefined) {
@@ -270,16 +412,13 @@ export function parseInputBinding(text: string, flag = '--input'): InputBinding 
 
 /** --calib-batch: a positive integer (absent: the default). */
 export function parseCalibBatch(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_CALIB_BATCH;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw badOption(`--calib-batch must be a positive integer, not '${text}'`);
-  return n;
+  return parsePositive(text, '--calib-batch', DEFAULT_CALIB_BATCH);
 }
 
 // ---- help, generated from the records ----
 
 function usageLine(spec: CommandSpec): string {
-  return `sparsec ${spec.name} <${spec.positional.name}> [options]`;
+  return `sparsec ${spec.name} <${spec.positional.name}>${spec.second ? ` <${spec.second.name}>` : ''} [options]`;
 }
 
 export function helpText(topic?: CommandName): string {
@@ -303,7 +442,7 @@ export function helpText(topic?: CommandName): string {
     ].join('\n');
   }
   const spec = commands[topic];
-  const rows = Object.entries(spec.flags).map(([name, f]) => [`--${name}${f.value ? ` ${f.value}` : ''}${f.repeated ? ' ...' : ''}`, f.help]);
+  const rows = Object.entries(spec.flags).map(([name, f]) => [`${f.short ? `-${f.short}, ` : ''}--${name}${f.value ? ` ${f.value}` : ''}${f.repeated ? ' ...' : ''}`, f.help]);
   const width = Math.max(...rows.map(([l]) => l!.length));
   return [
     `sparsec ${spec.name}: ${spec.summary}`,
@@ -311,6 +450,7 @@ export function helpText(topic?: CommandName): string {
     `Usage: ${usageLine(spec)}`,
     '',
     `  <${spec.positional.name}>  ${spec.positional.help}`,
+    ...(spec.second ? [`  <${spec.second.name}>  ${spec.second.help}`] : []),
     '',
     'Options:',
     ...rows.map(([l, h]) => `  ${l!.padEnd(width)}  ${h}`),

@@ -75,3 +75,13 @@ export function formatBytes(n: number): string {
 export function formatShape(shape: readonly (number | string)[] | undefined): string {
   return shape ? `[${shape.join(',')}]` : '[?]';
 }
+
+/** Rows of cells as aligned columns ('l' left, 'r' right; default: first left, rest right). */
+export function formatTable(rows: readonly (readonly string[])[], align?: readonly ('l' | 'r')[]): string {
+  const columns = Math.max(0, ...rows.map((r) => r.length));
+  const widths = Array.from({ length: columns }, (_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const side = (i: number) => align?.[i] ?? (i === 0 ? 'l' : 'r');
+  return rows
+    .map((r) => r.map((c, i) => (side(i) === 'l' ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}

@@ -10,7 +10,10 @@ import { pathToFileURL } from 'node:url';
 import { SparsecError } from '../ir/diagnostics.js';
 import { helpText, parseArgs } from './args.js';
 import { analyze } from './commands/analyze.js';
+import { compare } from './commands/compare.js';
+import { evaluate } from './commands/eval.js';
 import { inspect } from './commands/inspect.js';
+import { prune } from './commands/prune.js';
 import { runModel } from './commands/run.js';
 import { commandContext, type CliIO } from './context.js';
 import { colors, formatMessages, shouldColor } from './format.js';
@@ -38,6 +41,15 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
         return 0;
       case 'analyze':
         await analyze(args.options, ctx);
+        return 0;
+      case 'prune':
+        await prune(args.options, ctx);
+        return 0;
+      case 'eval':
+        await evaluate(args.options, ctx);
+        return 0;
+      case 'compare':
+        await compare(args.options, ctx);
         return 0;
     }
   } catch (e) {

@@ -32,7 +32,7 @@ export interface OutputSummary {
   file?: string;
 }
 
-interface Feed {
+export interface Feed {
   tensor: Tensor;
   file: string;
 }
@@ -62,7 +62,7 @@ export async function runModel(opts: RunOptions, ctx: CommandContext): Promise<v
 }
 
 /** Read every --input, resolving names; then check every model input is fed exactly once. */
-async function readFeeds(model: Model, bindings: readonly InputBinding[], file: string): Promise<Map<string, Feed>> {
+export async function readFeeds(model: Model, bindings: readonly InputBinding[], file: string): Promise<Map<string, Feed>> {
   const inputs = feedInputs(model);
   const feeds = new Map<string, Feed>();
   for (const b of bindings) {
@@ -81,7 +81,7 @@ async function readFeeds(model: Model, bindings: readonly InputBinding[], file: 
   return feeds;
 }
 
-function runExecutor(model: Model, feeds: ReadonlyMap<string, Feed>, file: string, ctx: CommandContext): Map<string, Tensor> {
+export function runExecutor(model: Model, feeds: ReadonlyMap<string, Feed>, file: string, ctx: CommandContext): Map<string, Tensor> {
   const tensors = new Map([...feeds].map(([name, f]) => [name, f.tensor]));
   const total = model.graph.nodes.reduce((n, node) => n + node.outputs.length, 0);
   let done = 0;

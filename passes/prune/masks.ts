@@ -27,8 +27,11 @@ export function selectMask(scores: Float32Array, rows: number, cols: number, pat
   switch (pattern.kind) {
     case 'unstructured':
       if (opts.perRow) {
-        const k = Math.round(pattern.ratio * cols);
-        for (let r = 0; r < rows; r++) pruneSmallest([scores.subarray(r * cols, (r + 1) * cols)], k, [keep.subarray(r * cols, (r + 1) * cols)]);
+        // Rows take turns rounding up, so the layer's total is exactly round(ratio * rows * cols).
+        const quota = (r: number) => Math.round(pattern.ratio * cols * r);
+        for (let r = 0; r < rows; r++) {
+          pruneSmallest([scores.subarray(r * cols, (r + 1) * cols)], quota(r + 1) - quota(r), [keep.subarray(r * cols, (r + 1) * cols)]);
+        }
       } else {
         pruneSmallest([scores], opts.count ?? Math.round(pattern.ratio * rows * cols), [keep]);
       }

@@ -82,9 +82,12 @@ describe('selectMask', () => {
     expect(maxPruned).toBeLessThanOrEqual(minKept);
   });
 
-  it('unstructured per row prunes the same count in every row', () => {
+  it('unstructured per row prunes the same count in every row (within one), exactly in all', () => {
     const keep = selectMask(scores, rows, cols, parsePattern('unstructured:0.5'), { perRow: true });
     for (let r = 0; r < rows; r++) expect(count0(keep.subarray(r * cols, (r + 1) * cols))).toBe(11);
+    const uneven = selectMask(scores, rows, cols, parsePattern('unstructured:0.7'), { perRow: true });
+    expect(count0(uneven)).toBe(Math.round(0.7 * rows * cols));
+    for (let r = 0; r < rows; r++) expect([15, 16]).toContain(count0(uneven.subarray(r * cols, (r + 1) * cols)));
   });
 
   it('ties are pruned in order and exactly', () => {

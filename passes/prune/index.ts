@@ -1,0 +1,222 @@
+// Prune a model's weights to a sparsity pattern, in place.
+//
+//   pruneModel(model, {pattern: parsePattern('2:4'), method: 'wanda', calib})
+//
+// Which weights: every weight view (passes/analysis/weights.ts) except embeddings and the output
+// head (unless asked), narrowed by `only` / `skip` globs on the weight's or its node's name.
+// A constant shared by several consumers is pruned once. How: one importance score per weight
+// (magnitude, Wanda) and a mask per layer, or SparseGPT's OBS with weight updates. With
+// calibration data every layer reports its relative reconstruction error on that data.
+
+import { error } from '../../ir/diagnostics.js';
+import type { Model } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { findWeights, type WeightRole, type WeightView } from '../analysis/weights.js';
+import { collectInputStats, type InputStats } from '../calibration.js';
+import { compileGlobs } from './glob.js';
+import { pruneSmallest, selectMask } from './masks.js';
+import { formatPattern, type SparsityPattern } from './patterns.js';
+import { reconstructionError } from './reconstruction.js';
+import { applyMask, magnitudeScores, wandaScores } from './scores.js';
+import { sparseGpt, type SparseGptOptions } from './sparsegpt.js';
+
+export { findViolation, formatPattern, parsePattern, targetSparsity, type SparsityPattern } from './patterns.js';
+
+export type PruneMethod = 'magnitude' | 'wanda' | 'sparsegpt';
+export const PRUNE_METHODS: readonly PruneMethod[] = ['magnitude', 'wanda', 'sparsegpt'];
+
+/** 'layer': every layer reaches the pattern's sparsity; 'global': one ranking across layers. */
+export type Allocation = 'layer' | 'global';
+
+export interface PruneModelOptions {
+  pattern: SparsityPattern;
+  method: PruneMethod;
+  allocation?: Allocation;
+  /** Calibration batches (needed by wanda and sparsegpt); iterated once. */
+  calib?: Iterable<ReadonlyMap<string, Tensor>>;
+  /** Globs on weight or node names: prune only these. */
+  only?: readonly string[];
+  /** Globs on weight or node names: leave these dense. */
+  skip?: readonly string[];
+  includeEmbeddings?: boolean;
+  includeHead?: boolean;
+  /** SparseGPT's slab width and damping (defaults: 128 columns, 1%). */
+  sparseGpt?: SparseGptOptions;
+  /** Progress: calibration batches done, then layers done. */
+  onProgress?: (p: PruneProgress) => void;
+}
+
+export interface PruneProgress {
+  phase: 'calibrate' | 'prune';
+  done: number;
+  total?: number;
+}
+
+export interface LayerReport {
+  /** The weight (constant) name and the node multiplying by it. */
+  name: string;
+  node: string;
+  opType: string;
+  role: WeightRole;
+  rows: number;
+  cols: number;
+  /** Why the weight stayed as it was; undefined when it was pruned. */
+  skipped?: 'embedding' | 'head' | 'only' | 'skip' | 'shared';
+  /** Fraction of zeros before and after. */
+  sparsityBefore: number;
+  sparsity: number;
+  /** ||WX - W'X|| / ||WX|| on the calibration data ('diagonal': estimated from column norms). */
+  relError?: number;
+  errorKind?: 'exact' | 'diagonal';
+  /** What happened instead of the method asked for. */
+  note?: string;
+  ms: number;
+}
+
+export interface PruneReport {
+  pattern: string;
+  method: PruneMethod;
+  allocation: Allocation;
+  layers: LayerReport[];
+  /** Over the pruned layers: weights and zeros after pruning. */
+  prunedWeights: number;
+  prunedZeros: number;
+  calibrationMs: number;
+  ms: number;
+}
+
+/** Validate the option combination; the CLI calls this before loading anything. */
+export function checkPruneOptions(opts: Pick<PruneModelOptions, 'pattern' | 'method' | 'allocation'> & { hasCalib: boolean }): void {
+  if (opts.method !== 'magnitude' && !opts.hasCalib) {
+    throw error('BAD_OPTION', `method '${opts.method}' needs calibration data`, undefined, `Pass --calib with sample inputs (e.g. token windows), or use --method magnitude.`);
+  }
+  if ((opts.allocation ?? 'layer') === 'global' && !(opts.method === 'magnitude' && opts.pattern.kind === 'unstructured')) {
+    throw error(
+      'BAD_OPTION',
+      `global allocation works with unstructured magnitude pruning only (not ${opts.method} to ${formatPattern(opts.pattern)})`,
+      undefined,
+      'N:M and block patterns fix the sparsity of every layer, and Wanda and SparseGPT scores are not comparable across layers; use --allocation layer.',
+    );
+  }
+}
+
+export function pruneModel(model: Model, opts: PruneModelOptions): PruneReport {
+  const start = performance.now();
+  const allocation = opts.allocation ?? 'layer';
+  checkPruneOptions({ ...opts, hasCalib: opts.calib !== undefined });
+  const views = findWeights(model.graph);
+  const { targets, reports } = chooseTargets(views, opts);
+
+  let calibrationMs = 0;
+  let stats = new Map<WeightView, InputStats>();
+  if (opts.calib && targets.length > 0) {
+    const t0 = performance.now();
+    stats = collectInputStats(model.graph, targets, opts.calib, {
+      hessian: opts.method === 'sparsegpt',
+      onProgress: (done) => opts.onProgress?.({ phase: 'calibrate', done }),
+    });
+    calibrationMs = performance.now() - t0;
+  }
+
+  if (allocation === 'global' && opts.pattern.kind === 'unstructured') {
+    pruneGlobally(targets, opts.pattern.ratio, stats, reports);
+  } else {
+    targets.forEach((view, i) => {
+      opts.onProgress?.({ phase: 'prune', done: i, total: targets.length });
+      pruneLayer(view, opts, stats.get(view), reports.get(view)!);
+    });
+  }
+  const layers = views.map((v) => reports.get(v)!);
+  const pruned = layers.filter((l) => l.skipped === undefined);
+  const prunedWeights = pruned.reduce((n, l) => n + l.rows * l.cols, 0);
+  const prunedZeros = pruned.reduce((n, l) => n + Math.round(l.sparsity * l.rows * l.cols), 0);
+  return { pattern: formatPattern(opts.pattern), method: opts.method, allocation, layers, prunedWeights, prunedZeros, calibrationMs, ms: performance.now() - start };
+}
+
+/** The views to prune, and a report for every view (skipped ones say why). */
+function chooseTargets(views: readonly WeightView[], opts: PruneModelOptions): { targets: WeightView[]; reports: Map<WeightView, LayerReport> } {
+  const only = opts.only && opts.only.length > 0 ? compileGlobs(opts.only) : undefined;
+  const skip = compileGlobs(opts.skip ?? []);
+  const seen = new Set<unknown>();
+  const targets: WeightView[] = [];
+  const reports = new Map<WeightView, LayerReport>();
+  for (const v of views) {
+    const names = [v.name, v.node.name];
+    let skipped: LayerReport['skipped'];
+    if (v.role === 'embedding' && !opts.includeEmbeddings) skipped = 'embedding';
+    else if (v.role === 'head' && !opts.includeHead) skipped = 'head';
+    else if (only && !names.some((n) => only(n))) skipped = 'only';
+    else if (names.some((n) => skip(n))) skipped = 'skip';
+    else if (seen.has(v.value)) skipped = 'shared';
+    const sparsity = zeroFraction(v.read());
+    reports.set(v, {
+      name: v.name,
+      node: v.node.name,
+      opType: v.node.opType,
+      role: v.role,
+      rows: v.rows,
+      cols: v.cols,
+      ...(skipped ? { skipped } : {}),
+      sparsityBefore: sparsity,
+      sparsity,
+      ms: 0,
+    });
+    if (skipped) continue;
+    seen.add(v.value);
+    targets.push(v);
+  }
+  return { targets, reports };
+}
+
+function pruneLayer(view: WeightView, opts: PruneModelOptions, stats: InputStats | undefined, report: LayerReport): void {
+  const t0 = performance.now();
+  const { rows, cols } = view;
+  const before = view.read();
+  let after: Float32Array;
+  if (opts.method === 'sparsegpt' && stats?.hessian) {
+    after = sparseGpt(before, rows, cols, stats.hessian, opts.pattern, opts.sparseGpt);
+  } else {
+    if (opts.method === 'sparsegpt') report.note = `no Hessian for ${cols} columns: pruned with Wanda`;
+    const useWanda = opts.method !== 'magnitude' && stats !== undefined;
+    const scores = useWanda ? wandaScores(before, rows, cols, stats.colSqNorm) : magnitudeScores(before);
+    // Wanda compares weights within each output row (the paper's choice); magnitude per layer.
+    const keep = selectMask(scores, rows, cols, opts.pattern, { perRow: useWanda });
+    after = before.slice();
+    applyMask(after, keep);
+  }
+  view.write(after);
+  finishReport(report, before, after, view, stats, t0);
+}
+
+/** Unstructured magnitude pruning with one threshold over all target layers. */
+function pruneGlobally(targets: readonly WeightView[], ratio: number, stats: Map<WeightView, InputStats>, reports: Map<WeightView, LayerReport>): void {
+  const t0 = performance.now();
+  const weights = targets.map((v) => v.read());
+  const keeps = weights.map((w) => new Uint8Array(w.length).fill(1));
+  const total = weights.reduce((n, w) => n + w.length, 0);
+  pruneSmallest(weights.map(magnitudeScores), Math.round(ratio * total), keeps);
+  const share = (performance.now() - t0) / Math.max(1, targets.length);
+  targets.forEach((view, i) => {
+    const t1 = performance.now() - share;
+    const after = weights[i]!.slice();
+    applyMask(after, keeps[i]!);
+    view.write(after);
+    finishReport(reports.get(view)!, weights[i]!, after, view, stats.get(view), t1);
+  });
+}
+
+function finishReport(report: LayerReport, before: Float32Array, after: Float32Array, view: WeightView, stats: InputStats | undefined, t0: number): void {
+  report.sparsity = zeroFraction(after);
+  if (stats) {
+    const e = reconstructionError(before, after, view.rows, view.cols, stats);
+    report.relError = e.relative;
+    report.errorKind = e.kind;
+  }
+  report.ms = performance.now() - t0;
+}
+
+function zeroFraction(w: Float32Array): number {
+  let zeros = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] === 0) zeros++;
+  return w.length ? zeros / w.length : 0;
+}
