@@ -6,8 +6,8 @@ import { isBitPatternFloat } from '../../dtype.js';
 import type { Dim, Node } from '../../graph.js';
 import type { OpDef } from '../../opdef.js';
 import { Tensor, sizeOf, stridesOf } from '../../tensor.js';
-import { normalizeAxis } from '../util.js';
-import { badInput, cloneData, copyRange, folding, forEachIndex, ints, scalarOf, shapeMismatch, unsupported } from './layout.js';
+import { normalizeAxis, shapeMismatch } from '../util.js';
+import { badInput, cloneData, copyRange, folding, forEachIndex, ints, scalarOf, unsupported } from './layout.js';
 
 /** Resolve a possibly negative index into a dim, or fail. */
 function indexInto(i: number, dim: number, node: Node): number {

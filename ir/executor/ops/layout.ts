@@ -107,10 +107,6 @@ export function unsupported(node: Node, text: string): never {
   throw error('UNSUPPORTED_OP', text, nodeLocation(node));
 }
 
-export function shapeMismatch(node: Node, text: string): never {
-  throw error('SHAPE_MISMATCH', text, nodeLocation(node));
-}
-
 /** Resolve an axis in [-rank, rank) throwing BAD_INPUT (for axes that arrive as inputs). */
 export function axisIn(axis: number, rank: number, node: Node): number {
   const a = axis < 0 ? axis + rank : axis;
@@ -191,10 +187,6 @@ export function mergeDim(a: Dim | undefined, b: Dim | undefined): Dim | undefine
 
 // ---- type info helpers ----
 
-export function constInts(t: TypeInfo | undefined): number[] | undefined {
-  return t?.value ? ints(t.value) : undefined;
-}
-
 /** Length of a 1-D input (e.g. a shape tensor), when known. */
 export function lengthOf1D(t: TypeInfo | undefined): number | undefined {
   if (t?.value) return t.value.size;
@@ -205,6 +197,15 @@ export function lengthOf1D(t: TypeInfo | undefined): number | undefined {
 
 export function freshShape(rank: number, ctx: InferContext, hint: string): Dim[] {
   return Array.from({ length: rank }, () => ctx.freshDim(hint));
+}
+
+/**
+ * Inference of an op that keeps its input's rank when the constant input fixing the dims is not
+ * known: fresh dims named after `hint`, or no shape when the input's rank is unknown too.
+ */
+export function sameRankFreshDims(data: TypeInfo | undefined, ctx: InferContext, hint: string): TypeInfo[] {
+  const s = data?.shape;
+  return [s ? { dtype: data?.dtype, shape: freshShape(s.length, ctx, hint) } : { dtype: data?.dtype }];
 }
 
 /** Limit on elements for constant propagation during inference (shape tensors are tiny). */

@@ -5,11 +5,10 @@
 import type { Dim, Node, Shape } from '../../graph.js';
 import type { InferContext, OpDef, TypeInfo } from '../../opdef.js';
 import { Tensor, sizeOf, stridesOf } from '../../tensor.js';
-import { broadcastShapes } from '../util.js';
+import { broadcastShapes, constInts, shapeMismatch } from '../util.js';
 import {
   SymbolicProduct,
   badInput,
-  constInts,
   dtypeAttr,
   folding,
   freshShape,
@@ -18,8 +17,8 @@ import {
   lengthOf1D,
   numericProduct,
   permuteView,
+  sameRankFreshDims,
   scalarOf,
-  shapeMismatch,
   stridedCopy,
   uniqueAxes,
   unsupported,
@@ -212,8 +211,7 @@ const tile: OpDef = {
   infer(node, [data, repeatsInfo], ctx) {
     const s = data?.shape;
     const repeats = constInts(repeatsInfo);
-    if (!s) return [{ dtype: data?.dtype }];
-    if (!repeats) return [{ dtype: data?.dtype, shape: freshShape(s.length, ctx, 'tile') }];
+    if (!s || !repeats) return sameRankFreshDims(data, ctx, 'tile');
     checkRepeats(node, repeats, s.length);
     const shape = s.map((d, i) => (typeof d === 'number' ? d * repeats[i]! : repeats[i] === 1 ? d : ctx.freshDim('tile')));
     return [{ dtype: data?.dtype, shape }];

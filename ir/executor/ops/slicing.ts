@@ -4,17 +4,16 @@
 import type { Dim, Node, Shape } from '../../graph.js';
 import type { InferContext, OpDef, TypeInfo } from '../../opdef.js';
 import { Tensor, sizeOf, stridesOf } from '../../tensor.js';
-import { normalizeAxis } from '../util.js';
+import { constInts, normalizeAxis, shapeMismatch } from '../util.js';
 import {
   badInput,
-  constInts,
   copyRange,
   folding,
   freshShape,
   ints,
   mergeDim,
   permuteView,
-  shapeMismatch,
+  sameRankFreshDims,
   stridedCopy,
   uniqueAxes,
   unsupported,
@@ -189,7 +188,7 @@ const slice: OpDef = {
     const axes = node.inputs[3] ? constInts(axesI) : undefined;
     const steps = node.inputs[4] ? constInts(stepsI) : undefined;
     if (!starts || !ends || (node.inputs[3] && !axes) || (node.inputs[4] && !steps)) {
-      return [{ dtype: data?.dtype, shape: freshShape(s.length, ctx, 'slice') }];
+      return sameRankFreshDims(data, ctx, 'slice');
     }
     const spec = sliceSpec(node, s.length, starts, ends, axes, steps);
     const out = [...s];
@@ -312,7 +311,7 @@ const pad: OpDef = {
     if (!s) return [{ dtype: data?.dtype }];
     const pads = constInts(padsI);
     const axes = node.inputs[3] ? constInts(axesI) : undefined;
-    if (!pads || (node.inputs[3] && !axes)) return [{ dtype: data?.dtype, shape: freshShape(s.length, ctx, 'pad') }];
+    if (!pads || (node.inputs[3] && !axes)) return sameRankFreshDims(data, ctx, 'pad');
     return [{ dtype: data?.dtype, shape: padShape(s, padsPerAxis(node, s.length, pads, axes), ctx) }];
   },
   run(node, [data, padsT, value, axesT]) {
@@ -342,8 +341,7 @@ const centerCropPad: OpDef = {
   infer(node, [data, shapeI], ctx) {
     const s = data?.shape;
     const target = constInts(shapeI);
-    if (!s) return [{ dtype: data?.dtype }];
-    if (!target) return [{ dtype: data?.dtype, shape: freshShape(s.length, ctx, 'crop') }];
+    if (!s || !target) return sameRankFreshDims(data, ctx, 'crop');
     const out: Dim[] = [...s];
     uniqueAxes(node.attrInts('axes') ?? s.map((_, i) => i), s.length, node).forEach((a, i) => (out[a] = target[i]!));
     return [{ dtype: data?.dtype, shape: out }];
