@@ -55,18 +55,33 @@ export class WasmModule {
 
   // ---- functions and module structure ----
 
-  /** Add an exported function; `build` receives a scope to allocate locals and returns the body. */
-  addFunction(name: string, params: readonly TypeRef[], result: TypeRef, build: (fn: FunctionScope) => ExprRef | ExprRef[]): void {
+  /**
+   * Add a function, exported unless `exported` is false; `build` receives a scope to allocate
+   * locals and returns the body.
+   */
+  addFunction(
+    name: string, params: readonly TypeRef[], result: TypeRef, build: (fn: FunctionScope) => ExprRef | ExprRef[], exported = true,
+  ): void {
     const scope = new FunctionScope(this, params);
     const body = build(scope);
     const block = Array.isArray(body) ? this.block(null, body, result) : body;
     this.mod.addFunction(name, binaryen.createType([...params]), result, scope.varTypes(), block);
-    this.mod.addFunctionExport(name, name);
+    if (exported) this.mod.addFunctionExport(name, name);
+  }
+
+  /** Call function `name` (which returns nothing) with i32 arguments. */
+  call(name: string, args: readonly ExprRef[]): ExprRef {
+    return e(this.mod.call(name, args as unknown as number[], none));
   }
 
   /** Place bytes at a fixed byte offset of the memory when the module is instantiated. */
   addData(offset: number, data: Uint8Array): void {
     this.segments.push({ offset, data });
+  }
+
+  /** A custom section (metadata the runtime reads with WebAssembly.Module.customSections). */
+  addCustomSection(name: string, contents: Uint8Array): void {
+    this.mod.addCustomSection(name, contents);
   }
 
   /** True when binaryen's validator accepts the module. */
@@ -162,6 +177,8 @@ export class WasmModule {
     load8U: (ptr: ExprRef, offset = 0): ExprRef => e(this.mod.i32.load8_u(offset, 1, ptr, MEMORY)),
     load16U: (ptr: ExprRef, offset = 0): ExprRef => e(this.mod.i32.load16_u(offset, 2, ptr, MEMORY)),
     store: (ptr: ExprRef, value: ExprRef, offset = 0): ExprRef => e(this.mod.i32.store(offset, 4, ptr, value, MEMORY)),
+    /** f32 -> i32 toward zero, saturating (no trap on NaN or overflow). */
+    truncF32: (a: ExprRef): ExprRef => e(this.mod.i32.trunc_s_sat.f32(a)),
   };
 
   readonly f32 = {
@@ -169,6 +186,16 @@ export class WasmModule {
     add: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.add(a, b)),
     mul: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.mul(a, b)),
     max: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.max(a, b)),
+    sub: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.sub(a, b)),
+    div: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.div(a, b)),
+    min: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.min(a, b)),
+    abs: (a: ExprRef): ExprRef => e(this.mod.f32.abs(a)),
+    copysign: (a: ExprRef, sign: ExprRef): ExprRef => e(this.mod.f32.copysign(a, sign)),
+    nearest: (a: ExprRef): ExprRef => e(this.mod.f32.nearest(a)),
+    /** i32 (signed) -> f32. */
+    fromI32: (a: ExprRef): ExprRef => e(this.mod.f32.convert_s.i32(a)),
+    /** The f32 whose bits are the i32 `a`. */
+    fromBits: (a: ExprRef): ExprRef => e(this.mod.f32.reinterpret(a)),
     load: (ptr: ExprRef, offset = 0): ExprRef => e(this.mod.f32.load(offset, 4, ptr, MEMORY)),
     store: (ptr: ExprRef, value: ExprRef, offset = 0): ExprRef => e(this.mod.f32.store(offset, 4, ptr, value, MEMORY)),
   };
