@@ -9,7 +9,7 @@ import { Op } from '../../ops.js';
 import { sizeOf, stridesOf, Tensor } from '../../tensor.js';
 import { nodeLocation } from '../util.js';
 import { gatherMap, inferWindowDims, readWindowAttrs, resolveWindow, type Window } from './conv-geometry.js';
-import { floatView, tensorFromFloats, workArray } from './conv-kernels.js';
+import { floatView, tensorFromFloats, workArray, type FloatArray } from './conv-kernels.js';
 
 function inferPool(node: Node, inputs: readonly (TypeInfo | undefined)[], ctx: InferContext): TypeInfo[] {
   const x = inputs[0];
@@ -97,8 +97,18 @@ function maxPoolIndices(node: Node, arg: Int32Array, inSizes: readonly number[],
 
 function runAveragePool(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[] {
   const x = inputs[0]!;
-  const { win, map, planes, inSize, P, taps } = setupPool(node, x);
-  const counts = node.attrInt('count_include_pad', 0) ? paddedTapCounts(win) : validTapCounts(map, P);
+  const pool = setupPool(node, x);
+  const counts = node.attrInt('count_include_pad', 0) ? paddedTapCounts(pool.win) : validTapCounts(pool.map, pool.P);
+  const out = windowSums(x, pool);
+  for (let i = 0; i < out.length; i++) out[i] /= counts[i % pool.P]!;
+  return [tensorFromFloats(x.dtype, [x.shape[0]!, x.shape[1]!, ...pool.win.outSizes], out)];
+}
+
+/**
+ * For each output position of each plane, the sum over the window's taps inside the input of
+ * x, or of |x|^lpOrder when lpOrder is given (LpPool).
+ */
+function windowSums(x: Tensor, { map, planes, inSize, P, taps }: PoolSetup, lpOrder?: number): FloatArray {
   const xd = floatView(x);
   const out = workArray(x.dtype, planes * P);
   for (let c = 0; c < planes; c++) {
@@ -108,12 +118,13 @@ function runAveragePool(node: Node, inputs: readonly (Tensor | undefined)[]): Te
       const kOff = k * P;
       for (let p = 0; p < P; p++) {
         const m = map[kOff + p]!;
-        if (m >= 0) out[o + p] += xd[base + m]!;
+        if (m < 0) continue;
+        const v = xd[base + m]!;
+        out[o + p] += lpOrder === undefined ? v : Math.abs(v) ** lpOrder;
       }
     }
-    for (let p = 0; p < P; p++) out[o + p] /= counts[p]!;
   }
-  return [tensorFromFloats(x.dtype, [x.shape[0]!, x.shape[1]!, ...win.outSizes], out)];
+  return out;
 }
 
 function validTapCounts(map: Int32Array, P: number): Int32Array {
@@ -152,22 +163,10 @@ function paddedTapCounts(win: Window): Int32Array {
 function runLpPool(node: Node, inputs: readonly (Tensor | undefined)[]): Tensor[] {
   const x = inputs[0]!;
   const pNorm = node.attrInt('p', 2);
-  const { win, map, planes, inSize, P, taps } = setupPool(node, x);
-  const xd = floatView(x);
-  const out = workArray(x.dtype, planes * P);
-  for (let c = 0; c < planes; c++) {
-    const base = c * inSize;
-    const o = c * P;
-    for (let k = 0; k < taps; k++) {
-      const kOff = k * P;
-      for (let p = 0; p < P; p++) {
-        const m = map[kOff + p]!;
-        if (m >= 0) out[o + p] += Math.abs(xd[base + m]!) ** pNorm;
-      }
-    }
-    for (let p = 0; p < P; p++) out[o + p] = out[o + p]! ** (1 / pNorm);
-  }
-  return [tensorFromFloats(x.dtype, [x.shape[0]!, x.shape[1]!, ...win.outSizes], out)];
+  const pool = setupPool(node, x);
+  const out = windowSums(x, pool, pNorm);
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! ** (1 / pNorm);
+  return [tensorFromFloats(x.dtype, [x.shape[0]!, x.shape[1]!, ...pool.win.outSizes], out)];
 }
 
 // ---- global pools ----
