@@ -354,14 +354,12 @@ const centerCropPad: OpDef = {
 
 // ---- DepthToSpace / SpaceToDepth ----
 
-function blockOf(node: Node): number {
+/** The NCHW dims of a block move's input (which must be 4-D) and its blocksize. */
+function blockMove<D extends Dim>(node: Node, s: readonly D[]): { dims: [D, D, D, D]; b: number } {
+  if (s.length !== 4) badInput(node, `input must be 4-D (NCHW), got rank ${s.length}`);
   const b = node.attrInt('blocksize');
   if (b === undefined || b < 1) badInput(node, 'blocksize must be a positive integer');
-  return b;
-}
-
-function check4D(node: Node, s: Shape): void {
-  if (s.length !== 4) badInput(node, `input must be 4-D (NCHW), got rank ${s.length}`);
+  return { dims: s as unknown as [D, D, D, D], b };
 }
 
 function depthMode(node: Node): 'DCR' | 'CRD' {
@@ -379,17 +377,13 @@ const depthToSpace: OpDef = {
   infer(node, [data], ctx) {
     const s = data?.shape;
     if (!s) return [{ dtype: data?.dtype }];
-    check4D(node, s);
-    const b = blockOf(node);
-    const [n, c, h, w] = s as [Dim, Dim, Dim, Dim];
+    const { dims: [n, c, h, w], b } = blockMove(node, s);
     if (typeof c === 'number' && c % (b * b) !== 0) shapeMismatch(node, `channels ${c} are not divisible by blocksize² ${b * b}`);
     return [{ dtype: data?.dtype, shape: [n, divided(c, b * b, ctx), scaled(h, b, ctx), scaled(w, b, ctx)] }];
   },
   run(node, [data]) {
     const t = data!;
-    check4D(node, t.shape);
-    const b = blockOf(node);
-    const [n, c, h, w] = t.shape as [number, number, number, number];
+    const { dims: [n, c, h, w], b } = blockMove(node, t.shape);
     if (c % (b * b) !== 0) shapeMismatch(node, `channels ${c} are not divisible by blocksize² ${b * b}`);
     const out = Tensor.zeros(t.dtype, [n, c / (b * b), h * b, w * b]);
     if (depthMode(node) === 'DCR') permuteView(t, [n, b, b, c / (b * b), h, w], [0, 3, 4, 1, 5, 2], out);
@@ -403,16 +397,12 @@ const spaceToDepth: OpDef = {
   infer(node, [data], ctx) {
     const s = data?.shape;
     if (!s) return [{ dtype: data?.dtype }];
-    check4D(node, s);
-    const b = blockOf(node);
-    const [n, c, h, w] = s as [Dim, Dim, Dim, Dim];
+    const { dims: [n, c, h, w], b } = blockMove(node, s);
     return [{ dtype: data?.dtype, shape: [n, scaled(c, b * b, ctx), divided(h, b, ctx), divided(w, b, ctx)] }];
   },
   run(node, [data]) {
     const t = data!;
-    check4D(node, t.shape);
-    const b = blockOf(node);
-    const [n, c, h, w] = t.shape as [number, number, number, number];
+    const { dims: [n, c, h, w], b } = blockMove(node, t.shape);
     if (h % b !== 0 || w % b !== 0) shapeMismatch(node, `spatial dims ${h}x${w} are not divisible by blocksize ${b}`);
     const out = Tensor.zeros(t.dtype, [n, c * b * b, h / b, w / b]);
     permuteView(t, [n, c, h / b, b, w / b, b], [0, 3, 5, 1, 2, 4], out);
