@@ -1,0 +1,66 @@
+// The layout cost model: which storage each Linear weight gets. Estimates are relative to our
+// dense kernel's time on the same product, fitted to bench/results.json (768x3072, this
+// machine): the unstructured kernels took about 2.8x density of the dense time at 64 tokens
+// (50%: 1.55x, 70%: 0.78x, 90%: 0.26x) and about 3x density at one token (70%: 1.35x, 90%:
+// 0.29x); 2:4 ran at 1.05x dense at 64 tokens and no faster than dense at one token. So
+// unstructured pays below roughly 35% density, and 2:4 does not pay on this machine yet:
+// `auto` picks it only when the estimate beats dense, which the figures below never give.
+
+import { warning, type Diagnostic } from '../ir/diagnostics.js';
+import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
+
+const CSR_COST_PER_DENSITY = { tokens: 2.8, oneToken: 3.0 };
+const NM_COST = { tokens: 1.05, oneToken: 1.2 };
+
+export interface WeightStats {
+  density: number;
+  is2of4: boolean;
+}
+
+/** Density of W [K,N] and whether every group of 4 consecutive inputs (along K) keeps at most 2. */
+export function weightStats(W: Float32Array, K: number, N: number): WeightStats {
+  let nnz = 0;
+  for (let i = 0; i < W.length; i++) if (W[i] !== 0) nnz++;
+  let is2of4 = K % 4 === 0 && K > 0;
+  for (let n = 0; n < N && is2of4; n++) {
+    for (let g = 0; g < K && is2of4; g += 4) {
+      let kept = 0;
+      for (let i = 0; i < 4; i++) if (W[(g + i) * N + n] !== 0) kept++;
+      if (kept > 2) is2of4 = false;
+    }
+  }
+  return { density: W.length === 0 ? 1 : nnz / W.length, is2of4 };
+}
+
+export function relativeCost(layout: WeightLayout, M: number, stats: WeightStats): number {
+  if (layout === 'dense') return 1;
+  if (layout === 'csr') return stats.density * (M === 1 ? CSR_COST_PER_DENSITY.oneToken : CSR_COST_PER_DENSITY.tokens);
+  return M === 1 ? NM_COST.oneToken : NM_COST.tokens;
+}
+
+export interface LayerDesc {
+  node: string;
+  weight: string;
+  M: number;
+  K: number;
+  N: number;
+}
+
+/** Pick the layout for one weight; a forced format that cannot hold the weight warns and falls back to dense. */
+export function chooseLayout(layer: LayerDesc, W: Float32Array, format: FormatOption, warn: (d: Diagnostic) => void): LayerChoice {
+  const stats = weightStats(W, layer.K, layer.N);
+  const pct = `${(stats.density * 100).toFixed(1)}% dense`;
+  const choice = (layout: WeightLayout, reason: string): LayerChoice => ({
+    ...layer, ...stats, layout, relativeCost: relativeCost(layout, layer.M, stats), reason,
+  });
+  if (format === 'nm' && !stats.is2of4) {
+    warn(warning('LAYOUT_FALLBACK', `weight '${layer.weight}' is not 2:4 sparse along its inputs; it stays dense`, { node: layer.node, value: layer.weight }, 'Prune it with --pattern 2:4 first.'));
+    return choice('dense', `--format nm, but not 2:4 (${pct})`);
+  }
+  if (format !== 'auto') return choice(format, `--format ${format} (${pct})`);
+  const candidates: WeightLayout[] = stats.is2of4 ? ['dense', 'csr', 'nm'] : ['dense', 'csr'];
+  let best: WeightLayout = 'dense';
+  for (const l of candidates) if (relativeCost(l, layer.M, stats) < relativeCost(best, layer.M, stats)) best = l;
+  const cost = relativeCost(best, layer.M, stats);
+  return choice(best, `${pct}${stats.is2of4 ? ', 2:4' : ''}: estimated ${cost.toFixed(2)}x dense time`);
+}

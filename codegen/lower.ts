@@ -1,0 +1,100 @@
+// Lowering, read top to bottom: a model with bound input shapes becomes a kernel schedule with
+// a static memory plan. Each step is named; the names drive timings (`onStep`).
+
+import { error, type Diagnostic } from '../ir/diagnostics.js';
+import type { Model, Node } from '../ir/graph.js';
+import { Op } from '../ir/ops.js';
+import { PassManager } from '../passes/manager.js';
+import { specializeShapes } from '../passes/specialize.js';
+import { ALIAS_OPS, buildSchedule, WASM_OPS } from './build-schedule.js';
+import { liveIntervals, planMemory, type MemoryPlan } from './memory-plan.js';
+import type { FormatOption, Kernel, Schedule } from './schedule.js';
+
+export interface LowerOptions {
+  /** Input shapes to bind (inputs already static may be left out). */
+  shapes?: Record<string, number[]>;
+  /** Weight layouts: chosen by the cost model ('auto'), or one for every weight. */
+  format?: FormatOption;
+  /** Called after each step with its name and duration. */
+  onStep?: (name: string, ms: number) => void;
+}
+
+export interface Lowered {
+  readonly schedule: Schedule;
+  readonly plan: MemoryPlan;
+  readonly warnings: Diagnostic[];
+}
+
+export function lower(model: Model, opts: LowerOptions = {}): Lowered {
+  const step = <T>(name: string, run: () => T): T => {
+    const start = performance.now();
+    const out = run();
+    opts.onStep?.(name, performance.now() - start);
+    return out;
+  };
+  let m = model;
+  m = step('specialize', () => specializeShapes(m, opts.shapes ?? {}));
+  // infer-shapes, fold-constants, canonicalize (MatMul/Gemm + bias -> Linear, Gelu), dce.
+  const warnings = step('canonicalize', () => new PassManager('default').run(m).warnings);
+  step('check-supported', () => checkSupported(m));
+  let s = step('schedule', () => buildSchedule(m, opts.format ?? 'auto'));
+  s = step('fuse-epilogues', () => fuseEpilogues(s));
+  const plan = step('plan-memory', () => planMemory(liveIntervals(s)));
+  return { schedule: s, plan, warnings: [...warnings, ...s.warnings] };
+}
+
+/** Why the wasm backend cannot lower `node`, or undefined when it can. */
+function unsupportedReason(node: Node): string | undefined {
+  if (!WASM_OPS.has(node.op)) return node.op === Op.MatMul ? 'MatMul of two computed tensors' : 'op not lowered yet';
+  // Shape-only ops carry shapes, axes or a ratio beside the data: only the data must be f32.
+  const data = ALIAS_OPS.has(node.op) ? [node.inputs[0], node.outputs[0]] : [...node.inputs, ...node.outputs];
+  const bad = data.find((v) => v !== undefined && v.dtype !== 'float32');
+  if (bad) return `${bad!.dtype ?? 'unknown'} tensor '${bad!.name}', only float32 is lowered`;
+  if (node.op === Op.Dropout && node.outputs.length > 1 && node.outputs[1]!.uses.length > 0) return 'Dropout mask output';
+  if (node.op === Op.Linear && (!node.inputs[1]?.const || (node.inputs[2] && !node.inputs[2].const))) return 'weight or bias not constant';
+  if (node.op === Op.Add) {
+    const [a, b] = node.inputs;
+    const same = a!.staticShape!.join() === b!.staticShape!.join();
+    if (!same && !a!.const && !b!.const) return 'Add of two computed tensors of different shapes (broadcast)';
+  }
+  return undefined;
+}
+
+/** UNSUPPORTED_OP naming every node the backend cannot lower, in one diagnostic. */
+function checkSupported(model: Model): void {
+  const bad: string[] = [];
+  for (const node of model.graph.nodes) {
+    const reason = unsupportedReason(node);
+    if (reason) bad.push(`${node.describe()} (${reason})`);
+  }
+  if (bad.length === 0) return;
+  throw error(
+    'UNSUPPORTED_OP',
+    `the wasm backend cannot lower ${bad.length} node${bad.length > 1 ? 's' : ''}: ${bad.join(', ')}`,
+    { file: model.sourcePath },
+    'Supported: MatMul/Gemm with a constant weight (Linear), Relu, Gelu, Add, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout.',
+  );
+}
+
+/**
+ * Fold a Relu into the Linear that produces its input when nothing else reads the Linear's
+ * result: the kernel applies it to its accumulators before storing.
+ */
+export function fuseEpilogues(s: Schedule): Schedule {
+  const readers = new Map<number, number>();
+  for (const k of s.kernels) for (const b of k.op === 'add' ? [k.a, k.b] : [k.x]) readers.set(b, (readers.get(b) ?? 0) + 1);
+  const out: Kernel[] = [];
+  for (const k of s.kernels) {
+    const prev = out[out.length - 1];
+    const fusable = k.op === 'unary' && k.fn === 'relu' && prev?.op === 'linear' && !prev.relu && prev.y === k.x
+      && readers.get(k.x) === 1 && s.buffers[k.x]!.role === 'temp' && s.buffers[k.x]!.transposed === s.buffers[k.y]!.transposed;
+    if (fusable && prev?.op === 'linear') {
+      prev.relu = true;
+      prev.y = k.y;
+      continue;
+    }
+    out.push(k);
+  }
+  s.kernels = out;
+  return s;
+}

@@ -1,0 +1,69 @@
+import { describe, expect, test } from 'vitest';
+import { GraphBuilder } from '../../ir/builder.js';
+import { SparsecError } from '../../ir/diagnostics.js';
+import { Model } from '../../ir/graph.js';
+import { Tensor } from '../../ir/tensor.js';
+import { lower } from '../lower.js';
+import { mlpModel } from './mlp.js';
+
+const ops = (m: Model, format?: 'auto' | 'dense' | 'csr' | 'nm') => lower(m, format ? { format } : {});
+
+describe('lowering to a kernel schedule', () => {
+  test('a dense FFN: bias and ReLU fused into the first Linear, residual Add kept', () => {
+    const { schedule } = ops(mlpModel({ tokens: 4, d: 16, hidden: 32 }));
+    expect(schedule.kernels.map((k) => k.op)).toEqual(['linear', 'linear', 'add']);
+    const [first, second] = schedule.kernels;
+    expect(first).toMatchObject({ op: 'linear', relu: true, layout: 'dense', M: 4, K: 16, N: 32 });
+    expect(second).toMatchObject({ op: 'linear', relu: false });
+    expect(first!.op === 'linear' && first!.bias?.length).toBe(32);
+    expect(schedule.layers.map((l) => l.layout)).toEqual(['dense', 'dense']);
+  });
+
+  test('auto picks csr for 90% sparse weights; the activations stay transposed between the layers', () => {
+    const { schedule } = ops(mlpModel({ tokens: 16, d: 16, hidden: 32, pruning: 0.9 }));
+    expect(schedule.layers.map((l) => l.layout)).toEqual(['csr', 'csr']);
+    expect(schedule.layers[0]!.density).toBeCloseTo(0.1, 2);
+    // One transpose in (x), one out (y): the hidden layer and the residual stay transposed.
+    expect(schedule.kernels.map((k) => k.op)).toEqual(['transpose', 'linear', 'linear', 'add', 'transpose']);
+  });
+
+  test('one token needs no transposes; 70% sparse stays dense for many tokens (the cost model)', () => {
+    expect(ops(mlpModel({ tokens: 1, d: 16, hidden: 32, pruning: 0.9 })).schedule.kernels.map((k) => k.op)).toEqual(['linear', 'linear', 'add']);
+    const s70 = ops(mlpModel({ tokens: 16, d: 16, hidden: 32, pruning: 0.7 })).schedule;
+    expect(s70.layers.every((l) => l.relativeCost > 0.5)).toBe(true);
+  });
+
+  test('--format nm uses 2:4 where the weight is 2:4 and warns (LAYOUT_FALLBACK) where not', () => {
+    const nm = ops(mlpModel({ tokens: 8, d: 16, hidden: 32, pruning: '2:4' }), 'nm');
+    expect(nm.schedule.layers.map((l) => [l.layout, l.is2of4])).toEqual([['nm', true], ['nm', true]]);
+    expect(nm.warnings).toEqual([]);
+    const dense = ops(mlpModel({ tokens: 8, d: 16, hidden: 32 }), 'nm');
+    expect(dense.schedule.layers.map((l) => l.layout)).toEqual(['dense', 'dense']);
+    expect(dense.warnings.map((w) => w.code)).toEqual(['LAYOUT_FALLBACK', 'LAYOUT_FALLBACK']);
+  });
+
+  test('unsupported ops: one UNSUPPORTED_OP naming every such node', () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', 'float32', [2, 8]);
+    const w = b.constant('w', Tensor.float32(new Float32Array(64).fill(0.5), [8, 8]));
+    const h = b.op('Softmax', [b.op('MatMul', [x, w])], { name: 'sm' });
+    const y = b.op('MatMul', [h, b.op('Transpose', [h], { name: 'tr' })], { name: 'mm' });
+    b.output(y);
+    const m = new Model(b.graph);
+    m.opsets.set('', 21);
+    let err: unknown;
+    try {
+      lower(m);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SparsecError);
+    const d = (err as SparsecError).diagnostics;
+    expect(d).toHaveLength(1);
+    expect(d[0]!.code).toBe('UNSUPPORTED_OP');
+    expect(d[0]!.text).toContain("Softmax 'sm'");
+    expect(d[0]!.text).toContain("Transpose 'tr'");
+    expect(d[0]!.text).toContain("MatMul 'mm' (MatMul of two computed tensors)");
+    expect(d[0]!.text).not.toContain('\n');
+  });
+});
