@@ -1,0 +1,192 @@
+// Schedule + memory plan -> one WebAssembly module. Memory map (fixed at build time):
+//
+//   [0, 64)                  unused (address 0 stays invalid)
+//   [64, 64 + weights)       packed weights and constants, 64-byte aligned parts
+//   [arena, arena + peak)    inputs, outputs and temporaries at their planned offsets
+//
+// The module defines and exports its memory and one function, `run()`, that calls the
+// kernels in schedule order with every address baked in. Weights up to a threshold are data
+// segments; above it they go to a separate file the runtime copies to the same offset
+// (binaryen holds several copies of a segment while emitting). A custom section 'sparsec'
+// holds the JSON the runtime needs: input/output names, shapes and offsets, the weights'
+// place. Identical inputs give identical bytes: kernel names are numbered in schedule order
+// and the JSON is written with a fixed key order.
+
+import { packDense, emitDense } from './kernels/dense.js';
+import { emitAdd, emitCopy, emitTranspose, emitUnary } from './kernels/elementwise.js';
+import { emit2of4, pack2of4 } from './kernels/nm.js';
+import { sparseRows } from './kernels/sparse-format.js';
+import { emitSpmm, packSpmm, type PackedSparse } from './kernels/spmm.js';
+import { emitSpmv, packSpmv } from './kernels/spmv.js';
+import { none, WasmModule, type ExprRef } from './module.js';
+import type { MemoryPlan } from '../memory-plan.js';
+import type { Kernel, LinearKernel, Schedule } from '../schedule.js';
+
+export const WEIGHTS_BASE = 64;
+const PART_ALIGN = 64;
+const PAGE = 65536;
+/** Weights above this many bytes go to `<name>.weights.bin` instead of data segments. */
+export const DEFAULT_EXTERNAL_WEIGHTS_BYTES = 1 << 20;
+
+export interface TensorPlace {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Byte offset in memory. */
+  readonly offset: number;
+}
+
+/** What the runtime reads from the module's 'sparsec' custom section. */
+export interface RuntimeMeta {
+  readonly format: 1;
+  readonly inputs: TensorPlace[];
+  readonly outputs: TensorPlace[];
+  readonly weights: { readonly offset: number; readonly bytes: number; readonly file?: string };
+}
+
+export interface EmitOptions {
+  /** Weights larger than this go to a separate file (default 1 MiB). */
+  externalWeightsBytes?: number;
+  /** The external weights file's name, as the runtime will find it beside the module. */
+  weightsFile?: string;
+  relaxedSimd?: boolean;
+}
+
+export interface EmittedModule {
+  readonly wasm: Uint8Array;
+  /** The external weights image, when the weights went out of the module. */
+  readonly weights?: Uint8Array;
+  readonly meta: RuntimeMeta;
+  readonly weightBytes: number;
+  readonly memoryBytes: number;
+  /** Packed bytes per Linear node (weights, indices and bias). */
+  readonly layerBytes: ReadonlyMap<string, number>;
+}
+
+/** The weights region under construction: parts at 64-byte aligned offsets from WEIGHTS_BASE. */
+class WeightImage {
+  private readonly parts: { at: number; bytes: Uint8Array }[] = [];
+  private size = 0;
+
+  add(data: ArrayBufferView): number {
+    const at = this.size;
+    this.parts.push({ at, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    this.size = Math.ceil((at + data.byteLength) / PART_ALIGN) * PART_ALIGN;
+    return WEIGHTS_BASE + at;
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  build(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    for (const p of this.parts) out.set(p.bytes, p.at);
+    return out;
+  }
+}
+
+export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}): EmittedModule {
+  // Weights are packed first: the arena starts after them, and the memory size follows.
+  const image = new WeightImage();
+  const constAt = new Map<number, number>();
+  for (const b of s.buffers) if (b.role === 'const') constAt.set(b.id, image.add(b.data!));
+  const layerBytes = new Map<string, number>();
+  const packed = s.kernels.map((k) => (k.op === 'linear' ? packLinear(k) : undefined));
+  const weightAt = packed.map((p, i) => {
+    if (!p) return 0;
+    layerBytes.set((s.kernels[i] as LinearKernel).node, p.blob.length);
+    return image.add(p.blob);
+  });
+  const arenaBase = Math.ceil((WEIGHTS_BASE + image.bytes) / PART_ALIGN) * PART_ALIGN;
+  const memoryBytes = arenaBase + plan.peak;
+  const addr = (id: number): number => constAt.get(id) ?? arenaBase + plan.offsets.get(id)!;
+  const weights = image.build();
+  const external = weights.length > (opts.externalWeightsBytes ?? DEFAULT_EXTERNAL_WEIGHTS_BYTES);
+
+  const pages = Math.max(1, Math.ceil(memoryBytes / PAGE));
+  const m = new WasmModule({ relaxedSimd: opts.relaxedSimd ?? false, memory: { export: 'memory', pages } });
+  try {
+    const kernels = new KernelTable(m);
+    const calls: ExprRef[] = s.kernels.map((k, i) => {
+      const c = (n: number) => m.i32.const(n);
+      const name = kernels.get(k, packed[i]);
+      if (k.op === 'linear') return m.call(name, [c(addr(k.x)), c(weightAt[i]!), c(addr(k.y))]);
+      if (k.op === 'add') return m.call(name, [c(addr(k.a)), c(addr(k.b)), c(addr(k.y))]);
+      return m.call(name, [c(addr(k.x)), c(addr(k.y))]);
+    });
+    m.addFunction('run', [], none, () => (calls.length ? calls : [m.nop()]));
+    if (!external && weights.length > 0) m.addData(WEIGHTS_BASE, weights);
+    const place = (io: Schedule['inputs'][number]): TensorPlace => ({ name: io.name, shape: [...io.shape], offset: addr(io.buffer) });
+    const meta: RuntimeMeta = {
+      format: 1,
+      inputs: s.inputs.map(place),
+      outputs: s.outputs.map(place),
+      weights: { offset: WEIGHTS_BASE, bytes: weights.length, ...(external ? { file: opts.weightsFile ?? 'weights.bin' } : {}) },
+    };
+    m.addCustomSection('sparsec', new TextEncoder().encode(JSON.stringify(meta)));
+    if (!m.validate()) throw new Error('emitted module does not validate (a codegen bug)');
+    const wasm = m.emitBinary();
+    return { wasm, ...(external ? { weights } : {}), meta, weightBytes: weights.length, memoryBytes, layerBytes };
+  } finally {
+    m.dispose();
+  }
+}
+
+function packLinear(k: LinearKernel): PackedSparse {
+  const spec = { name: '', M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, relu: k.relu };
+  if (k.layout === 'dense') {
+    const blob = packDense(spec, k.weight, k.bias);
+    return { blob: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), offsets: { values: 0, bias: 0, counts: 0, k: 0, kBytes: 2 } };
+  }
+  if (k.layout === 'nm') return pack2of4(spec, k.weight, k.bias);
+  const rows = sparseRows(k.weight, k.K, k.N);
+  return k.M === 1 ? packSpmv(spec, rows, k.bias) : packSpmm(spec, rows, k.bias);
+}
+
+/** One function per distinct kernel specialization, named k0, k1, ... in first-use order. */
+class KernelTable {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly m: WasmModule) {}
+
+  get(k: Kernel, packed: PackedSparse | undefined): string {
+    const key = kernelKey(k, packed);
+    const known = this.names.get(key);
+    if (known) return known;
+    const name = `k${this.names.size}`;
+    this.names.set(key, name);
+    this.emit(name, k, packed);
+    return name;
+  }
+
+  private emit(name: string, k: Kernel, packed: PackedSparse | undefined): void {
+    const m = this.m;
+    switch (k.op) {
+      case 'linear': {
+        const spec = { name, M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, relu: k.relu };
+        if (k.layout === 'dense') emitDense(m, spec);
+        else if (k.layout === 'nm') emit2of4(m, spec, packed!.offsets);
+        else if (k.M === 1) emitSpmv(m, spec, packed!.offsets);
+        else emitSpmm(m, spec, packed!.offsets);
+        return;
+      }
+      case 'unary': return emitUnary(m, name, k.size, k.fn);
+      case 'add': return emitAdd(m, name, k.size);
+      case 'copy': return emitCopy(m, name, k.size);
+      case 'transpose': return emitTranspose(m, name, k.rows, k.cols);
+    }
+  }
+}
+
+function kernelKey(k: Kernel, packed: PackedSparse | undefined): string {
+  switch (k.op) {
+    case 'linear': {
+      const o = packed!.offsets;
+      return `linear:${k.layout}:${k.M}:${k.K}:${k.N}:${k.bias !== undefined}:${k.relu}:${o.values}:${o.bias}:${o.counts}:${o.k}:${o.kBytes}`;
+    }
+    case 'unary': return `unary:${k.fn}:${k.size}`;
+    case 'add': return `add:${k.size}`;
+    case 'copy': return `copy:${k.size}`;
+    case 'transpose': return `transpose:${k.rows}:${k.cols}`;
+  }
+}

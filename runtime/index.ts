@@ -1,0 +1,158 @@
+// The sparsec runtime: what ships beside a built model. No dependencies; the same code runs in
+// Node >= 20 and browsers. It compiles the module (streaming where the platform can), copies
+// external weights into place, and runs the model: inputs are written at their fixed offsets,
+// `run()` is called, outputs are copied out. Everything it needs to know is in the module's
+// 'sparsec' custom section (written by codegen/wasm/emit.ts).
+
+export interface Tensor {
+  data: Float32Array;
+  shape: readonly number[];
+}
+
+export type Feed = Float32Array | Tensor;
+
+export interface TensorInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+export interface Model {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  /** Run once; outputs are fresh arrays (they stay valid after the next run). */
+  run(feeds: Readonly<Record<string, Feed>>): Record<string, Tensor>;
+}
+
+export type Source = URL | string | ArrayBuffer | Uint8Array;
+
+export interface LoadOptions {
+  /** The weights file, when the model keeps its weights outside the module (default: found beside it). */
+  weights?: Source;
+}
+
+interface Place {
+  name: string;
+  shape: number[];
+  offset: number;
+}
+
+interface Meta {
+  format: number;
+  inputs: Place[];
+  outputs: Place[];
+  weights: { offset: number; bytes: number; file?: string };
+}
+
+// The WebAssembly API, declared here because the project compiles without lib.dom.
+interface WasmModuleObject {
+  readonly __module: unique symbol;
+}
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<WasmModuleObject>;
+  compileStreaming?(source: Promise<unknown>): Promise<WasmModuleObject>;
+  instantiate(module: WasmModuleObject, imports: object): Promise<{ exports: Record<string, unknown> }>;
+  Module: { customSections(module: WasmModuleObject, name: string): ArrayBuffer[] };
+}
+interface FetchResponse {
+  ok: boolean;
+  status: number;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+const g = globalThis as unknown as {
+  WebAssembly: WasmApi;
+  fetch?: (url: string) => Promise<FetchResponse>;
+  process?: { versions?: { node?: string } };
+};
+
+export class RuntimeError extends Error {
+  override name = 'SparsecRuntimeError';
+}
+
+const fail = (text: string): never => {
+  throw new RuntimeError(`sparsec: ${text}`);
+};
+const fmt = (shape: readonly number[]) => `[${shape.join(',')}]`;
+const isNode = () => g.process?.versions?.node !== undefined;
+const isRemote = (s: string) => /^(https?|blob|data):/i.test(s);
+
+async function readBytes(src: Source): Promise<Uint8Array> {
+  if (src instanceof Uint8Array) return src;
+  if (src instanceof ArrayBuffer) return new Uint8Array(src);
+  const text = String(src);
+  if (isNode() && !isRemote(text)) {
+    const fs = await import('node:fs/promises');
+    return new Uint8Array(await fs.readFile(src instanceof URL ? src : text));
+  }
+  const res = await g.fetch!(text);
+  if (!res.ok) fail(`cannot fetch ${text} (HTTP ${res.status})`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function compile(src: Source): Promise<WasmModuleObject> {
+  const wasm = g.WebAssembly;
+  const text = typeof src === 'string' || src instanceof URL ? String(src) : '';
+  // Streaming needs the server to send application/wasm; fall back to bytes if it refuses.
+  if (text && wasm.compileStreaming && g.fetch && (!isNode() || isRemote(text))) {
+    try {
+      return await wasm.compileStreaming(g.fetch(text));
+    } catch {
+      // Retried below from the bytes.
+    }
+  }
+  return wasm.compile(await readBytes(src));
+}
+
+/** `file` beside `src` (a URL or a path). */
+function sibling(src: Source, file: string): Source | undefined {
+  if (src instanceof URL) return new URL(file, src);
+  if (typeof src !== 'string') return undefined;
+  return isRemote(src) ? new URL(file, src).href : src.replace(/[^/\\]*$/, file);
+}
+
+export async function load(source: Source, options: LoadOptions = {}): Promise<Model> {
+  const module = await compile(source);
+  const section = g.WebAssembly.Module.customSections(module, 'sparsec')[0];
+  if (!section) fail('this WebAssembly module was not built by sparsec (no sparsec section)');
+  const meta = JSON.parse(new TextDecoder().decode(section)) as Meta;
+  if (meta.format !== 1) fail(`unsupported artifact format ${meta.format}; rebuild the model with this sparsec version`);
+  const instance = await g.WebAssembly.instantiate(module, {});
+  const memory = instance.exports.memory as { buffer: ArrayBuffer };
+  const run = instance.exports.run as () => void;
+  const w = meta.weights;
+  if (w.file !== undefined) {
+    const from = options.weights ?? sibling(source, w.file) ?? fail(`the model keeps its weights in '${w.file}': pass it as options.weights`);
+    const bytes = await readBytes(from);
+    if (bytes.length !== w.bytes) fail(`weights file has ${bytes.length} bytes, the model expects ${w.bytes} ('${w.file}')`);
+    new Uint8Array(memory.buffer, w.offset, w.bytes).set(bytes);
+  }
+  const info = (p: Place): TensorInfo => ({ name: p.name, shape: p.shape });
+  const list = (ps: Place[]) => ps.map((p) => `'${p.name}' ${fmt(p.shape)}`).join(', ');
+  return {
+    inputs: meta.inputs.map(info),
+    outputs: meta.outputs.map(info),
+    run(feeds) {
+      for (const name of Object.keys(feeds)) {
+        if (!meta.inputs.some((p) => p.name === name)) fail(`unknown input '${name}'; the inputs are ${list(meta.inputs)}`);
+      }
+      for (const p of meta.inputs) {
+        const feed = feeds[p.name];
+        if (feed === undefined) fail(`missing input '${p.name}' ${fmt(p.shape)}`);
+        const data = feed instanceof Float32Array ? feed : feed!.data;
+        if (!(data instanceof Float32Array)) fail(`input '${p.name}' must be a Float32Array, not ${Object.prototype.toString.call(data).slice(8, -1)}`);
+        const size = p.shape.reduce((a, b) => a * b, 1);
+        if (!(feed instanceof Float32Array) && fmt(feed!.shape) !== fmt(p.shape)) {
+          fail(`input '${p.name}' has shape ${fmt(feed!.shape)}, the model was built for ${fmt(p.shape)}`);
+        }
+        if (data.length !== size) fail(`input '${p.name}' has ${data.length} elements, the model was built for ${fmt(p.shape)} (${size})`);
+        new Float32Array(memory.buffer, p.offset, size).set(data);
+      }
+      run();
+      const out: Record<string, Tensor> = {};
+      for (const p of meta.outputs) {
+        const size = p.shape.reduce((a, b) => a * b, 1);
+        out[p.name] = { data: new Float32Array(memory.buffer, p.offset, size).slice(), shape: p.shape };
+      }
+      return out;
+    },
+  };
+}
