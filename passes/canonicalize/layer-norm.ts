@@ -8,6 +8,7 @@ import { any, constant, oneOf, op, pattern, type Match } from '../pattern.js';
 import { rule, type Rewriter } from '../rewrite.js';
 import {
   broadcastConstant,
+  castBackAndScale,
   divide,
   filled,
   floatAttr,
@@ -15,6 +16,7 @@ import {
   isRealCast,
   reduceMean,
   scalarOf,
+  sqrtPlusEpsilon,
   square,
   staticTrailingDims,
   trailingAxis,
@@ -23,10 +25,8 @@ import {
 
 const centered = op(Op.Sub, [any('xf'), reduceMean(any('xf'), 'mean')], { name: 'd' });
 const variance = reduceMean(square(centered), 'variance');
-const stddev = op(Op.Sqrt, [op(Op.Add, [variance, constant('eps', (t) => t.size === 1)], { commutative: true })]);
-const normalized = divide(centered, stddev);
-const castBack = oneOf(op(Op.Cast, [normalized], { name: 'castOut' }), normalized);
-const scaled = oneOf(op(Op.Mul, [castBack, constant('gamma')], { commutative: true }), castBack);
+const normalized = divide(centered, sqrtPlusEpsilon(variance));
+const scaled = castBackAndScale(normalized, 'gamma');
 const shifted = oneOf(op(Op.Add, [scaled, constant('beta')], { commutative: true }), scaled);
 
 function toLayerNorm(m: Match, rw: Rewriter) {

@@ -5,10 +5,11 @@
 // original, within the half-precision tolerance).
 
 import { Op } from '../../ir/ops.js';
-import { any, constant, oneOf, op, pattern, type Match } from '../pattern.js';
+import { any, pattern, type Match } from '../pattern.js';
 import { rule, type Rewriter } from '../rewrite.js';
 import {
   broadcastConstant,
+  castBackAndScale,
   divide,
   filled,
   floatAttr,
@@ -16,16 +17,15 @@ import {
   isRealCast,
   reduceMean,
   scalarOf,
+  sqrtPlusEpsilon,
   square,
   staticTrailingDims,
   trailingAxis,
 } from './util.js';
 
 const meanSquare = reduceMean(square(any('x')), 'mean');
-const rms = op(Op.Sqrt, [op(Op.Add, [meanSquare, constant('eps', (t) => t.size === 1)], { commutative: true })]);
-const normalized = divide(any('x'), rms);
-const castBack = oneOf(op(Op.Cast, [normalized], { name: 'castOut' }), normalized);
-const scaled = oneOf(op(Op.Mul, [castBack, constant('weight')], { commutative: true }), castBack);
+const normalized = divide(any('x'), sqrtPlusEpsilon(meanSquare));
+const scaled = castBackAndScale(normalized, 'weight');
 
 function toRmsNorm(m: Match, rw: Rewriter) {
   const x = m.v.x!;

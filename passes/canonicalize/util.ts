@@ -29,6 +29,20 @@ export function reduceMean(x: Pat, name: string): Pat {
   return op(Op.ReduceMean, [x, constant(`${name}Axes`)], { name, where: (n) => n.attrInt('keepdims', 1) === 1 });
 }
 
+/** Sqrt(stat + eps) with eps a one-element constant: the denominator of LayerNorm and RMSNorm. */
+export function sqrtPlusEpsilon(stat: Pat): Pat {
+  return op(Op.Sqrt, [op(Op.Add, [stat, constant('eps', (t) => t.size === 1)], { commutative: true })]);
+}
+
+/**
+ * The tail of a decomposed norm: `normalized`, optionally cast back to the input's dtype
+ * (node `castOut`), then optionally multiplied by a constant scale bound as `scaleName`.
+ */
+export function castBackAndScale(normalized: Pat, scaleName: string): Pat {
+  const castBack = oneOf(op(Op.Cast, [normalized], { name: 'castOut' }), normalized);
+  return oneOf(op(Op.Mul, [castBack, constant(scaleName)], { commutative: true }), castBack);
+}
+
 /**
  * The first axis, negative, when `axes` are the trailing axes of a tensor of rank `rank`
  * (e.g. [-1], [2, 3] of rank 4); undefined otherwise. Positive axes need a known rank.
