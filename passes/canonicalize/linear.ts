@@ -34,7 +34,11 @@ const matmulAdd = pattern(
   op(Op.Add, [op(Op.MatMul, [any('x'), constant('w', isMatrix)]), constant('b')], { commutative: true }),
 );
 
-function matmulAddToLinear(m: Match, rw: Rewriter) {
+/**
+ * Add(x @ w, b) -> Linear(x, w, b), for MatMul and for a Linear without bias (when MatMul was
+ * rewritten first).
+ */
+function addBiasToLinear(m: Match, rw: Rewriter) {
   const out = m.root.outputs[0]!;
   const w = m.v.w!.const!;
   const bias = biasVector(m.v.b!.const!, w.shape[1]!, out.rank, w.dtype);
@@ -49,14 +53,6 @@ function matmulToLinear(m: Match, rw: Rewriter) {
 const linearAdd = pattern(
   op(Op.Add, [op(Op.Linear, [any('x'), constant('w', isMatrix)], { name: 'linear' }), constant('b')], { commutative: true }),
 );
-
-/** Linear without bias + constant -> Linear with bias (when MatMul was rewritten first). */
-function absorbBias(m: Match, rw: Rewriter) {
-  const out = m.root.outputs[0]!;
-  const w = m.v.w!.const!;
-  const bias = biasVector(m.v.b!.const!, w.shape[1]!, out.rank, w.dtype);
-  return bias ? linear(rw, out, m.v.x!, w, m.v.w, bias) : undefined;
-}
 
 /** Gemm(A, B, C): alpha * A' @ B' + beta * C with A 2-D and not transposed, B constant. */
 function gemmToLinear(m: Match, rw: Rewriter) {
@@ -95,8 +91,8 @@ const gemm = pattern(op(Op.Gemm, [any('a'), constant('b', isMatrix), constant('c
 const gemmNoBias = pattern(op(Op.Gemm, [any('a'), constant('b', isMatrix)]));
 
 export const linearRules = [
-  rule('matmul-add-to-linear', matmulAdd, matmulAddToLinear, 2),
-  rule('linear-absorb-bias', linearAdd, absorbBias, 2),
+  rule('matmul-add-to-linear', matmulAdd, addBiasToLinear, 2),
+  rule('linear-absorb-bias', linearAdd, addBiasToLinear, 2),
   rule('matmul-to-linear', pattern(op(Op.MatMul, [any('x'), constant('w', isMatrix)])), matmulToLinear, 1),
   rule('gemm-to-linear', gemm, gemmToLinear, 2),
   rule('gemm-to-linear', gemmNoBias, gemmToLinear, 1),
