@@ -6,5 +6,6 @@ import { dcePass } from './dce.js';
 import { foldConstantsPass } from './fold-constants.js';
 import { inferShapesPass } from './infer-shapes.js';
 import type { AnyPass } from './pass.js';
+import { permuteNMPass } from './permute/index.js';
 
-export const allPasses: readonly AnyPass[] = [inferShapesPass, foldConstantsPass, canonicalizePass, dcePass, analyzeSparsityPass];
+export const allPasses: readonly AnyPass[] = [inferShapesPass, foldConstantsPass, canonicalizePass, dcePass, analyzeSparsityPass, permuteNMPass];

@@ -136,3 +136,21 @@ describe('channel groups', () => {
     expect(b.graph.nodes.find((n) => n.name === 'first')!.inputs[1]!.name).not.toBe('w');
   });
 });
+
+describe('permute-nm pass record', () => {
+  it('parses from pipeline text and reports its stats', async () => {
+    const { parsePipeline, printPipeline } = await import('../../pipeline.js');
+    const steps = parsePipeline('permute-nm{n=2,m=4}');
+    expect(printPipeline(steps)).toMatch(/^permute-nm/);
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [3, 8]);
+    const h = b.op('Relu', [b.op('Linear', [x, b.constant('w1', seeded([8, 32], 1))])]);
+    b.output(b.op('Linear', [h, b.constant('w2', seeded([32, 8], 2))]));
+    const warnings: unknown[] = [];
+    const result = steps[0]!.pass.run({ graph: b.graph } as never, { options: steps[0]!.options as never, warn: (d) => warnings.push(d) });
+    expect(result.changed).toBe(true);
+    expect(result.stats!.groupsPermuted).toBe(1);
+    expect(result.stats!.groupsSkipped).toBe(1);
+    expect(warnings.length).toBe(1);
+  });
+});

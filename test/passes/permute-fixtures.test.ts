@@ -1,0 +1,62 @@
+// N:M channel permutation on the fixture models: an unpruned permuted model computes the same
+// function (reference executor, 1e-5), and its ONNX export runs in onnxruntime-node with the
+// same outputs. The search runs without escape moves here to keep the suite fast; the
+// efficacy figures with the default search are measured by hand (see the permute report).
+
+import { describe, expect, it } from 'vitest';
+import { encodeModel, loadModel } from '../../frontend/index.js';
+import { execute } from '../../ir/executor/index.js';
+import { PassManager } from '../../passes/manager.js';
+import { permuteForNM } from '../../passes/permute/index.js';
+import { expectClose } from '../../passes/test/helpers.js';
+import * as ort from 'onnxruntime-node';
+import { compareAll, fixturePath, readSampleSet, runOrt } from '../differential/harness.js';
+
+/**
+ * Per fixture: groups that must be permuted, readers of the largest permuted group, and why
+ * some group must be skipped.
+ */
+const cases: Record<string, { permuted: number; largest: number; skippedAt: RegExp }> = {
+  // The residual stream (4 qkv, 4 fc1 and the tied head) plus 4 MLP hidden layers; the
+  // attention output projections read across the head reshape.
+  gpt2: { permuted: 5, largest: 9, skippedAt: /splits or merges the channel axis .* at Reshape/ },
+  // The stream (q, k, v, gate, up per layer and the head) plus 4 SwiGLU hidden layers.
+  llama: { permuted: 5, largest: 21, skippedAt: /splits or merges the channel axis .* at Reshape/ },
+  // The stream ends in the last_hidden_state output, so only the MLP hidden layers permute.
+  bert: { permuted: 2, largest: 1, skippedAt: /graph output/ },
+  // Every block's expansion/projection pair; the first conv reads the image.
+  mobilenet: { permuted: 13, largest: 2, skippedAt: /graph input/ },
+};
+
+describe('permute-nm on fixture models', () => {
+  for (const [name, expected] of Object.entries(cases)) {
+    it(`${name}: same outputs after permuting, in the reference executor and onnxruntime`, async () => {
+      const model = await loadModel(fixturePath(name, 'model.onnx'));
+      new PassManager('default').run(model);
+      const { inputs } = readSampleSet(fixturePath(name), name);
+      const before = execute(model.graph, inputs);
+      const report = permuteForNM(model, { n: 2, m: 4, escapeAttempts: 0, timeLimitMs: 10_000 });
+
+      const permuted = report.groups.filter((g) => g.status === 'permuted');
+      expect(permuted.length).toBe(expected.permuted);
+      expect(Math.max(...permuted.map((g) => g.readers.length))).toBe(expected.largest);
+      expect(report.meanEfficacy).toBeGreaterThan(0.1);
+      for (const g of permuted) for (const l of g.layers) expect(l.lostPermuted, l.layer).toBeLessThanOrEqual(l.lostDefault * 1.05);
+      const skipped = report.groups.filter((g) => g.status === 'skipped');
+      expect(skipped.some((g) => expected.skippedAt.test(g.reason ?? '')), skipped.map((g) => g.reason).join('; ')).toBe(true);
+      expect(report.warnings.length).toBe(skipped.length);
+
+      const after = execute(model.graph, inputs);
+      for (const [out, t] of before) expectClose(after.get(out)!, t, 1e-5);
+
+      const session = await ort.InferenceSession.create(encodeModel(model));
+      try {
+        const theirs = await runOrt(session, inputs);
+        const check = compareAll(theirs, before, `${name} permuted ort-vs-ref`);
+        expect(check.failures).toEqual([]);
+      } finally {
+        await session.release();
+      }
+    });
+  }
+});
