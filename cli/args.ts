@@ -102,7 +102,20 @@ export interface CompareOptions {
   json: boolean;
 }
 
-export type CommandName = 'inspect' | 'run' | 'analyze' | 'prune' | 'eval' | 'compare';
+export type BuildFormat = 'auto' | 'dense' | 'csr' | 'nm';
+
+export interface BuildOptions {
+  model: string;
+  /** -o / --out: the folder the artifact files go to. */
+  out: string;
+  /** --shape: input shapes to build for (every input needs a static shape). */
+  shapes: ShapeBinding[];
+  /** --format: weight layouts (default auto: the cost model picks per weight). */
+  format: BuildFormat;
+  json: boolean;
+}
+
+export type CommandName = 'inspect' | 'run' | 'analyze' | 'prune' | 'eval' | 'compare' | 'build';
 
 export type ParsedArgs =
   | { command: 'help'; topic?: CommandName }
@@ -112,7 +125,8 @@ export type ParsedArgs =
   | { command: 'analyze'; options: AnalyzeOptions }
   | { command: 'prune'; options: PruneOptions }
   | { command: 'eval'; options: EvalOptions }
-  | { command: 'compare'; options: CompareOptions };
+  | { command: 'compare'; options: CompareOptions }
+  | { command: 'build'; options: BuildOptions };
 
 // ---- command records ----
 
@@ -231,6 +245,17 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       json: { help: 'print one JSON document instead of text' },
     },
   },
+  build: {
+    name: 'build',
+    summary: 'compile a model to WebAssembly: <name>.wasm, .js loader, .d.ts types and .json manifest',
+    positional: { name: 'model.onnx', help: 'the model to build' },
+    flags: {
+      out: { value: 'dir', short: 'o', help: 'write the artifact files into this folder (required)' },
+      shape: shapeFlag,
+      format: { value: 'auto|dense|csr|nm', choices: ['auto', 'dense', 'csr', 'nm'], help: 'weight layouts: auto (default: a cost model picks per weight), or one for all' },
+      json: { help: 'print the manifest as JSON instead of the summary' },
+    },
+  },
 };
 
 const isCommand = (s: string): s is CommandName => Object.hasOwn(commands, s);
@@ -287,6 +312,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const data = str('data');
     if (data === undefined) throw badOption('eval needs --data tokens.npy', `Usage: ${usageLine(spec)}`);
     return { command: 'eval', options: { model, data, batch: parsePositive(str('batch'), '--batch', 16), json: bool('json') } };
+  }
+  if (spec.name === 'build') {
+    const out = str('out');
+    if (out === undefined) throw badOption('build needs -o dir', `Usage: ${usageLine(spec)}`);
+    return {
+      command: 'build',
+      options: { model, out, shapes: list('shape').map(parseShapeBinding), format: (str('format') ?? 'auto') as BuildFormat, json: bool('json') },
+    };
   }
   if (spec.name === 'compare') {
     return {

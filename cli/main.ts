@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { SparsecError } from '../ir/diagnostics.js';
 import { helpText, parseArgs } from './args.js';
 import { analyze } from './commands/analyze.js';
+import { build } from './commands/build.js';
 import { compare } from './commands/compare.js';
 import { evaluate } from './commands/eval.js';
 import { inspect } from './commands/inspect.js';
@@ -38,6 +39,9 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
         return 0;
       case 'run':
         await runModel(args.options, ctx);
+        return 0;
+      case 'build':
+        await build(args.options, ctx);
         return 0;
       case 'analyze':
         await analyze(args.options, ctx);
