@@ -69,7 +69,7 @@ describe('sparsec build', () => {
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain("Softmax 'probs'");
+    expect(lines[0]).toContain("1 Softmax (op not lowered yet): 'probs'");
     expect(lines[0]).toContain('[UNSUPPORTED_OP]');
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('never'))).toEqual([]);

@@ -60,17 +60,22 @@ function unsupportedReason(node: Node): string | undefined {
   return undefined;
 }
 
-/** UNSUPPORTED_OP naming every node the backend cannot lower, in one diagnostic. */
+/** UNSUPPORTED_OP naming every node the backend cannot lower, grouped by op and reason, in one diagnostic. */
 function checkSupported(model: Model): void {
-  const bad: string[] = [];
+  const groups = new Map<string, string[]>();
+  let count = 0;
   for (const node of model.graph.nodes) {
     const reason = unsupportedReason(node);
-    if (reason) bad.push(`${node.describe()} (${reason})`);
+    if (!reason) continue;
+    const key = `${node.opType} (${reason})`;
+    groups.set(key, [...(groups.get(key) ?? []), `'${node.name}'`]);
+    count++;
   }
-  if (bad.length === 0) return;
+  if (count === 0) return;
+  const list = [...groups].map(([key, names]) => `${names.length} ${key}: ${names.join(', ')}`).join('; ');
   throw error(
     'UNSUPPORTED_OP',
-    `the wasm backend cannot lower ${bad.length} node${bad.length > 1 ? 's' : ''}: ${bad.join(', ')}`,
+    `the wasm backend cannot lower ${count} node${count > 1 ? 's' : ''}: ${list}`,
     { file: model.sourcePath },
     'Supported: MatMul/Gemm with a constant weight (Linear), Relu, Gelu, Add, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout.',
   );
