@@ -77,6 +77,10 @@ export interface PruneOptions {
   /** --include-embeddings / --include-head: prune those too. */
   includeEmbeddings: boolean;
   includeHead: boolean;
+  /** --sequential: calibrate stage by stage on the partly pruned model (wanda, sparsegpt). */
+  sequential: boolean;
+  /** --permute: N:M channel permutation before pruning. */
+  permute: boolean;
   /** --eval: token windows to measure perplexity on before and after. */
   eval?: string;
   json: boolean;
@@ -220,6 +224,8 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       skip: { value: 'glob', repeated: true, help: 'leave weights whose weight or node name matches dense' },
       'include-embeddings': { help: 'also prune embedding tables (dense by default)' },
       'include-head': { help: 'also prune the output head (dense by default)' },
+      sequential: { help: 'calibrate stage by stage on the partly pruned model, so later layers correct earlier errors (one calibration pass per stage)' },
+      permute: { help: 'N:M only: first permute input channels (folded into producers, the function is unchanged) so the masks keep more magnitude' },
       eval: { value: 'tokens.npy', help: 'measure perplexity on these int64 [N, T+1] token windows before and after' },
       json: { help: 'print one JSON document instead of text' },
     },
@@ -364,6 +370,8 @@ function pruneOptions(model: string, flags: ReadonlyMap<string, string[]>): Prun
     skip: list('skip'),
     includeEmbeddings: flags.has('include-embeddings'),
     includeHead: flags.has('include-head'),
+    sequential: flags.has('sequential'),
+    permute: flags.has('permute'),
     ...(evalData !== undefined ? { eval: evalData } : {}),
     json: flags.has('json'),
   };

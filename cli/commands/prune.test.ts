@@ -51,7 +51,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('sparsec prune arguments', () => {
   it('maps flags one-to-one onto options (and -o onto --out)', () => {
-    const args = parseArgs(['prune', 'm.onnx', '-o', 'p.onnx', '--pattern', 'block:4x1:0.5', '--method', 'wanda', '--calib', 'c.npy', '--calib-batch', '4', '--only', 'a*', '--only', 'b?', '--skip', 'c', '--include-head', '--eval', 'e.npy', '--json']);
+    const args = parseArgs(['prune', 'm.onnx', '-o', 'p.onnx', '--pattern', 'block:4x1:0.5', '--method', 'wanda', '--calib', 'c.npy', '--calib-batch', '4', '--only', 'a*', '--only', 'b?', '--skip', 'c', '--include-head', '--sequential', '--eval', 'e.npy', '--json']);
     expect(args).toEqual({
       command: 'prune',
       options: {
@@ -66,6 +66,8 @@ describe('sparsec prune arguments', () => {
         skip: ['c'],
         includeEmbeddings: false,
         includeHead: true,
+        sequential: true,
+        permute: false,
         eval: 'e.npy',
         json: true,
       },
@@ -135,6 +137,21 @@ describe('sparsec prune', () => {
     expect(r.stdout).toMatch(/onnx::MatMul_591 .* 0\.0% +0\.0% .* kept \(skip\)/);
     expect(r.stdout).toMatch(/kept \(head\)/);
     expect(r.stdout).toContain(`wrote ${out}`);
+  });
+
+  it('--permute permutes channels first (same function), then prunes 2:4', async () => {
+    const out = join(tmp, 'gpt2-perm.onnx');
+    const r = await cli(['prune', MODEL, '-o', out, '--pattern', '2:4', '--permute', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { permutation: { layersPermuted: number; meanEfficacy: number; groups: { status: string }[] }; layers: { name: string; skipped?: string }[] };
+    expect(report.permutation.layersPermuted).toBeGreaterThan(0);
+    expect(report.permutation.meanEfficacy).toBeGreaterThan(0);
+    const saved = await loadModel(out);
+    const prunedNames = new Set(report.layers.filter((l) => !l.skipped).map((l) => l.name));
+    for (const v of findWeights(saved.graph)) {
+      if (prunedNames.has(v.name)) expect(findViolation(v.read(), v.rows, v.cols, parsePattern('2:4'))).toBeUndefined();
+    }
+    expectUserError(await cli(['prune', MODEL, '-o', out, '--pattern', 'unstructured:0.5', '--permute']), 'channel permutation serves N:M patterns only');
   });
 
   it('wanda without --calib is a clear error and writes nothing', async () => {

@@ -34,11 +34,15 @@ export async function prune(opts: PruneOptions, ctx: CommandContext): Promise<vo
 
   const before = windows ? evaluate(`${opts.model} (dense)`) : undefined;
   const report = runPruning(model, opts, calib, ctx);
+  for (const w of report.permutation?.warnings ?? []) ctx.warn(withFile(new SparsecError([w]), opts.model).diagnostic);
   await save(model, opts.out);
   const after = windows ? evaluate(`${opts.out} (pruned)`) : undefined;
   const quality = before && after ? { data: opts.eval!, before, after, increase: after.perplexity / before.perplexity - 1 } : undefined;
 
-  if (opts.json) ctx.print(JSON.stringify({ model: opts.model, out: opts.out, ...report, ...(calib ? { calibration: calib.description } : {}), ...(quality ? { quality } : {}) }, null, 2));
+  if (opts.json) {
+    const permutation = report.permutation && { ...report.permutation, groups: report.permutation.groups.map(({ permutation: _, ...g }) => g) };
+    ctx.print(JSON.stringify({ model: opts.model, out: opts.out, ...report, permutation, ...(calib ? { calibration: calib.description } : {}), ...(quality ? { quality } : {}) }, null, 2));
+  }
   else ctx.print(formatReport(report, opts, calib, quality));
 }
 
@@ -52,6 +56,8 @@ function runPruning(model: Model, opts: PruneOptions, calib: CalibrationSet | un
       skip: opts.skip,
       includeEmbeddings: opts.includeEmbeddings,
       includeHead: opts.includeHead,
+      sequential: opts.sequential,
+      permute: opts.permute,
       ...(calib ? { calib } : {}),
       onProgress: (p) =>
         p.phase === 'calibrate'
@@ -90,6 +96,14 @@ function formatReport(r: PruneReport, opts: PruneOptions, calib: CalibrationSet 
       `${formatCount(r.prunedZeros)} of ${formatCount(r.prunedWeights)} weights in them now zero (${percent(r.prunedWeights ? r.prunedZeros / r.prunedWeights : 0)})`,
   ];
   if (calib) lines.push(`calibration: ${calib.description} (${(r.calibrationMs / 1000).toFixed(1)} s)`);
+  const p = r.permutation;
+  if (p) {
+    const permuted = p.groups.filter((g) => g.status === 'permuted').length;
+    lines.push(
+      `channel permutation: ${permuted} of ${p.groups.length} channel groups permuted (${p.layersPermuted} layers), mean efficacy ${percent(p.meanEfficacy)}, ` +
+        `search ${(p.totalSearchMs / 1000).toFixed(1)} s`,
+    );
+  }
   lines.push(
     '',
     formatTable(

@@ -9,10 +9,11 @@
 // calibration data every layer reports its relative reconstruction error on that data.
 
 import { error } from '../../ir/diagnostics.js';
-import type { Model } from '../../ir/graph.js';
+import type { Graph, Model, Node, Value } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { findWeights, type WeightRole, type WeightView } from '../analysis/weights.js';
 import { collectInputStats, type InputStats } from '../calibration.js';
+import { permuteForNM, type PermuteReport } from '../permute/index.js';
 import { compileGlobs } from './glob.js';
 import { pruneSmallest, selectMask } from './masks.js';
 import { formatPattern, type SparsityPattern } from './patterns.js';
@@ -32,8 +33,25 @@ export interface PruneModelOptions {
   pattern: SparsityPattern;
   method: PruneMethod;
   allocation?: Allocation;
-  /** Calibration batches (needed by wanda and sparsegpt); iterated once. */
+  /**
+   * Calibration batches (needed by wanda and sparsegpt); iterated once, or once per stage when
+   * `sequential`.
+   */
   calib?: Iterable<ReadonlyMap<string, Tensor>>;
+  /**
+   * Calibrate in stages, as the SparseGPT paper does: a layer's input statistics are measured
+   * on the model with every layer before it already pruned, so each layer also corrects the
+   * error its predecessors left. One calibration pass per stage (layers that depend on no
+   * unpruned layer share one).
+   */
+  sequential?: boolean;
+  /**
+   * N:M only: first permute input channels (folded into their producers, so the function is
+   * unchanged) so that the N:M masks keep more magnitude.
+   */
+  permute?: boolean;
+  /** Time for the permutation search over the whole model (default one minute). */
+  permuteTimeLimitMs?: number;
   /** Globs on weight or node names: prune only these. */
   only?: readonly string[];
   /** Globs on weight or node names: leave these dense. */
@@ -82,11 +100,16 @@ export interface PruneReport {
   prunedWeights: number;
   prunedZeros: number;
   calibrationMs: number;
+  /** With `permute`: what the channel permutation achieved (and which groups it skipped). */
+  permutation?: PermuteReport;
   ms: number;
 }
 
 /** Validate the option combination; the CLI calls this before loading anything. */
-export function checkPruneOptions(opts: Pick<PruneModelOptions, 'pattern' | 'method' | 'allocation'> & { hasCalib: boolean }): void {
+export function checkPruneOptions(opts: Pick<PruneModelOptions, 'pattern' | 'method' | 'allocation' | 'permute'> & { hasCalib: boolean }): void {
+  if (opts.permute && opts.pattern.kind !== 'nm') {
+    throw error('BAD_OPTION', `channel permutation serves N:M patterns only, not ${formatPattern(opts.pattern)}`, undefined, 'Use --permute with a pattern such as 2:4.');
+  }
   if (opts.method !== 'magnitude' && !opts.hasCalib) {
     throw error('BAD_OPTION', `method '${opts.method}' needs calibration data`, undefined, `Pass --calib with sample inputs (e.g. token windows), or use --method magnitude.`);
   }
@@ -104,33 +127,76 @@ export function pruneModel(model: Model, opts: PruneModelOptions): PruneReport {
   const start = performance.now();
   const allocation = opts.allocation ?? 'layer';
   checkPruneOptions({ ...opts, hasCalib: opts.calib !== undefined });
+  const pattern = opts.pattern;
+  // Permutation rewrites constants and producers, so weights are looked up after it.
+  const permutation =
+    opts.permute && pattern.kind === 'nm'
+      ? permuteForNM(model, { n: pattern.n, m: pattern.m, timeLimitMs: opts.permuteTimeLimitMs ?? 60_000, ...(opts.only?.length ? { only: opts.only } : {}) })
+      : undefined;
   const views = findWeights(model.graph);
   const { targets, reports } = chooseTargets(views, opts);
 
   let calibrationMs = 0;
-  let stats = new Map<WeightView, InputStats>();
-  if (opts.calib && targets.length > 0) {
+  const calibrate = (views: readonly WeightView[]): Map<WeightView, InputStats> => {
+    if (!opts.calib || views.length === 0) return new Map();
     const t0 = performance.now();
-    stats = collectInputStats(model.graph, targets, opts.calib, {
+    const stats = collectInputStats(model.graph, views, opts.calib, {
       hessian: opts.method === 'sparsegpt',
       onProgress: (done) => opts.onProgress?.({ phase: 'calibrate', done }),
     });
-    calibrationMs = performance.now() - t0;
-  }
+    calibrationMs += performance.now() - t0;
+    return stats;
+  };
 
   if (allocation === 'global' && opts.pattern.kind === 'unstructured') {
-    pruneGlobally(targets, opts.pattern.ratio, stats, reports);
+    pruneGlobally(targets, opts.pattern.ratio, calibrate(targets), reports);
   } else {
-    targets.forEach((view, i) => {
-      opts.onProgress?.({ phase: 'prune', done: i, total: targets.length });
-      pruneLayer(view, opts, stats.get(view), reports.get(view)!);
-    });
+    const stages = opts.sequential && opts.calib ? pruningStages(model.graph, targets) : [targets];
+    let done = 0;
+    for (const stage of stages) {
+      const stats = calibrate(stage);
+      for (const view of stage) {
+        opts.onProgress?.({ phase: 'prune', done: done++, total: targets.length });
+        pruneLayer(view, opts, stats.get(view), reports.get(view)!);
+      }
+    }
   }
   const layers = views.map((v) => reports.get(v)!);
   const pruned = layers.filter((l) => l.skipped === undefined);
   const prunedWeights = pruned.reduce((n, l) => n + l.rows * l.cols, 0);
   const prunedZeros = pruned.reduce((n, l) => n + Math.round(l.sparsity * l.rows * l.cols), 0);
-  return { pattern: formatPattern(opts.pattern), method: opts.method, allocation, layers, prunedWeights, prunedZeros, calibrationMs, ms: performance.now() - start };
+  return {
+    pattern: formatPattern(opts.pattern),
+    method: opts.method,
+    allocation,
+    layers,
+    prunedWeights,
+    prunedZeros,
+    calibrationMs,
+    ...(permutation ? { permutation } : {}),
+    ms: performance.now() - start,
+  };
+}
+
+/**
+ * Targets grouped by stage: a weight's stage is one more than the highest stage of any target
+ * weight its input depends on (0 when none), so each stage's inputs only depend on stages
+ * already pruned. One sweep over the nodes in topological order.
+ */
+export function pruningStages(graph: Graph, targets: readonly WeightView[]): WeightView[][] {
+  const byNode = new Map<Node, WeightView[]>();
+  for (const v of targets) byNode.set(v.node, [...(byNode.get(v.node) ?? []), v]);
+  const level = new Map<Value, number>();
+  const stages: WeightView[][] = [];
+  for (const node of graph.nodes) {
+    let upstream = -1;
+    for (const x of node.inputs) if (x) upstream = Math.max(upstream, level.get(x) ?? -1);
+    const views = byNode.get(node);
+    const out = views ? upstream + 1 : upstream;
+    if (views) (stages[out] ??= []).push(...views);
+    for (const y of node.outputs) level.set(y, out);
+  }
+  return stages.filter((s) => s.length > 0);
 }
 
 /** The views to prune, and a report for every view (skipped ones say why). */
