@@ -122,6 +122,11 @@ describe('sparsec prune', () => {
       if (layer.skipped) expect(v.read()).toEqual(denseViews.get(v.name)!.read());
       else expect(findViolation(v.read(), v.rows, v.cols, parsePattern('2:4'))).toBeUndefined();
     }
+    // sparsec analyze sees the pattern on every pruned weight of the written file.
+    const analyzed = await cli(['analyze', out, '--json']);
+    expect(analyzed.code, analyzed.stderr).toBe(0);
+    const layers = (JSON.parse(analyzed.stdout) as { layers: { name: string; nm: { pattern: string; compliance: number }[] }[] }).layers;
+    for (const l of pruned) expect(layers.find((a) => a.name === l.name)!.nm.find((p) => p.pattern === '2:4')!.compliance).toBe(1);
     // The reported perplexities are the library's on the dense and the saved model.
     const windows = readNpy(new Uint8Array(readFileSync(evalData)));
     expect(report.quality.before.perplexity).toBeCloseTo(perplexity(dense.graph, windows).perplexity, 10);
