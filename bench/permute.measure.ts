@@ -1,24 +1,23 @@
-// The permutation figures the issue asks for, measured on demand (not part of the normal run):
-//   PERMUTE_MEASURE=1 npx vitest run test/passes/permute-measure.test.ts
+// The permutation figures the issue asks for, measured on demand (not part of `npm test`):
+//   npm run bench:measure -- permute
 // prints efficacy on random 64x128 matrices, and per fixture language model the mean efficacy
 // over permuted linear layers (and over the unshared ones), the whole-model search time, and
 // the largest output change of the unpruned permuted model.
 
 import { describe, expect, it } from 'vitest';
-import { loadModel } from '../../frontend/index.js';
-import { execute } from '../../ir/executor/index.js';
-import { PassManager } from '../../passes/manager.js';
-import { permuteForNM } from '../../passes/permute/index.js';
-import { efficacyOf, magnitudeColumns } from '../../passes/permute/score.js';
-import { searchPermutation } from '../../passes/permute/search.js';
-import { seeded } from '../../passes/test/helpers.js';
-import { fixturePath, readSampleSet } from '../differential/harness.js';
+import { loadModel } from '../frontend/index.js';
+import { execute } from '../ir/executor/index.js';
+import { PassManager } from '../passes/manager.js';
+import { permuteForNM } from '../passes/permute/index.js';
+import { efficacyOf, magnitudeColumns } from '../passes/permute/score.js';
+import { searchPermutation } from '../passes/permute/search.js';
+import { seeded } from '../passes/test/helpers.js';
+import { fixturePath, readSampleSet } from '../test/differential/harness.js';
 
-const enabled = process.env.PERMUTE_MEASURE === '1';
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-describe.skipIf(!enabled)('permutation figures', () => {
+describe('permutation figures', () => {
   it('random 64x128 matrices', () => {
     for (const escapeAttempts of [0, 100]) {
       const runs = [1, 2, 3, 4, 5].map((seed) => {
