@@ -170,6 +170,8 @@ export const calibFlag: FlagSpec = {
 export const calibBatchFlag: FlagSpec = { value: 'N', help: 'rows per calibration batch when splitting arrays (default 8)' };
 export const DEFAULT_CALIB_BATCH = 8;
 
+const jsonFlag: FlagSpec = { help: 'print one JSON document instead of text' };
+
 export const commands: Readonly<Record<CommandName, CommandSpec>> = {
   inspect: {
     name: 'inspect',
@@ -227,7 +229,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       sequential: { help: 'calibrate stage by stage on the partly pruned model, so later layers correct earlier errors (one calibration pass per stage)' },
       permute: { help: 'N:M only: first permute input channels (folded into producers, the function is unchanged) so the masks keep more magnitude' },
       eval: { value: 'tokens.npy', help: 'measure perplexity on these int64 [N, T+1] token windows before and after' },
-      json: { help: 'print one JSON document instead of text' },
+      json: jsonFlag,
     },
   },
   eval: {
@@ -237,7 +239,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
     flags: {
       data: { value: 'tokens.npy', help: 'int64 [N, T+1] token windows: T inputs and the next-token targets (required)' },
       batch: { value: 'N', help: 'windows per run (default 16)' },
-      json: { help: 'print one JSON document instead of text' },
+      json: jsonFlag,
     },
   },
   compare: {
@@ -248,7 +250,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
     flags: {
       input: { value: 'name=file', repeated: true, help: 'an input tensor from a .npy or TensorProto .pb file, fed to both models' },
       shape: shapeFlag,
-      json: { help: 'print one JSON document instead of text' },
+      json: jsonFlag,
     },
   },
   build: {
