@@ -45,8 +45,8 @@ export interface Manifest {
   name: string;
   target: 'wasm';
   compiler: { name: 'sparsec'; version: string };
-  inputs: { name: string; dtype: 'float32'; shape: number[] }[];
-  outputs: { name: string; dtype: 'float32'; shape: number[] }[];
+  inputs: { name: string; dtype: 'float32' | 'int64'; shape: number[] }[];
+  outputs: { name: string; dtype: 'float32' | 'int64'; shape: number[] }[];
   layers: LayerManifest[];
   kernels: number;
   bytes: { wasm: number; weights: number; weightsFile?: string; js: number; dts: number };
@@ -73,7 +73,7 @@ export async function buildArtifacts(model: Model, opts: BuildOptions): Promise<
   const dts = utf8(typings(name, opts.compilerVersion, schedule));
   const hash = createHash('sha256').update(emitted.wasm);
   if (emitted.weights) hash.update(emitted.weights);
-  const io = (list: typeof schedule.inputs) => list.map((p) => ({ name: p.name, dtype: 'float32' as const, shape: [...p.shape] }));
+  const io = (list: typeof schedule.inputs) => list.map((p) => ({ name: p.name, dtype: p.dtype ?? ('float32' as const), shape: [...p.shape] }));
   const manifest: Manifest = {
     name,
     target: 'wasm',

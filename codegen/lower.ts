@@ -7,8 +7,10 @@ import { Op } from '../ir/ops.js';
 import { PassManager } from '../passes/manager.js';
 import { specializeShapes } from '../passes/specialize.js';
 import { ALIAS_OPS, buildSchedule, WASM_OPS } from './build-schedule.js';
+import { TENSOR_OPS, tensorOpReason } from './build-tensor-ops.js';
+import { cnnOpReason, handlesCnnOp } from './build-cnn-ops.js';
 import { liveIntervals, planMemory, type MemoryPlan } from './memory-plan.js';
-import type { FormatOption, Kernel, Schedule } from './schedule.js';
+import { kernelReads, type FormatOption, type Kernel, type Schedule } from './schedule.js';
 
 export interface LowerOptions {
   /** Input shapes to bind (inputs already static may be left out). */
@@ -34,8 +36,9 @@ export function lower(model: Model, opts: LowerOptions = {}): Lowered {
   };
   let m = model;
   m = step('specialize', () => specializeShapes(m, opts.shapes ?? {}));
-  // infer-shapes, fold-constants, canonicalize (MatMul/Gemm + bias -> Linear, Gelu), dce.
-  const warnings = step('canonicalize', () => new PassManager('default').run(m).warnings);
+  // infer-shapes, fold-constants, canonicalize (MatMul/Gemm + bias -> Linear, Gelu), dce;
+  // then BatchNormalization into its Conv.
+  const warnings = step('canonicalize', () => new PassManager('default,fold-batchnorm,dce').run(m).warnings);
   step('check-supported', () => checkSupported(m));
   let s = step('schedule', () => buildSchedule(m, opts.format ?? 'auto'));
   s = step('fuse-epilogues', () => fuseEpilogues(s));
@@ -45,6 +48,8 @@ export function lower(model: Model, opts: LowerOptions = {}): Lowered {
 
 /** Why the wasm backend cannot lower `node`, or undefined when it can. */
 function unsupportedReason(node: Node): string | undefined {
+  if (handlesCnnOp(node)) return cnnOpReason(node);
+  if (TENSOR_OPS.has(node.op)) return tensorOpReason(node);
   if (!WASM_OPS.has(node.op)) return node.op === Op.MatMul ? 'MatMul of two computed tensors' : 'op not lowered yet';
   // Shape-only ops carry shapes, axes or a ratio beside the data: only the data must be f32.
   const data = ALIAS_OPS.has(node.op) ? [node.inputs[0], node.outputs[0]] : [...node.inputs, ...node.outputs];
@@ -77,7 +82,9 @@ function checkSupported(model: Model): void {
     'UNSUPPORTED_OP',
     `the wasm backend cannot lower ${count} node${count > 1 ? 's' : ''}: ${list}`,
     { file: model.sourcePath },
-    'Supported: MatMul/Gemm with a constant weight (Linear), Relu, Gelu, Add, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout.',
+    'Supported: MatMul/Gemm (Linear or batched), Relu, Gelu, Add, Sub, Mul, Div, Neg, Sigmoid, Where, LayerNormalization, RMSNorm, Softmax, '
+      + 'Gather, Split, Slice, Concat, Transpose, Expand, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout.'
+      + ' CNNs: Conv (BatchNormalization folded in), Clip, HardSigmoid, HardSwish, GlobalAveragePool, Mul by a per-channel scale.',
   );
 }
 
@@ -87,7 +94,7 @@ function checkSupported(model: Model): void {
  */
 export function fuseEpilogues(s: Schedule): Schedule {
   const readers = new Map<number, number>();
-  for (const k of s.kernels) for (const b of k.op === 'add' ? [k.a, k.b] : [k.x]) readers.set(b, (readers.get(b) ?? 0) + 1);
+  for (const k of s.kernels) for (const b of kernelReads(k)) readers.set(b, (readers.get(b) ?? 0) + 1);
   const out: Kernel[] = [];
   for (const k of s.kernels) {
     const prev = out[out.length - 1];

@@ -45,7 +45,7 @@ export function liveIntervals(s: Schedule): LiveInterval[] {
     if (!used && b.role === 'temp') continue;
     out.push({
       id: b.id,
-      bytes: b.size * 4,
+      bytes: b.size * (b.dtype === 'int64' ? 8 : 4),
       start: b.role === 'input' ? -1 : (first.get(b.id) ?? end),
       end: b.role === 'output' ? end : (last.get(b.id) ?? -1),
     });

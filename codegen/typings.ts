@@ -17,8 +17,11 @@ export function typings(name: string, version: string, s: Schedule): string {
     properties: [{ name: 'data', type: 'Float32Array' }, { name: 'shape', type: 'S' }],
   });
   const props = (list: readonly ModelIO[], type: (io: ModelIO) => string): OptionalKind<PropertySignatureStructure>[] =>
-    list.map((io) => ({ name: key(io.name), type: type(io), docs: [`float32 ${tuple(io.shape).replace('readonly ', '')}`] }));
-  file.addInterface({ name: 'Inputs', isExported: true, properties: props(s.inputs, (io) => `Float32Array | Tensor<${tuple(io.shape)}>`) });
+    list.map((io) => ({ name: key(io.name), type: type(io), docs: [`${io.dtype ?? 'float32'} ${tuple(io.shape).replace('readonly ', '')}`] }));
+  const input = (io: ModelIO) => (io.dtype === 'int64'
+    ? `BigInt64Array | { data: BigInt64Array; shape: ${tuple(io.shape)} }`
+    : `Float32Array | Tensor<${tuple(io.shape)}>`);
+  file.addInterface({ name: 'Inputs', isExported: true, properties: props(s.inputs, input) });
   file.addInterface({ name: 'Outputs', isExported: true, properties: props(s.outputs, (io) => `Tensor<${tuple(io.shape)}>`) });
   file.addInterface({
     name: 'Model', isExported: true,

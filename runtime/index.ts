@@ -9,11 +9,14 @@ export interface Tensor {
   shape: readonly number[];
 }
 
-export type Feed = Float32Array | Tensor;
+/** Inputs are float32, or int64 (token ids) as a BigInt64Array. */
+export type InputData = Float32Array | BigInt64Array;
+export type Feed = InputData | { data: InputData; shape: readonly number[] };
 
 export interface TensorInfo {
   readonly name: string;
   readonly shape: readonly number[];
+  readonly dtype?: 'int64';
 }
 
 export interface Model {
@@ -34,6 +37,7 @@ interface Place {
   name: string;
   shape: number[];
   offset: number;
+  dtype?: 'int64';
 }
 
 interface Meta {
@@ -125,7 +129,7 @@ export async function load(source: Source, options: LoadOptions = {}): Promise<M
     if (bytes.length !== w.bytes) fail(`weights file has ${bytes.length} bytes, the model expects ${w.bytes} ('${w.file}')`);
     new Uint8Array(memory.buffer, w.offset, w.bytes).set(bytes);
   }
-  const info = (p: Place): TensorInfo => ({ name: p.name, shape: p.shape });
+  const info = (p: Place): TensorInfo => ({ name: p.name, shape: p.shape, ...(p.dtype ? { dtype: p.dtype } : {}) });
   const list = (ps: Place[]) => ps.map((p) => `'${p.name}' ${fmt(p.shape)}`).join(', ');
   return {
     inputs: meta.inputs.map(info),
@@ -137,14 +141,16 @@ export async function load(source: Source, options: LoadOptions = {}): Promise<M
       for (const p of meta.inputs) {
         const feed = feeds[p.name];
         if (feed === undefined) fail(`missing input '${p.name}' ${fmt(p.shape)}`);
-        const data = feed instanceof Float32Array ? feed : feed!.data;
-        if (!(data instanceof Float32Array)) fail(`input '${p.name}' must be a Float32Array, not ${Object.prototype.toString.call(data).slice(8, -1)}`);
+        const bare = feed instanceof Float32Array || feed instanceof BigInt64Array;
+        const data = bare ? feed : feed!.data;
+        const Want = p.dtype === 'int64' ? BigInt64Array : Float32Array;
+        if (!(data instanceof Want)) fail(`input '${p.name}' must be a ${Want.name}, not ${Object.prototype.toString.call(data).slice(8, -1)}`);
         const size = p.shape.reduce((a, b) => a * b, 1);
-        if (!(feed instanceof Float32Array) && fmt(feed!.shape) !== fmt(p.shape)) {
+        if (!bare && fmt(feed!.shape) !== fmt(p.shape)) {
           fail(`input '${p.name}' has shape ${fmt(feed!.shape)}, the model was built for ${fmt(p.shape)}`);
         }
         if (data.length !== size) fail(`input '${p.name}' has ${data.length} elements, the model was built for ${fmt(p.shape)} (${size})`);
-        new Float32Array(memory.buffer, p.offset, size).set(data);
+        new Want(memory.buffer, p.offset, size).set(data as never);
       }
       run();
       const out: Record<string, Tensor> = {};

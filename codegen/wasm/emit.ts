@@ -21,6 +21,10 @@ import { emitSpmv, packSpmv } from './kernels/spmv.js';
 import { none, WasmModule, type ExprRef } from './module.js';
 import type { MemoryPlan } from '../memory-plan.js';
 import type { Kernel, LinearKernel, Schedule } from '../schedule.js';
+import { tensorKernelKey } from '../tensor-kernels.js';
+import { emitTensorKernel } from './tensor-emit.js';
+import { cnnKernelKey } from '../cnn-kernels.js';
+import { emitCnnKernel } from './cnn-emit.js';
 
 export const WEIGHTS_BASE = 64;
 const PART_ALIGN = 64;
@@ -33,6 +37,8 @@ export interface TensorPlace {
   readonly shape: readonly number[];
   /** Byte offset in memory. */
   readonly offset: number;
+  /** int64 inputs (token ids); float32 when absent. */
+  readonly dtype?: 'int64';
 }
 
 /** What the runtime reads from the module's 'sparsec' custom section. */
@@ -112,11 +118,12 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
       const name = kernels.get(k, packed[i]);
       if (k.op === 'linear') return m.call(name, [c(addr(k.x)), c(weightAt[i]!), c(addr(k.y))]);
       if (k.op === 'add') return m.call(name, [c(addr(k.a)), c(addr(k.b)), c(addr(k.y))]);
+      if ('ins' in k) return m.call(name, [...k.ins.map((b) => c(addr(b))), c(addr(k.y))]);
       return m.call(name, [c(addr(k.x)), c(addr(k.y))]);
     });
     m.addFunction('run', [], none, () => (calls.length ? calls : [m.nop()]));
     if (!external && weights.length > 0) m.addData(WEIGHTS_BASE, weights);
-    const place = (io: Schedule['inputs'][number]): TensorPlace => ({ name: io.name, shape: [...io.shape], offset: addr(io.buffer) });
+    const place = (io: Schedule['inputs'][number]): TensorPlace => ({ name: io.name, shape: [...io.shape], offset: addr(io.buffer), ...(io.dtype ? { dtype: io.dtype } : {}) });
     const meta: RuntimeMeta = {
       format: 1,
       inputs: s.inputs.map(place),
@@ -174,6 +181,8 @@ class KernelTable {
       case 'add': return emitAdd(m, name, k.size);
       case 'copy': return emitCopy(m, name, k.size);
       case 'transpose': return emitTranspose(m, name, k.rows, k.cols);
+      case 'pad2d': case 'conv2d': case 'activation': case 'channel-scale': case 'global-avg-pool': return emitCnnKernel(m, name, k);
+      default: return emitTensorKernel(m, name, k);
     }
   }
 }
@@ -188,5 +197,7 @@ function kernelKey(k: Kernel, packed: PackedSparse | undefined): string {
     case 'add': return `add:${k.size}`;
     case 'copy': return `copy:${k.size}`;
     case 'transpose': return `transpose:${k.rows}:${k.cols}`;
+    case 'pad2d': case 'conv2d': case 'activation': case 'channel-scale': case 'global-avg-pool': return cnnKernelKey(k);
+    default: return tensorKernelKey(k);
   }
 }

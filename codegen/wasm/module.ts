@@ -147,6 +147,10 @@ export class WasmModule {
   nop(): ExprRef {
     return e(this.mod.nop());
   }
+  /** `ifTrue` when the i32 `condition` is non-zero, else `ifFalse` (both evaluated). */
+  select(condition: ExprRef, ifTrue: ExprRef, ifFalse: ExprRef): ExprRef {
+    return e(this.mod.select(condition, ifTrue, ifFalse));
+  }
 
   // ---- locals ----
 
@@ -171,6 +175,7 @@ export class WasmModule {
     shl: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.shl(a, b)),
     shrU: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.shr_u(a, b)),
     ltU: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.lt_u(a, b)),
+    ltS: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.lt_s(a, b)),
     ne: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.ne(a, b)),
     eqz: (a: ExprRef): ExprRef => e(this.mod.i32.eqz(a)),
     load: (ptr: ExprRef, offset = 0): ExprRef => e(this.mod.i32.load(offset, 4, ptr, MEMORY)),
@@ -191,6 +196,8 @@ export class WasmModule {
     min: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.min(a, b)),
     abs: (a: ExprRef): ExprRef => e(this.mod.f32.abs(a)),
     copysign: (a: ExprRef, sign: ExprRef): ExprRef => e(this.mod.f32.copysign(a, sign)),
+    sqrt: (a: ExprRef): ExprRef => e(this.mod.f32.sqrt(a)),
+    neg: (a: ExprRef): ExprRef => e(this.mod.f32.neg(a)),
     nearest: (a: ExprRef): ExprRef => e(this.mod.f32.nearest(a)),
     /** i32 (signed) -> f32. */
     fromI32: (a: ExprRef): ExprRef => e(this.mod.f32.convert_s.i32(a)),
@@ -229,6 +236,8 @@ export class WasmModule {
     add: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.add(a, b)),
     mul: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.mul(a, b)),
     max: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.max(a, b)),
+    sub: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.sub(a, b)),
+    div: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.div(a, b)),
     extractLane: (v: ExprRef, lane: number): ExprRef => e(this.mod.f32x4.extract_lane(v, lane)),
   };
 

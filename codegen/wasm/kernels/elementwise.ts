@@ -12,7 +12,7 @@ export type UnaryFn = 'relu' | 'gelu' | 'gelu_tanh';
 const F = 4;
 
 /** `body` once per group of 4 (vector) and once per leftover element (scalar), advancing `ptrs`. */
-function walk(fn: FunctionScope, size: number, ptrs: Local[], vector: (() => ExprRef[]) | undefined, scalar: () => ExprRef[]): ExprRef[] {
+export function walk(fn: FunctionScope, size: number, ptrs: Local[], vector: (() => ExprRef[]) | undefined, scalar: () => ExprRef[]): ExprRef[] {
   const groups = vector ? Math.floor(size / 4) : 0;
   const advance = (bytes: number) => ptrs.map((p) => bump(fn, p, bytes));
   return [
@@ -83,7 +83,7 @@ const LN2_LO = 1.4286067653e-6;
  * 2^k exp(r) with k = round(a log2 e) and |r| <= ln2/2; exp(r) by its degree-6 Taylor
  * polynomial (relative error below 2e-7), 2^k built from its exponent bits.
  */
-function exp(m: WasmModule, arg: Local, k: Local, out: Local): ExprRef[] {
+export function exp(m: WasmModule, arg: Local, k: Local, out: Local): ExprRef[] {
   const c = (x: number) => m.f32.const(x);
   const r = () => m.get(out);
   let poly = c(1 / 720);

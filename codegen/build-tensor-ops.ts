@@ -1,0 +1,228 @@
+// Lowering rules for the tensor ops of transformer blocks (kernels in tensor-kernels.ts):
+// LayerNormalization, RMSNorm, Softmax (last axis), MatMul of two computed tensors (batched),
+// Gather (embedding lookup), Split, Slice (one axis, step 1), Concat, Transpose, Expand, Sub,
+// Mul, Div (same shape, scalar or trailing broadcast), Where, Neg, Sigmoid. Every operand is
+// read row-major; constants that must match the output's size are broadcast at build time.
+
+import type { Node, Value } from '../ir/graph.js';
+import { Op } from '../ir/ops.js';
+import { sizeOf, stridesOf } from '../ir/tensor.js';
+import { broadcastTo } from './build-schedule.js';
+import type { BufferRole, Kernel } from './schedule.js';
+import type { BinaryFn, TensorKernel } from './tensor-kernels.js';
+
+/** What the rules need from the schedule builder. */
+export interface TensorOpBuilder {
+  readonly kernels: Kernel[];
+  newBuffer(name: string, shape: readonly number[], role: BufferRole, transposed?: boolean, data?: Float32Array): number;
+  bind(v: Value, view: 'rm', buffer: number): void;
+  get(v: Value, view: 'rm'): number;
+  output(node: Node, view: 'rm'): number;
+}
+
+export const TENSOR_OPS: ReadonlySet<Op> = new Set([
+  Op.LayerNormalization, Op.RMSNorm, Op.Softmax, Op.MatMul, Op.Gather, Op.Split, Op.Slice, Op.Concat,
+  Op.Transpose, Op.Expand, Op.Sub, Op.Mul, Op.Div, Op.Where, Op.Neg, Op.Sigmoid,
+]);
+
+const BINARY: Partial<Record<Op, BinaryFn>> = { [Op.Sub]: 'sub', [Op.Mul]: 'mul', [Op.Div]: 'div' };
+
+/** Inputs that are parameters (shapes, axes, sizes, masks), not tensors the kernel computes on. */
+const PARAM_INPUTS: Partial<Record<Op, readonly number[]>> = {
+  [Op.Split]: [1], [Op.Slice]: [1, 2, 3, 4], [Op.Expand]: [1], [Op.Where]: [0], [Op.Gather]: [1],
+};
+
+const shapeOf = (v: Value) => v.staticShape!;
+const axisOf = (node: Node, rank: number, def: number) => {
+  const a = node.attrInt('axis', def);
+  return a < 0 ? a + rank : a;
+};
+const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/** `shape` without leading 1s is a suffix of `out`: its elements repeat along `out`. */
+function isTrailing(shape: readonly number[], out: readonly number[]): boolean {
+  const core = shape.slice(shape.findIndex((d) => d !== 1) === -1 ? shape.length : shape.findIndex((d) => d !== 1));
+  return core.length <= out.length && core.every((d, i) => d === out[out.length - core.length + i]);
+}
+
+/** Why `node` (an op in TENSOR_OPS) cannot be lowered, or undefined. */
+export function tensorOpReason(node: Node): string | undefined {
+  const params = PARAM_INPUTS[node.op] ?? [];
+  const data = [...node.inputs.filter((v, i) => v !== undefined && !params.includes(i)), ...node.outputs.filter((v) => v.uses.length > 0 || v.graph.outputs.includes(v))];
+  const bad = data.find((v) => v!.dtype !== 'float32');
+  if (bad) return `${bad.dtype ?? 'unknown'} tensor '${bad.name}', only float32 is lowered`;
+  const [x, p] = node.inputs;
+  const out = shapeOf(node.outputs[0]!);
+  switch (node.op) {
+    case Op.LayerNormalization: case Op.RMSNorm: {
+      const cols = product(shapeOf(x!).slice(axisOf(node, shapeOf(x!).length, -1)));
+      const ok = node.inputs.slice(1).every((v) => v === undefined || (v.const && sizeOf(shapeOf(v)) === cols));
+      if (!ok) return 'scale or bias not constant, or not of the normalized shape';
+      if (node.outputs.slice(1).some((v) => v.uses.length > 0)) return 'mean or inverse deviation output used';
+      return undefined;
+    }
+    case Op.Softmax:
+      return axisOf(node, out.length, -1) === out.length - 1 ? undefined : 'softmax over an axis other than the last';
+    case Op.MatMul: {
+      const [a, b] = [shapeOf(x!), shapeOf(p!)];
+      if (a.length < 2 || b.length < 2) return 'MatMul of a vector';
+      const batch = product(out.slice(0, -2));
+      const ok = (s: readonly number[]) => product(s.slice(0, -2)) === 1 || s.slice(0, -2).join() === out.slice(0, -2).join();
+      return batch > 0 && ok(a) && ok(b) ? undefined : 'MatMul with a partial batch broadcast';
+    }
+    case Op.Gather:
+      if (!x!.const || axisOf(node, shapeOf(x!).length, 0) !== 0) return 'Gather other than rows of a constant table';
+      return p!.dtype === 'int64' && !p!.const && !p!.producer ? undefined : 'Gather indices other than an int64 model input';
+    case Op.Split: case Op.Slice: case Op.Expand:
+      if (node.inputs.slice(1).some((v) => v !== undefined && !v.const)) return 'sizes, starts or shape not constant';
+      if (node.op === Op.Slice) {
+        const steps = node.inputs[4]?.const;
+        if (steps && [...steps.toNumbers()].some((s) => s !== 1)) return 'Slice with a step other than 1';
+        if (shapeOf(x!).filter((d, i) => d !== out[i]).length > 1) return 'Slice along more than one axis';
+      }
+      return undefined;
+    case Op.Sub: case Op.Mul: case Op.Div: {
+      const [a, b] = [shapeOf(x!), shapeOf(p!)];
+      const fits = (v: Value, s: readonly number[]) => v.const || sizeOf(s) === sizeOf(out) || isTrailing(s, out);
+      return fits(x!, a) && fits(p!, b) && (sizeOf(a) === sizeOf(out) || sizeOf(b) === sizeOf(out) || x!.const || p!.const)
+        ? undefined : 'broadcast other than scalar or trailing';
+    }
+    case Op.Where:
+      if (!x!.const) return 'Where with a computed condition';
+      return node.inputs.slice(1).every((v) => v!.const || sizeOf(shapeOf(v!)) === sizeOf(out)) ? undefined : 'Where broadcasting a computed tensor';
+    default:
+      return undefined;
+  }
+}
+
+/** A constant's contents as f32 (bool and integer masks become 0 / 1 and numbers). */
+function constFloats(v: Value): Float32Array {
+  const t = v.const!;
+  return t.dtype === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.toNumbers());
+}
+
+/** The buffer of `v` at the output's full size: constants broadcast at build time. */
+function full(b: TensorOpBuilder, node: Node, v: Value): number {
+  const out = shapeOf(node.outputs[0]!);
+  if (!v.const || sizeOf(shapeOf(v)) === sizeOf(out) && v.const.dtype === 'float32') return b.get(v, 'rm');
+  return b.newBuffer(`${v.name}_broadcast`, out, 'const', false, broadcastTo(constFloats(v), shapeOf(v), out));
+}
+
+export function lowerTensorOp(b: TensorOpBuilder, node: Node): void {
+  const push = (k: TensorKernel) => b.kernels.push(k);
+  const [x, p] = node.inputs as Value[];
+  const out = shapeOf(node.outputs[0]!);
+  switch (node.op) {
+    case Op.LayerNormalization: case Op.RMSNorm: {
+      const shape = shapeOf(x!);
+      const axis = axisOf(node, shape.length, -1);
+      const bias = node.op === Op.LayerNormalization && node.inputs[2] !== undefined;
+      const ins = [b.get(x!, 'rm'), b.get(p!, 'rm'), ...(bias ? [b.get(node.inputs[2]!, 'rm')] : [])];
+      const rms = node.op === Op.RMSNorm;
+      push({ op: 'norm', ins, y: b.output(node, 'rm'), rows: product(shape.slice(0, axis)), cols: product(shape.slice(axis)), epsilon: node.attrFloat('epsilon', 1e-5), rms, bias });
+      return;
+    }
+    case Op.Softmax:
+      push({ op: 'softmax', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), cols: out[out.length - 1]!, rows: sizeOf(out) / out[out.length - 1]! });
+      return;
+    case Op.MatMul: {
+      const [sa, sb] = [shapeOf(x!), shapeOf(p!)];
+      const [M, K, N] = [sa[sa.length - 2]!, sa[sa.length - 1]!, sb[sb.length - 1]!];
+      const stride = (s: readonly number[]) => (product(s.slice(0, -2)) === 1 ? 0 : s[s.length - 2]! * s[s.length - 1]!);
+      push({ op: 'batch-matmul', ins: [b.get(x!, 'rm'), b.get(p!, 'rm')], y: b.output(node, 'rm'), batch: product(out.slice(0, -2)), M, K, N, aStride: stride(sa), bStride: stride(sb) });
+      return;
+    }
+    case Op.Gather: {
+      const table = shapeOf(x!);
+      push({ op: 'gather', ins: [b.get(x!, 'rm'), b.get(p!, 'rm')], y: b.output(node, 'rm'), count: sizeOf(shapeOf(p!)), rows: table[0]!, cols: product(table.slice(1)) });
+      return;
+    }
+    case Op.Split: {
+      const shape = shapeOf(x!);
+      const axis = axisOf(node, shape.length, 0);
+      const inner = product(shape.slice(axis + 1));
+      const xb = b.get(x!, 'rm');
+      let start = 0;
+      for (const v of node.outputs) {
+        const len = shapeOf(v)[axis]!;
+        const y = b.newBuffer(v.name, shapeOf(v), 'temp');
+        b.bind(v, 'rm', y);
+        if (len > 0) push(sliceCopy(xb, y, shape, axis, start, len, inner));
+        start += len;
+      }
+      return;
+    }
+    case Op.Slice: {
+      const shape = shapeOf(x!);
+      const axis = Math.max(0, shape.findIndex((d, i) => d !== out[i]));
+      const y = b.output(node, 'rm');
+      if (sizeOf(out) === 0) return;
+      push(sliceCopy(b.get(x!, 'rm'), y, shape, axis, sliceStart(node, axis, shape[axis]!), out[axis]!, product(shape.slice(axis + 1))));
+      return;
+    }
+    case Op.Concat: {
+      const axis = axisOf(node, out.length, 0);
+      const inner = product(out.slice(axis + 1));
+      const y = b.output(node, 'rm');
+      let at = 0;
+      for (const v of node.inputs) {
+        const len = shapeOf(v!)[axis]!;
+        const chunk = len * inner;
+        if (chunk > 0) push({ op: 'block-copy', ins: [b.get(v!, 'rm')], y, outer: product(out.slice(0, axis)), chunk, xOffset: 0, xStride: chunk, yOffset: at * inner, yStride: out[axis]! * inner });
+        at += len;
+      }
+      return;
+    }
+    case Op.Transpose: {
+      const shape = shapeOf(x!);
+      const perm = node.attrInts('perm', shape.map((_, i) => shape.length - 1 - i));
+      const strides = stridesOf(shape);
+      push({ op: 'strided', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), shape: out, inStrides: perm.map((a) => strides[a]!) });
+      return;
+    }
+    case Op.Expand: {
+      const shape = shapeOf(x!);
+      const padded = [...new Array<number>(out.length - shape.length).fill(1), ...shape];
+      const strides = stridesOf(padded);
+      push({ op: 'strided', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), shape: out, inStrides: padded.map((d, i) => (d === 1 ? 0 : strides[i]!)) });
+      return;
+    }
+    case Op.Sub: case Op.Mul: case Op.Div: {
+      const size = sizeOf(out);
+      const whole = (v: Value) => sizeOf(shapeOf(v)) === size;
+      // `a` is the full-size operand; b repeats along it (or is broadcast at build time).
+      const swap = !whole(x!) && (whole(p!) || !x!.const);
+      const [a, c] = swap ? [p!, x!] : [x!, p!];
+      const ab = whole(a) ? b.get(a, 'rm') : full(b, node, a);
+      const repeats = isTrailing(shapeOf(c), out);
+      const cb = whole(c) || repeats ? b.get(c, 'rm') : full(b, node, c);
+      push({ op: 'binary', fn: BINARY[node.op]!, ins: [ab, cb], y: b.output(node, 'rm'), size, bSize: whole(c) || !repeats ? size : sizeOf(shapeOf(c)), swap });
+      return;
+    }
+    case Op.Where:
+      push({ op: 'where', ins: node.inputs.map((v) => full(b, node, v!)), y: b.output(node, 'rm'), size: sizeOf(out) });
+      return;
+    case Op.Neg: case Op.Sigmoid:
+      push({ op: 'map', fn: node.op === Op.Neg ? 'neg' : 'sigmoid', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), size: sizeOf(out) });
+      return;
+    default:
+      throw new Error(`no tensor-op rule for ${node.op}`);
+  }
+}
+
+/** Copy `len` entries along `axis` from `start` of x (of `shape`) into the whole of y. */
+function sliceCopy(x: number, y: number, shape: readonly number[], axis: number, start: number, len: number, inner: number): TensorKernel {
+  const chunk = len * inner;
+  return { op: 'block-copy', ins: [x], y, outer: product(shape.slice(0, axis)), chunk, xOffset: start * inner, xStride: shape[axis]! * inner, yOffset: 0, yStride: chunk };
+}
+
+/** The first index Slice takes along `axis` (negative starts count from the end, clamped). */
+function sliceStart(node: Node, axis: number, dim: number): number {
+  const starts = [...node.inputs[1]!.const!.toNumbers()];
+  const axes = node.inputs[3]?.const ? [...node.inputs[3].const.toNumbers()] : starts.map((_, i) => i);
+  const rank = node.inputs[0]!.staticShape!.length;
+  const i = axes.findIndex((a) => (a < 0 ? a + rank : a) === axis);
+  if (i < 0) return 0;
+  const s = starts[i]!;
+  return Math.min(Math.max(s < 0 ? s + dim : s, 0), dim);
+}

@@ -1,0 +1,103 @@
+// Schedule kernels for the tensor ops of transformer blocks: normalization, softmax, products
+// of two activations, embedding lookup, data movement (split, slice, concat, N-D transpose, expand),
+// broadcasting arithmetic and select. Each reads the buffers `ins` and writes `y`; the emitted
+// function takes their byte addresses in that order, then y's. Counts, strides and offsets
+// are in elements and baked into the function.
+
+export type BinaryFn = 'add' | 'sub' | 'mul' | 'div';
+export type MapFn = 'neg' | 'sigmoid' | 'silu';
+
+interface Base {
+  ins: number[];
+  y: number;
+}
+
+/** y = (x - mean) / sqrt(var + eps) * scale + bias per row of `cols`; `rms`: no mean, no bias. */
+export interface NormKernel extends Base {
+  readonly op: 'norm';
+  readonly rows: number;
+  readonly cols: number;
+  readonly epsilon: number;
+  readonly rms: boolean;
+  readonly bias: boolean;
+}
+
+/** Softmax over each row of `cols` (the last axis). */
+export interface SoftmaxKernel extends Base {
+  readonly op: 'softmax';
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** y[b] = a[b] [M, K] @ c[b] [K, N] for `batch` products; a batch stride 0 reuses one matrix. */
+export interface BatchMatMulKernel extends Base {
+  readonly op: 'batch-matmul';
+  readonly batch: number;
+  readonly M: number;
+  readonly K: number;
+  readonly N: number;
+  readonly aStride: number;
+  readonly bStride: number;
+}
+
+/** y[i, :] = table[ids[i], :], ids int64 (the low 32 bits are read). */
+export interface GatherKernel extends Base {
+  readonly op: 'gather';
+  readonly count: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** `outer` blocks of `chunk` elements from x + xOffset (step xStride) to y + yOffset (step yStride). */
+export interface BlockCopyKernel extends Base {
+  readonly op: 'block-copy';
+  readonly outer: number;
+  readonly chunk: number;
+  readonly xOffset: number;
+  readonly xStride: number;
+  readonly yOffset: number;
+  readonly yStride: number;
+}
+
+/** y (of `shape`) in order, element [i...] from x at sum(i_d inStrides[d]): N-D transpose or broadcast. */
+export interface StridedKernel extends Base {
+  readonly op: 'strided';
+  readonly shape: readonly number[];
+  readonly inStrides: readonly number[];
+}
+
+/**
+ * y = a fn b over `size` elements; b has `bSize` elements repeated along y (a trailing-shape or
+ * scalar broadcast). `swap`: y = b fn a.
+ */
+export interface BinaryKernel extends Base {
+  readonly op: 'binary';
+  readonly fn: BinaryFn;
+  readonly size: number;
+  readonly bSize: number;
+  readonly swap: boolean;
+}
+
+/** y = cond ? a : b over `size` elements, all the same size (cond as f32 0 / 1). */
+export interface WhereKernel extends Base {
+  readonly op: 'where';
+  readonly size: number;
+}
+
+/** y = fn(x) over `size` elements. */
+export interface MapKernel extends Base {
+  readonly op: 'map';
+  readonly fn: MapFn;
+  readonly size: number;
+}
+
+export type TensorKernel =
+  | NormKernel | SoftmaxKernel | BatchMatMulKernel | GatherKernel | BlockCopyKernel | StridedKernel | BinaryKernel | WhereKernel | MapKernel;
+
+export const TENSOR_KERNEL_OPS: ReadonlySet<string> = new Set(['norm', 'softmax', 'batch-matmul', 'gather', 'block-copy', 'strided', 'binary', 'where', 'map']);
+
+/** The key under which identical specializations share one function. */
+export function tensorKernelKey(k: TensorKernel): string {
+  const { ins: _ins, y: _y, ...spec } = k;
+  return JSON.stringify(spec);
+}

@@ -1,0 +1,74 @@
+// Row-wise reductions: LayerNormalization / RMSNorm and Softmax over the last `cols` elements
+// of each row. Rows are short (the model width or the sequence), so each row is walked a few
+// times from its start: statistics first, then the normalized values.
+
+import { repeat, bump } from '../loops.js';
+import { f32, i32, none, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
+import { exp, walk } from './elementwise.js';
+
+/** acc := sum over `cols` floats from `from` of term(x), `x()` emitting a fresh load each call. */
+function rowSum(fn: FunctionScope, from: Local, cols: number, acc: Local, term: (x: () => ExprRef) => ExprRef): ExprRef[] {
+  const m = fn.m;
+  const q = fn.local(i32);
+  return [
+    m.set(q, m.get(from)),
+    m.set(acc, m.f32.const(0)),
+    repeat(fn, cols, [m.set(acc, m.f32.add(m.get(acc), term(() => m.f32.load(m.get(q))))), bump(fn, q, 4)]),
+  ];
+}
+
+/** Add `name(x, scale, [bias,] y)`: normalize each row of `cols` (LayerNorm, or RMSNorm when `rms`). */
+export function emitNorm(m: WasmModule, name: string, k: { rows: number; cols: number; epsilon: number; rms: boolean; bias: boolean }): void {
+  const params = k.bias ? [i32, i32, i32, i32] : [i32, i32, i32];
+  m.addFunction(name, params, none, (fn) => {
+    const px = fn.param(0);
+    const scale = fn.param(1);
+    const bias = k.bias ? fn.param(2) : undefined;
+    const py = fn.param(k.bias ? 3 : 2);
+    const [acc, mean, inv] = [fn.local(f32), fn.local(f32), fn.local(f32)];
+    const [ps, pb] = [fn.local(i32), fn.local(i32)];
+    const c = (v: number) => m.f32.const(v);
+    const centered = (x: ExprRef) => (k.rms ? x : m.f32.sub(x, m.get(mean)));
+    let value = m.f32.mul(m.f32.mul(centered(m.f32.load(m.get(px))), m.get(inv)), m.f32.load(m.get(ps)));
+    if (bias) value = m.f32.add(value, m.f32.load(m.get(pb)));
+    return [repeat(fn, k.rows, [
+      ...(k.rms ? [m.set(mean, c(0))] : [...rowSum(fn, px, k.cols, acc, (x) => x()), m.set(mean, m.f32.div(m.get(acc), c(k.cols)))]),
+      ...rowSum(fn, px, k.cols, acc, (x) => m.f32.mul(centered(x()), centered(x()))),
+      m.set(inv, m.f32.div(c(1), m.f32.sqrt(m.f32.add(m.f32.div(m.get(acc), c(k.cols)), c(k.epsilon))))),
+      m.set(ps, m.get(scale)),
+      ...(bias ? [m.set(pb, m.get(bias))] : []),
+      repeat(fn, k.cols, [m.f32.store(m.get(py), value), bump(fn, px, 4), bump(fn, py, 4), bump(fn, ps, 4), ...(bias ? [bump(fn, pb, 4)] : [])]),
+    ])];
+  });
+}
+
+/** Add `name(x, y)`: softmax over each row of `cols`: exp(x - max) / sum. */
+export function emitSoftmax(m: WasmModule, name: string, rows: number, cols: number): void {
+  m.addFunction(name, [i32, i32], none, (fn) => {
+    const [px, py] = [fn.param(0), fn.param(1)];
+    const [q, r] = [fn.local(i32), fn.local(i32)];
+    const [max, sum, arg, kk, e] = [fn.local(f32), fn.local(f32), fn.local(f32), fn.local(f32), fn.local(f32)];
+    return [repeat(fn, rows, [
+      m.set(q, m.get(px)),
+      m.set(max, m.f32.const(-Infinity)),
+      repeat(fn, cols, [m.set(max, m.f32.max(m.get(max), m.f32.load(m.get(q)))), bump(fn, q, 4)]),
+      m.set(q, m.get(px)),
+      m.set(r, m.get(py)),
+      m.set(sum, m.f32.const(0)),
+      repeat(fn, cols, [
+        m.set(arg, m.f32.sub(m.f32.load(m.get(q)), m.get(max))),
+        ...exp(m, arg, kk, e),
+        m.f32.store(m.get(r), m.get(e)),
+        m.set(sum, m.f32.add(m.get(sum), m.get(e))),
+        bump(fn, q, 4), bump(fn, r, 4),
+      ]),
+      m.set(sum, m.f32.div(m.f32.const(1), m.get(sum))),
+      m.set(r, m.get(py)),
+      ...walk(fn, cols, [r],
+        () => [m.v128.store(m.get(r), m.f32x4.mul(m.v128.load(m.get(r)), m.f32x4.splat(m.get(sum))))],
+        () => [m.f32.store(m.get(r), m.f32.mul(m.f32.load(m.get(r)), m.get(sum)))]),
+      bump(fn, px, cols * 4),
+      bump(fn, py, cols * 4),
+    ])];
+  });
+}
