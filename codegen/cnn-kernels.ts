@@ -1,0 +1,79 @@
+// Schedule kernels for convolutional networks, on activations in NCHW with batch 1 (each
+// tensor is [C, H*W]: channels of contiguous pixels). Pointwise (1x1) convolutions need no
+// kernel of their own: [C, pixels] is the transposed, pixels-contiguous layout the sparse
+// Linear kernels read, so they lower to Linear kernels. Each kernel here reads the buffers
+// `ins` and writes `y`; the emitted function takes their byte addresses in that order, then y's.
+
+interface Base {
+  ins: number[];
+  y: number;
+}
+
+/** y [C, H+top+bottom, W+left+right] = x [C, H, W] with a zero border. */
+export interface Pad2dKernel extends Base {
+  readonly op: 'pad2d';
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly top: number;
+  readonly left: number;
+  readonly bottom: number;
+  readonly right: number;
+}
+
+/**
+ * Direct convolution of an input already padded to [Cin, H, W] (no bounds checks at run
+ * time); ins [x, w], w = weights [Cout, Cin/group, kh, kw] followed by the bias [Cout].
+ */
+export interface Conv2dKernel extends Base {
+  readonly op: 'conv2d';
+  readonly Cin: number;
+  readonly H: number;
+  readonly W: number;
+  readonly Cout: number;
+  readonly OH: number;
+  readonly OW: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly dh: number;
+  readonly dw: number;
+  readonly group: number;
+  /** Clamp the result to [lo, hi] (a fused Relu or Clip); absent: none. */
+  readonly clamp?: readonly [number, number];
+}
+
+/**
+ * Elementwise activations with two parameters: clip to [a, b]; hardsigmoid max(0, min(1,
+ * a x + b)); hardswish x hardsigmoid(x).
+ */
+export interface ActivationKernel extends Base {
+  readonly op: 'activation';
+  readonly fn: 'clip' | 'hardsigmoid' | 'hardswish';
+  readonly a: number;
+  readonly b: number;
+  readonly size: number;
+}
+
+/** y [C, P] = x [C, P] * s [C] (squeeze-excite scaling); ins [x, s]. */
+export interface ChannelScaleKernel extends Base {
+  readonly op: 'channel-scale';
+  readonly channels: number;
+  readonly pixels: number;
+}
+
+/** y [C] = mean of x [C, P] over the pixels. */
+export interface GlobalAveragePoolKernel extends Base {
+  readonly op: 'global-avg-pool';
+  readonly channels: number;
+  readonly pixels: number;
+}
+
+export type CnnKernel = Pad2dKernel | Conv2dKernel | ActivationKernel | ChannelScaleKernel | GlobalAveragePoolKernel;
+
+/** What makes two kernels the same function: every field but the buffers they run on. */
+export function cnnKernelKey(k: CnnKernel): string {
+  const fields = Object.entries(k).filter(([key]) => key !== 'ins' && key !== 'y');
+  return fields.map(([key, value]) => `${key}=${String(value)}`).join(':');
+}
