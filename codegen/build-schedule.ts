@@ -9,6 +9,7 @@ import { error, type Diagnostic } from '../ir/diagnostics.js';
 import type { Model, Node, Value } from '../ir/graph.js';
 import { Op } from '../ir/ops.js';
 import { sizeOf } from '../ir/tensor.js';
+import { lowerTensorOp, TENSOR_OPS } from './build-tensor-ops.js';
 import { handlesCnnOp, lowerCnnOp } from './build-cnn-ops.js';
 import { chooseLayout } from './layout.js';
 import type { Buffer, BufferRole, FormatOption, Kernel, LayerChoice, ModelIO, Schedule } from './schedule.js';
@@ -21,7 +22,7 @@ export const ALIAS_OPS: ReadonlySet<Op> = new Set([Op.Identity, Op.Reshape, Op.F
 /** Every op the wasm backend lowers. */
 export const WASM_OPS: ReadonlySet<Op> = new Set([...ALIAS_OPS, Op.Linear, Op.Relu, Op.Gelu, Op.Add]);
 
-class ScheduleBuilder {
+export class ScheduleBuilder {
   readonly buffers: Buffer[] = [];
   readonly kernels: Kernel[] = [];
   readonly layers: LayerChoice[] = [];
@@ -30,9 +31,9 @@ class ScheduleBuilder {
 
   constructor(readonly format: FormatOption) {}
 
-  newBuffer(name: string, shape: readonly number[], role: BufferRole, transposed = false, data?: Float32Array): number {
+  newBuffer(name: string, shape: readonly number[], role: BufferRole, transposed = false, data?: Float32Array, dtype?: 'int64'): number {
     const id = this.buffers.length;
-    this.buffers.push({ id, name: transposed ? `${name}^T` : name, shape, size: sizeOf(shape), role, transposed, ...(data ? { data } : {}) });
+    this.buffers.push({ id, name: transposed ? `${name}^T` : name, shape, size: sizeOf(shape), role, transposed, ...(data ? { data } : {}), ...(dtype ? { dtype } : {}) });
     return id;
   }
 
@@ -143,15 +144,17 @@ export function buildSchedule(model: Model, format: FormatOption): Schedule {
   const g = model.graph;
   const b = new ScheduleBuilder(format);
   const inputs: ModelIO[] = g.inputs.filter((v) => !v.const).map((v) => {
-    const buffer = b.newBuffer(v.name, v.staticShape!, 'input');
+    const dtype = v.dtype === 'int64' ? 'int64' : undefined;
+    const buffer = b.newBuffer(v.name, v.staticShape!, 'input', false, undefined, dtype);
     b.bind(v, 'rm', buffer);
-    return { name: v.name, buffer, shape: v.staticShape! };
+    return { name: v.name, buffer, shape: v.staticShape!, ...(dtype ? { dtype } : {}) };
   });
   for (const node of g.nodes) {
     if (node.op === Op.Linear) b.linear(node);
     else if (ALIAS_OPS.has(node.op)) b.alias(node);
     else if (node.op === Op.Relu || node.op === Op.Gelu || node.op === Op.Add) b.elementwise(node);
     else if (handlesCnnOp(node)) lowerCnnOp(b, node);
+    else if (TENSOR_OPS.has(node.op)) lowerTensorOp(b, node);
     else throw error('UNSUPPORTED_OP', `the wasm backend cannot lower ${node.describe()}`, { file: model.sourcePath, node: node.name, opType: node.opType });
   }
   const outputs: ModelIO[] = g.outputs.map((v) => {

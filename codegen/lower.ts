@@ -7,6 +7,7 @@ import { Op } from '../ir/ops.js';
 import { PassManager } from '../passes/manager.js';
 import { specializeShapes } from '../passes/specialize.js';
 import { ALIAS_OPS, buildSchedule, WASM_OPS } from './build-schedule.js';
+import { TENSOR_OPS, tensorOpReason } from './build-tensor-ops.js';
 import { cnnOpReason, handlesCnnOp } from './build-cnn-ops.js';
 import { liveIntervals, planMemory, type MemoryPlan } from './memory-plan.js';
 import { kernelReads, type FormatOption, type Kernel, type Schedule } from './schedule.js';
@@ -48,6 +49,7 @@ export function lower(model: Model, opts: LowerOptions = {}): Lowered {
 /** Why the wasm backend cannot lower `node`, or undefined when it can. */
 function unsupportedReason(node: Node): string | undefined {
   if (handlesCnnOp(node)) return cnnOpReason(node);
+  if (TENSOR_OPS.has(node.op)) return tensorOpReason(node);
   if (!WASM_OPS.has(node.op)) return node.op === Op.MatMul ? 'MatMul of two computed tensors' : 'op not lowered yet';
   // Shape-only ops carry shapes, axes or a ratio beside the data: only the data must be f32.
   const data = ALIAS_OPS.has(node.op) ? [node.inputs[0], node.outputs[0]] : [...node.inputs, ...node.outputs];
@@ -80,7 +82,8 @@ function checkSupported(model: Model): void {
     'UNSUPPORTED_OP',
     `the wasm backend cannot lower ${count} node${count > 1 ? 's' : ''}: ${list}`,
     { file: model.sourcePath },
-    'Supported: MatMul/Gemm with a constant weight (Linear), Relu, Gelu, Add, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout.'
+    'Supported: MatMul/Gemm (Linear or batched), Relu, Gelu, Add, Sub, Mul, Div, Neg, Sigmoid, Where, LayerNormalization, RMSNorm, Softmax, '
+      + 'Gather, Split, Slice, Concat, Transpose, Expand, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout.'
       + ' CNNs: Conv (BatchNormalization folded in), Clip, HardSigmoid, HardSwish, GlobalAveragePool, Mul by a per-channel scale.',
   );
 }

@@ -4,6 +4,7 @@
 
 import type { Diagnostic } from '../ir/diagnostics.js';
 import type { CnnKernel } from './cnn-kernels.js';
+import type { TensorKernel } from './tensor-kernels.js';
 import type { UnaryFn } from './wasm/kernels/elementwise.js';
 
 /** How a weight is stored and multiplied: dense panels, per-channel nonzero lists, or 2:4. */
@@ -24,6 +25,8 @@ export interface Buffer {
   readonly transposed: boolean;
   /** Constant contents (role 'const'). */
   readonly data?: Float32Array;
+  /** int64 for integer model inputs (token ids); float32 when absent. */
+  readonly dtype?: 'int64';
 }
 
 export interface LinearKernel {
@@ -73,7 +76,7 @@ export interface CopyKernel {
   readonly size: number;
 }
 
-export type Kernel = LinearKernel | UnaryKernel | AddKernel | TransposeKernel | CopyKernel | CnnKernel;
+export type Kernel = LinearKernel | UnaryKernel | AddKernel | TransposeKernel | CopyKernel | TensorKernel | CnnKernel;
 
 /** The layout chosen for one Linear's weight, and why (printed and kept in the manifest). */
 export interface LayerChoice {
@@ -94,6 +97,7 @@ export interface ModelIO {
   readonly name: string;
   readonly buffer: number;
   readonly shape: readonly number[];
+  readonly dtype?: 'int64';
 }
 
 export interface Schedule {

@@ -21,6 +21,8 @@ import { emitSpmv, packSpmv } from './kernels/spmv.js';
 import { none, WasmModule, type ExprRef } from './module.js';
 import type { MemoryPlan } from '../memory-plan.js';
 import type { Kernel, LinearKernel, Schedule } from '../schedule.js';
+import { tensorKernelKey } from '../tensor-kernels.js';
+import { emitTensorKernel } from './tensor-emit.js';
 import { cnnKernelKey } from '../cnn-kernels.js';
 import { emitCnnKernel } from './cnn-emit.js';
 
@@ -35,6 +37,8 @@ export interface TensorPlace {
   readonly shape: readonly number[];
   /** Byte offset in memory. */
   readonly offset: number;
+  /** int64 inputs (token ids); float32 when absent. */
+  readonly dtype?: 'int64';
 }
 
 /** What the runtime reads from the module's 'sparsec' custom section. */
@@ -119,7 +123,7 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
     });
     m.addFunction('run', [], none, () => (calls.length ? calls : [m.nop()]));
     if (!external && weights.length > 0) m.addData(WEIGHTS_BASE, weights);
-    const place = (io: Schedule['inputs'][number]): TensorPlace => ({ name: io.name, shape: [...io.shape], offset: addr(io.buffer) });
+    const place = (io: Schedule['inputs'][number]): TensorPlace => ({ name: io.name, shape: [...io.shape], offset: addr(io.buffer), ...(io.dtype ? { dtype: io.dtype } : {}) });
     const meta: RuntimeMeta = {
       format: 1,
       inputs: s.inputs.map(place),
@@ -178,6 +182,7 @@ class KernelTable {
       case 'copy': return emitCopy(m, name, k.size);
       case 'transpose': return emitTranspose(m, name, k.rows, k.cols);
       case 'pad2d': case 'conv2d': case 'activation': case 'channel-scale': case 'global-avg-pool': return emitCnnKernel(m, name, k);
+      default: return emitTensorKernel(m, name, k);
     }
   }
 }
@@ -193,5 +198,6 @@ function kernelKey(k: Kernel, packed: PackedSparse | undefined): string {
     case 'copy': return `copy:${k.size}`;
     case 'transpose': return `transpose:${k.rows}:${k.cols}`;
     case 'pad2d': case 'conv2d': case 'activation': case 'channel-scale': case 'global-avg-pool': return cnnKernelKey(k);
+    default: return tensorKernelKey(k);
   }
 }
