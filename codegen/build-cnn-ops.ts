@@ -10,9 +10,10 @@ import type { Node, Value } from '../ir/graph.js';
 import { Op } from '../ir/ops.js';
 import { sizeOf } from '../ir/tensor.js';
 import type { CnnKernel } from './cnn-kernels.js';
-import { chooseLayout, relativeCost, weightStats } from './layout.js';
+import { chooseLayout } from './layout.js';
 import type { BufferRole, FormatOption, Kernel, LayerChoice } from './schedule.js';
 import { packConv2d } from './wasm/kernels/conv.js';
+import { packPointwise } from './wasm/kernels/conv1x1.js';
 
 /** What the rules need from the schedule builder. */
 export interface CnnOpBuilder {
@@ -152,22 +153,24 @@ function lowerConv(b: CnnOpBuilder, node: Node): void {
 /**
  * A 1x1 convolution is y [Cout, P] = Wc [Cout, Cin] @ x [Cin, P]: a Linear with weight
  * W = Wc^T [Cin, Cout] whose activations are already transposed (pixels contiguous), which is
- * what the sparse kernels read and write. One pixel is a plain product (every layout works);
- * for more, a dense weight also goes through the csr kernel (at density 1), since the dense
- * GEMM wants pixel-major rows.
+ * what the sparse kernels read and write. One pixel is a plain product (any layout); for more,
+ * a dense weight gets the pointwise kernel, which works on the same layout.
  */
 function lowerPointwise(b: CnnOpBuilder, node: Node, c: { Cin: number; Cout: number; pixels: number; weight: Float32Array; bias?: Float32Array }): void {
   const { Cin: K, Cout: N, pixels: M } = c;
   const W = new Float32Array(K * N);
   for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) W[k * N + n] = c.weight[n * K + k]!;
   const weightName = node.inputs[1]!.name;
-  let choice = chooseLayout({ node: node.name, weight: weightName, M, K, N }, W, b.format, (d) => b.warnings.push(d));
-  if (M > 1 && choice.layout === 'dense') {
-    const stats = weightStats(W, K, N);
-    choice = { ...choice, layout: 'csr', relativeCost: relativeCost('csr', M, stats), reason: `${choice.reason}; 1x1 conv over pixel-contiguous activations: csr kernel` };
-  }
+  const choice = chooseLayout({ node: node.name, weight: weightName, M, K, N }, W, b.format, (d) => b.warnings.push(d));
   b.layers.push(choice);
   const x = b.get(node.inputs[0]!, 'rm');
   const y = b.output(node, 'rm');
+  if (M > 1 && choice.layout === 'dense') {
+    const geometry = { Cin: K, Cout: N, pixels: M, bias: c.bias !== undefined };
+    const packed = packPointwise({ op: 'pointwise', ...geometry, ins: [], y: 0 }, c.weight, c.bias);
+    const wb = b.newBuffer(`${weightName}_1x1`, [packed.length], 'const', false, packed);
+    b.kernels.push({ op: 'pointwise', ...geometry, ins: [x, wb], y });
+    return;
+  }
   b.kernels.push({ op: 'linear', node: node.name, weightName, x, y, M, K, N, layout: choice.layout, weight: W, ...(c.bias ? { bias: c.bias } : {}), relu: false });
 }

@@ -44,6 +44,16 @@ export interface Conv2dKernel extends Base {
   readonly clamp?: readonly [number, number];
 }
 
+/** Dense 1x1 convolution: y [Cout, P] = Wc [Cout, Cin] @ x [Cin, P] (+ bias); ins [x, w] (packPointwise). */
+export interface Pointwise1x1Kernel extends Base {
+  readonly op: 'pointwise';
+  readonly Cin: number;
+  readonly Cout: number;
+  readonly pixels: number;
+  readonly bias: boolean;
+  readonly clamp?: readonly [number, number];
+}
+
 /**
  * Elementwise activations with two parameters: clip to [a, b]; hardsigmoid max(0, min(1,
  * a x + b)); hardswish x hardsigmoid(x).
@@ -70,7 +80,7 @@ export interface GlobalAveragePoolKernel extends Base {
   readonly pixels: number;
 }
 
-export type CnnKernel = Pad2dKernel | Conv2dKernel | ActivationKernel | ChannelScaleKernel | GlobalAveragePoolKernel;
+export type CnnKernel = Pad2dKernel | Conv2dKernel | Pointwise1x1Kernel | ActivationKernel | ChannelScaleKernel | GlobalAveragePoolKernel;
 
 /** What makes two kernels the same function: every field but the buffers they run on. */
 export function cnnKernelKey(k: CnnKernel): string {

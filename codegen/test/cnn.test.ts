@@ -42,7 +42,8 @@ const convCases: ConvCase[] = [
   { name: 'depthwise 3x3 stride 2, pads 1', x: [1, 6, 9, 10], w: [6, 1, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2], group: 6 }, bias: true, kernels: ['pad2d', 'conv2d'] },
   { name: 'grouped 5x3, dilation 2, asymmetric pads', x: [1, 4, 12, 13], w: [6, 2, 5, 3], attrs: { pads: [2, 0, 1, 3], dilations: [2, 2], group: 2 }, bias: true, kernels: ['pad2d', 'conv2d'] },
   { name: 'unpadded 2x2 stride 1', x: [1, 2, 6, 9], w: [3, 2, 2, 2], attrs: {}, kernels: ['conv2d'] },
-  { name: 'pointwise 1x1 over 7x9 pixels', x: [1, 8, 7, 9], w: [12, 8, 1, 1], attrs: {}, bias: true, kernels: ['linear'] },
+  { name: 'pointwise 1x1 over 7x9 pixels', x: [1, 8, 7, 9], w: [12, 8, 1, 1], attrs: {}, bias: true, kernels: ['pointwise'] },
+  { name: 'pointwise 1x1, 6 channels (a partial block), 4x5 pixels, no bias', x: [1, 5, 4, 5], w: [6, 5, 1, 1], attrs: {}, kernels: ['pointwise'] },
   { name: 'pointwise 1x1 on one pixel', x: [1, 16, 1, 1], w: [12, 16, 1, 1], attrs: {}, bias: true, kernels: ['linear'] },
 ];
 

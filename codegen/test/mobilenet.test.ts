@@ -23,7 +23,7 @@ describe('mobilenet fixture through the wasm backend', () => {
       compilerVersion: 'test', name: 'mobilenet', shapes: { input: [1, 3, 64, 64] }, externalWeightsBytes: Infinity,
     });
     const ops = new Set(built.lowered.schedule.kernels.map((k) => k.op));
-    expect([...ops].sort()).toEqual(['activation', 'add', 'channel-scale', 'conv2d', 'global-avg-pool', 'linear', 'pad2d']);
+    expect([...ops].sort()).toEqual(['activation', 'add', 'channel-scale', 'conv2d', 'global-avg-pool', 'linear', 'pad2d', 'pointwise']);
     const runtime = await load(built.files.find((f) => f.name === 'mobilenet.wasm')!.bytes);
     const got = runtime.run({ input: input.data as Float32Array }).logits!;
     expect(got.shape).toEqual([1, 10]);

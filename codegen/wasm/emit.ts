@@ -181,7 +181,7 @@ class KernelTable {
       case 'add': return emitAdd(m, name, k.size);
       case 'copy': return emitCopy(m, name, k.size);
       case 'transpose': return emitTranspose(m, name, k.rows, k.cols);
-      case 'pad2d': case 'conv2d': case 'activation': case 'channel-scale': case 'global-avg-pool': return emitCnnKernel(m, name, k);
+      case 'pad2d': case 'conv2d': case 'pointwise': case 'activation': case 'channel-scale': case 'global-avg-pool': return emitCnnKernel(m, name, k);
       default: return emitTensorKernel(m, name, k);
     }
   }
@@ -197,7 +197,7 @@ function kernelKey(k: Kernel, packed: PackedSparse | undefined): string {
     case 'add': return `add:${k.size}`;
     case 'copy': return `copy:${k.size}`;
     case 'transpose': return `transpose:${k.rows}:${k.cols}`;
-    case 'pad2d': case 'conv2d': case 'activation': case 'channel-scale': case 'global-avg-pool': return cnnKernelKey(k);
+    case 'pad2d': case 'conv2d': case 'pointwise': case 'activation': case 'channel-scale': case 'global-avg-pool': return cnnKernelKey(k);
     default: return tensorKernelKey(k);
   }
 }
