@@ -24,6 +24,7 @@ export interface CnnOpBuilder {
   newBuffer(name: string, shape: readonly number[], role: BufferRole, transposed?: boolean, data?: Float32Array): number;
   get(v: Value, view: 'rm'): number;
   output(node: Node, view: 'rm'): number;
+  bind(v: Value, view: 'rm', buffer: number): void;
 }
 
 export const CNN_OPS: ReadonlySet<Op> = new Set([Op.Conv, Op.Clip, Op.HardSigmoid, Op.HardSwish, Op.Mul, Op.GlobalAveragePool]);
@@ -90,6 +91,7 @@ export function lowerCnnOp(b: CnnOpBuilder, node: Node): void {
     case Op.Clip: {
       const bound = (v: Value | undefined, def: number) => (v?.const ? Number(v.const.toNumbers()[0]) : def);
       const [lo, hi] = [bound(node.inputs[1], -Infinity), bound(node.inputs[2], Infinity)];
+      if (fuseClamp(b, node, lo, hi)) return;
       return void push({ op: 'activation', fn: 'clip', a: lo, b: hi, size: sizeOf(shapeOf(x)), ins: [b.get(x, 'rm')], y: b.output(node, 'rm') });
     }
     case Op.HardSigmoid: {
@@ -118,6 +120,20 @@ export function lowerCnnOp(b: CnnOpBuilder, node: Node): void {
     default:
       throw new Error(`lowerCnnOp: ${node.describe()} is not a CNN op`);
   }
+}
+
+/**
+ * Apply a Clip as the epilogue of the convolution kernel just emitted for its input, when
+ * nothing else reads the convolution's result: one pass over the output fewer.
+ */
+function fuseClamp(b: CnnOpBuilder, clip: Node, lo: number, hi: number): boolean {
+  const x = clip.inputs[0]!;
+  const last = b.kernels[b.kernels.length - 1];
+  if (x.producer?.op !== Op.Conv || x.uses.length !== 1 || x.isGraphOutput) return false;
+  if (!last || (last.op !== 'conv2d' && last.op !== 'pointwise') || last.clamp || last.y !== b.get(x, 'rm')) return false;
+  last.clamp = [lo, hi];
+  b.bind(clip.outputs[0]!, 'rm', last.y);
+  return true;
 }
 
 function lowerConv(b: CnnOpBuilder, node: Node): void {

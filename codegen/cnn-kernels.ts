@@ -41,7 +41,7 @@ export interface Conv2dKernel extends Base {
   readonly dw: number;
   readonly group: number;
   /** Clamp the result to [lo, hi] (a fused Relu or Clip); absent: none. */
-  readonly clamp?: readonly [number, number];
+  clamp?: readonly [number, number];
 }
 
 /** Dense 1x1 convolution: y [Cout, P] = Wc [Cout, Cin] @ x [Cin, P] (+ bias); ins [x, w] (packPointwise). */
@@ -51,7 +51,7 @@ export interface Pointwise1x1Kernel extends Base {
   readonly Cout: number;
   readonly pixels: number;
   readonly bias: boolean;
-  readonly clamp?: readonly [number, number];
+  clamp?: readonly [number, number];
 }
 
 /**

@@ -68,14 +68,25 @@ describe('CNN ops through the wasm backend match the reference executor', () => 
     }
   });
 
-  test('Conv + BatchNormalization (folded) + Clip (ReLU6)', async () => {
+  test('Conv + BatchNormalization (folded) + Clip (ReLU6, fused into the conv)', async () => {
     const err = await check([1, 4, 8, 8], (b, x) => {
       const conv = b.op('Conv', [x, constant(b, 'w', [8, 4, 3, 3], 2)], { attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } });
       const positive = b.constant('var', Tensor.float32(randomFloats(8, 5).map((v) => Math.abs(v) + 0.2), [8]));
       const bn = b.op('BatchNormalization', [conv, constant(b, 's', [8], 3), constant(b, 't', [8], 4), constant(b, 'm', [8], 6), positive]);
       return b.op('Clip', [bn, b.constant('lo', Tensor.float32([0], [])), b.constant('hi', Tensor.float32([6], []))]);
-    }, { kernels: ['pad2d', 'conv2d', 'activation'] });
+    }, { kernels: ['pad2d', 'conv2d'] });
     expect(err).toBeLessThan(1e-5);
+  });
+
+  test('Clip fused into a dense 1x1 conv; a Clip whose conv has another reader stays separate', async () => {
+    const clip = (b: GraphBuilder, v: Value) => b.op('Clip', [v, b.constant(`lo${v.name}`, Tensor.float32([-0.5], [])), b.constant(`hi${v.name}`, Tensor.float32([0.7], []))]);
+    const fused = await check([1, 6, 5, 6], (b, x) => clip(b, b.op('Conv', [x, constant(b, 'w', [9, 6, 1, 1], 2)], { attrs: { kernel_shape: [1, 1] } })), { kernels: ['pointwise'] });
+    expect(fused).toBeLessThan(1e-5);
+    const shared = await check([1, 6, 5, 6], (b, x) => {
+      const conv = b.op('Conv', [x, constant(b, 'w', [6, 6, 1, 1], 2)], { attrs: { kernel_shape: [1, 1] } });
+      return b.op('Add', [clip(b, conv), conv]);
+    }, { kernels: ['pointwise', 'activation', 'add'] });
+    expect(shared).toBeLessThan(1e-5);
   });
 
   test('HardSigmoid alone, HardSigmoid(x) * x (fused to HardSwish), HardSwish', async () => {
