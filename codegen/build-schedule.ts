@@ -9,7 +9,7 @@ import { error, type Diagnostic } from '../ir/diagnostics.js';
 import type { Model, Node, Value } from '../ir/graph.js';
 import { Op } from '../ir/ops.js';
 import { sizeOf } from '../ir/tensor.js';
-import { lowerTensorOp, TENSOR_OPS } from './build-tensor-ops.js';
+import { isBroadcastAdd, lowerTensorOp, TENSOR_OPS } from './build-tensor-ops.js';
 import { handlesCnnOp, lowerCnnOp } from './build-cnn-ops.js';
 import { chooseLayout } from './layout.js';
 import type { Buffer, BufferRole, FormatOption, Kernel, LayerChoice, ModelIO, Schedule } from './schedule.js';
@@ -152,6 +152,7 @@ export function buildSchedule(model: Model, format: FormatOption): Schedule {
   for (const node of g.nodes) {
     if (node.op === Op.Linear) b.linear(node);
     else if (ALIAS_OPS.has(node.op)) b.alias(node);
+    else if (isBroadcastAdd(node)) lowerTensorOp(b, node);
     else if (node.op === Op.Relu || node.op === Op.Gelu || node.op === Op.Add) b.elementwise(node);
     else if (handlesCnnOp(node)) lowerCnnOp(b, node);
     else if (TENSOR_OPS.has(node.op)) lowerTensorOp(b, node);

@@ -1,7 +1,8 @@
 // Lowering rules for the tensor ops of transformer blocks (kernels in tensor-kernels.ts):
 // LayerNormalization, RMSNorm, Softmax (last axis), MatMul of two computed tensors (batched),
 // Gather (embedding lookup), Split, Slice (one axis, step 1), Concat, Transpose, Expand, Sub,
-// Mul, Div (same shape, scalar or trailing broadcast), Where, Neg, Sigmoid. Every operand is
+// Mul, Div (any broadcast: a scalar or trailing operand repeats in the kernel, others are
+// expanded first; Add too when both operands are computed and of different shapes), Where, Neg, Sigmoid, Tanh, Cast (int64 ids to float32). Every operand is
 // read row-major; constants that must match the output's size are broadcast at build time.
 
 import type { Node, Value } from '../ir/graph.js';
@@ -22,14 +23,20 @@ export interface TensorOpBuilder {
 
 export const TENSOR_OPS: ReadonlySet<Op> = new Set([
   Op.LayerNormalization, Op.RMSNorm, Op.Softmax, Op.MatMul, Op.Gather, Op.Split, Op.Slice, Op.Concat,
-  Op.Transpose, Op.Expand, Op.Sub, Op.Mul, Op.Div, Op.Where, Op.Neg, Op.Sigmoid,
+  Op.Transpose, Op.Expand, Op.Sub, Op.Mul, Op.Div, Op.Where, Op.Neg, Op.Sigmoid, Op.Tanh, Op.Cast,
 ]);
 
-const BINARY: Partial<Record<Op, BinaryFn>> = { [Op.Sub]: 'sub', [Op.Mul]: 'mul', [Op.Div]: 'div' };
+/** An Add the elementwise rule cannot take: two computed operands of different shapes. */
+export function isBroadcastAdd(node: Node): boolean {
+  const [a, b] = node.inputs;
+  return node.op === Op.Add && !a!.const && !b!.const && a!.staticShape!.join() !== b!.staticShape!.join();
+}
+
+const BINARY: Partial<Record<Op, BinaryFn>> = { [Op.Add]: 'add', [Op.Sub]: 'sub', [Op.Mul]: 'mul', [Op.Div]: 'div' };
 
 /** Inputs that are parameters (shapes, axes, sizes, masks), not tensors the kernel computes on. */
 const PARAM_INPUTS: Partial<Record<Op, readonly number[]>> = {
-  [Op.Split]: [1], [Op.Slice]: [1, 2, 3, 4], [Op.Expand]: [1], [Op.Where]: [0], [Op.Gather]: [1],
+  [Op.Split]: [1], [Op.Slice]: [1, 2, 3, 4], [Op.Expand]: [1], [Op.Where]: [0], [Op.Gather]: [1], [Op.Cast]: [0],
 };
 
 const shapeOf = (v: Value) => v.staticShape!;
@@ -71,8 +78,11 @@ export function tensorOpReason(node: Node): string | undefined {
       return batch > 0 && ok(a) && ok(b) ? undefined : 'MatMul with a partial batch broadcast';
     }
     case Op.Gather:
-      if (!x!.const || axisOf(node, shapeOf(x!).length, 0) !== 0) return 'Gather other than rows of a constant table';
-      return p!.dtype === 'int64' && !p!.const && !p!.producer ? undefined : 'Gather indices other than an int64 model input';
+      if (p!.const) return x!.const ? 'Gather of constants (not folded)' : undefined;
+      if (!x!.const || axisOf(node, shapeOf(x!).length, 0) !== 0) return 'Gather by computed ids other than rows of a constant table';
+      return p!.dtype === 'int64' && !p!.producer ? undefined : 'Gather indices other than an int64 model input';
+    case Op.Cast:
+      return x!.const || (x!.dtype !== 'int64' && x!.dtype !== 'float32') ? `Cast from ${x!.dtype ?? 'unknown'}` : undefined;
     case Op.Split: case Op.Slice: case Op.Expand:
       if (node.inputs.slice(1).some((v) => v !== undefined && !v.const)) return 'sizes, starts or shape not constant';
       if (node.op === Op.Slice) {
@@ -81,12 +91,6 @@ export function tensorOpReason(node: Node): string | undefined {
         if (shapeOf(x!).filter((d, i) => d !== out[i]).length > 1) return 'Slice along more than one axis';
       }
       return undefined;
-    case Op.Sub: case Op.Mul: case Op.Div: {
-      const [a, b] = [shapeOf(x!), shapeOf(p!)];
-      const fits = (v: Value, s: readonly number[]) => v.const || sizeOf(s) === sizeOf(out) || isTrailing(s, out);
-      return fits(x!, a) && fits(p!, b) && (sizeOf(a) === sizeOf(out) || sizeOf(b) === sizeOf(out) || x!.const || p!.const)
-        ? undefined : 'broadcast other than scalar or trailing';
-    }
     case Op.Where:
       if (!x!.const) return 'Where with a computed condition';
       return node.inputs.slice(1).every((v) => v!.const || sizeOf(shapeOf(v!)) === sizeOf(out)) ? undefined : 'Where broadcasting a computed tensor';
@@ -106,6 +110,22 @@ function full(b: TensorOpBuilder, node: Node, v: Value): number {
   const out = shapeOf(node.outputs[0]!);
   if (!v.const || sizeOf(shapeOf(v)) === sizeOf(out) && v.const.dtype === 'float32') return b.get(v, 'rm');
   return b.newBuffer(`${v.name}_broadcast`, out, 'const', false, broadcastTo(constFloats(v), shapeOf(v), out));
+}
+
+/** Element strides of `shape` read as the broadcast shape `out` (0 along broadcast axes). */
+function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+  const padded = [...new Array<number>(out.length - shape.length).fill(1), ...shape];
+  const strides = stridesOf(padded);
+  return padded.map((d, i) => (d === 1 ? 0 : strides[i]!));
+}
+
+/** `v` broadcast to the output's shape: constants at build time, computed tensors by a strided copy. */
+function expanded(b: TensorOpBuilder, node: Node, v: Value): number {
+  if (v.const) return full(b, node, v);
+  const out = shapeOf(node.outputs[0]!);
+  const y = b.newBuffer(`${v.name}_broadcast`, out, 'temp');
+  b.kernels.push({ op: 'strided', ins: [b.get(v, 'rm')], y, shape: out, inStrides: broadcastStrides(shapeOf(v), out) });
+  return y;
 }
 
 export function lowerTensorOp(b: TensorOpBuilder, node: Node): void {
@@ -133,6 +153,7 @@ export function lowerTensorOp(b: TensorOpBuilder, node: Node): void {
       return;
     }
     case Op.Gather: {
+      if (p!.const) return gatherConst(b, node);
       const table = shapeOf(x!);
       push({ op: 'gather', ins: [b.get(x!, 'rm'), b.get(p!, 'rm')], y: b.output(node, 'rm'), count: sizeOf(shapeOf(p!)), rows: table[0]!, cols: product(table.slice(1)) });
       return;
@@ -180,34 +201,48 @@ export function lowerTensorOp(b: TensorOpBuilder, node: Node): void {
       push({ op: 'strided', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), shape: out, inStrides: perm.map((a) => strides[a]!) });
       return;
     }
-    case Op.Expand: {
-      const shape = shapeOf(x!);
-      const padded = [...new Array<number>(out.length - shape.length).fill(1), ...shape];
-      const strides = stridesOf(padded);
-      push({ op: 'strided', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), shape: out, inStrides: padded.map((d, i) => (d === 1 ? 0 : strides[i]!)) });
+    case Op.Expand:
+      push({ op: 'strided', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), shape: out, inStrides: broadcastStrides(shapeOf(x!), out) });
       return;
-    }
-    case Op.Sub: case Op.Mul: case Op.Div: {
+    case Op.Add: case Op.Sub: case Op.Mul: case Op.Div: {
       const size = sizeOf(out);
       const whole = (v: Value) => sizeOf(shapeOf(v)) === size;
       // `a` is the full-size operand; b repeats along it (or is broadcast at build time).
       const swap = !whole(x!) && (whole(p!) || !x!.const);
       const [a, c] = swap ? [p!, x!] : [x!, p!];
-      const ab = whole(a) ? b.get(a, 'rm') : full(b, node, a);
+      const ab = whole(a) ? b.get(a, 'rm') : expanded(b, node, a);
       const repeats = isTrailing(shapeOf(c), out);
-      const cb = whole(c) || repeats ? b.get(c, 'rm') : full(b, node, c);
+      const cb = whole(c) || repeats ? b.get(c, 'rm') : expanded(b, node, c);
       push({ op: 'binary', fn: BINARY[node.op]!, ins: [ab, cb], y: b.output(node, 'rm'), size, bSize: whole(c) || !repeats ? size : sizeOf(shapeOf(c)), swap });
       return;
     }
     case Op.Where:
       push({ op: 'where', ins: node.inputs.map((v) => full(b, node, v!)), y: b.output(node, 'rm'), size: sizeOf(out) });
       return;
-    case Op.Neg: case Op.Sigmoid:
-      push({ op: 'map', fn: node.op === Op.Neg ? 'neg' : 'sigmoid', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), size: sizeOf(out) });
+    case Op.Neg: case Op.Sigmoid: case Op.Tanh: case Op.Cast: {
+      const fn = node.op === Op.Neg ? 'neg' : node.op === Op.Sigmoid ? 'sigmoid' : node.op === Op.Tanh ? 'tanh' : x!.dtype === 'int64' ? 'from-int64' : 'copy';
+      push({ op: 'map', fn, ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), size: sizeOf(out) });
       return;
+    }
     default:
       throw new Error(`no tensor-op rule for ${node.op}`);
   }
+}
+
+/** Gather of a computed tensor at constant indices: one block copy per index. */
+function gatherConst(b: TensorOpBuilder, node: Node): void {
+  const [x, p] = node.inputs as [Value, Value];
+  const shape = shapeOf(x);
+  const axis = axisOf(node, shape.length, 0);
+  const inner = product(shape.slice(axis + 1));
+  const indices = p.const!.toNumbers().map((i) => (i < 0 ? i + shape[axis]! : i));
+  const xb = b.get(x, 'rm');
+  const y = b.output(node, 'rm');
+  indices.forEach((i, j) => {
+    if (inner > 0) {
+      b.kernels.push({ op: 'block-copy', ins: [xb], y, outer: product(shape.slice(0, axis)), chunk: inner, xOffset: i * inner, xStride: shape[axis]! * inner, yOffset: j * inner, yStride: indices.length * inner });
+    }
+  });
 }
 
 /** Copy `len` entries along `axis` from `start` of x (of `shape`) into the whole of y. */

@@ -7,7 +7,7 @@ import { Op } from '../ir/ops.js';
 import { PassManager } from '../passes/manager.js';
 import { specializeShapes } from '../passes/specialize.js';
 import { ALIAS_OPS, buildSchedule, WASM_OPS } from './build-schedule.js';
-import { TENSOR_OPS, tensorOpReason } from './build-tensor-ops.js';
+import { isBroadcastAdd, TENSOR_OPS, tensorOpReason } from './build-tensor-ops.js';
 import { cnnOpReason, handlesCnnOp } from './build-cnn-ops.js';
 import { liveIntervals, planMemory, type MemoryPlan } from './memory-plan.js';
 import { kernelReads, type FormatOption, type Kernel, type Schedule } from './schedule.js';
@@ -49,11 +49,12 @@ export function lower(model: Model, opts: LowerOptions = {}): Lowered {
 /** Why the wasm backend cannot lower `node`, or undefined when it can. */
 function unsupportedReason(node: Node): string | undefined {
   if (handlesCnnOp(node)) return cnnOpReason(node);
-  if (TENSOR_OPS.has(node.op)) return tensorOpReason(node);
+  if (TENSOR_OPS.has(node.op) || isBroadcastAdd(node)) return tensorOpReason(node);
   if (!WASM_OPS.has(node.op)) return node.op === Op.MatMul ? 'MatMul of two computed tensors' : 'op not lowered yet';
   // Shape-only ops carry shapes, axes or a ratio beside the data: only the data must be f32.
   const data = ALIAS_OPS.has(node.op) ? [node.inputs[0], node.outputs[0]] : [...node.inputs, ...node.outputs];
-  const bad = data.find((v) => v !== undefined && v.dtype !== 'float32');
+  // int64 ids and masks pass through shape-only ops (the buffer keeps its dtype).
+  const bad = data.find((v) => v !== undefined && v.dtype !== 'float32' && !(ALIAS_OPS.has(node.op) && v.dtype === 'int64' && !v.const));
   if (bad) return `${bad!.dtype ?? 'unknown'} tensor '${bad!.name}', only float32 is lowered`;
   if (node.op === Op.Dropout && node.outputs.length > 1 && node.outputs[1]!.uses.length > 0) return 'Dropout mask output';
   if (node.op === Op.Linear && (!node.inputs[1]?.const || (node.inputs[2] && !node.inputs[2].const))) return 'weight or bias not constant';

@@ -5,7 +5,7 @@
 // are in elements and baked into the function.
 
 export type BinaryFn = 'add' | 'sub' | 'mul' | 'div';
-export type MapFn = 'neg' | 'sigmoid' | 'silu';
+export type MapFn = 'neg' | 'sigmoid' | 'silu' | 'tanh' | 'from-int64' | 'copy';
 
 interface Base {
   ins: number[];

@@ -42,4 +42,15 @@ describe('language-model fixtures built at 1x16 match the reference executor', (
       }
     }, 60_000);
   }
+
+  test('bert (three int64 inputs, a padding mask Cast to float32, pooler Gather and Tanh) at 2x12, dense and 90% pruned', async () => {
+    const names = ['input_ids', 'attention_mask', 'token_type_ids'];
+    const feeds = Object.fromEntries(names.map((n) => [n, readNpy(readFileSync(`fixtures/bert/input_${n}.npy`)).data as BigInt64Array]));
+    expect([...feeds.attention_mask!]).toContain(0n);
+    for (const sparsity of [0, 0.9]) {
+      const r = await compareWithReference(() => fixture('bert', sparsity), feeds, { shapes: Object.fromEntries(names.map((n) => [n, [2, 12]])) });
+      expect(r.error, `bert sparsity ${sparsity}`).toBeLessThan(1e-4);
+      expect(r.build.manifest.outputs.map((o) => o.shape)).toEqual([[2, 12, 64], [2, 64]]);
+    }
+  }, 60_000);
 });

@@ -99,7 +99,34 @@ describe('tensor ops built to wasm match the reference executor', () => {
     ]);
   });
 
-  test('Neg and Sigmoid (SiLU as Sigmoid then Mul)', async () => {
-    await expectMatches({ x: [3, 7] }, (b, { x }) => [b.op(Op.Neg, [x]), b.op(Op.Mul, [x, b.op(Op.Sigmoid, [x])])], 20);
+  test('Neg, Sigmoid (SiLU as Sigmoid then Mul) and Tanh', async () => {
+    await expectMatches({ x: [3, 7] }, (b, { x }) => [b.op(Op.Neg, [x]), b.op(Op.Mul, [x, b.op(Op.Sigmoid, [x])]), b.op(Op.Tanh, [x])], 20);
+  });
+
+  test('Add, Sub, Div of computed tensors broadcast any way (trailing, middle axes, both operands); Gather of a computed tensor at constant indices', async () => {
+    await expectMatches({ x: [2, 3, 4, 5], r: [4, 5], m: [2, 1, 1, 5], c: [4, 1] }, (b, { x, r, m, c }) => [
+      b.op(Op.Add, [x, r]),
+      b.op(Op.Add, [r, x]),
+      b.op(Op.Add, [x, m]),
+      b.op(Op.Sub, [m, x]),
+      b.op(Op.Div, [c, r]),
+      b.op(Op.Gather, [x, b.constant('i', Tensor.scalar('int64', 2))], { attrs: { axis: 1 } }),
+      b.op(Op.Gather, [x, b.constant('j', Tensor.int64([3, -1, 0]))], { attrs: { axis: 2 } }),
+    ]);
+  });
+
+  test('an int64 mask input through Unsqueeze and Cast to float32', async () => {
+    const make = () => {
+      const b = new GraphBuilder('g');
+      const mask = b.input('mask', 'int64', [2, 3]);
+      const x = b.input('x', 'float32', [2, 1, 1, 3]);
+      const m4 = b.op(Op.Unsqueeze, [mask, b.constant('axes', Tensor.int64([1, 2]))]);
+      b.output(b.op(Op.Add, [x, b.op(Op.Cast, [m4], { attrs: { to: 'float32' } })], { outputs: ['y'] }));
+      const m = new Model(b.graph);
+      m.opsets.set('', 21);
+      return m;
+    };
+    const r = await compareWithReference(make, { mask: BigInt64Array.from([1n, 0n, 1n, 0n, 0n, 7n]), x: randomFloats(6, 3) });
+    expect(r.error).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 // Pointwise kernels beyond ReLU/Gelu/Add: binary arithmetic with a repeated (broadcast)
-// second operand, select by a constant mask (Where), and unary maps (Neg, Sigmoid, SiLU).
+// second operand, select by a constant mask (Where), and unary maps (Neg, Sigmoid, SiLU, Tanh,
+// int64 -> float32 conversion of ids and masks, copy).
 
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
@@ -48,19 +49,25 @@ export function emitWhere(m: WasmModule, name: string, size: number): void {
 export function emitMap(m: WasmModule, name: string, size: number, kind: MapFn): void {
   m.addFunction(name, [i32, i32], none, (fn) => {
     const [px, py] = [fn.param(0), fn.param(1)];
+    if (kind === 'copy') return walk(fn, size, [px, py], () => [m.v128.store(m.get(py), m.v128.load(m.get(px)))], () => [m.f32.store(m.get(py), m.f32.load(m.get(px)))]);
+    if (kind === 'from-int64') {
+      // The low 32 bits: ids and masks are small.
+      return [repeat(fn, size, [m.f32.store(m.get(py), m.f32.fromI32(m.i32.load(m.get(px)))), bump(fn, px, 8), bump(fn, py, 4)])];
+    }
     if (kind === 'neg') {
       return walk(fn, size, [px, py],
         () => [m.v128.store(m.get(py), m.f32x4.sub(m.v128.zero(), m.v128.load(m.get(px))))],
         () => [m.f32.store(m.get(py), m.f32.neg(m.f32.load(m.get(px))))]);
     }
     const [x, arg, kk, e] = [fn.local(f32), fn.local(f32), fn.local(f32), fn.local(f32)];
-    // sigmoid(x) = 1 / (1 + exp(-x)); SiLU multiplies it by x.
+    // sigmoid(x) = 1 / (1 + exp(-x)); SiLU multiplies it by x; tanh(x) = 1 - 2 / (exp(2x) + 1).
     const sig = m.f32.div(m.f32.const(1), m.f32.add(m.f32.const(1), m.get(e)));
+    const tanh = m.f32.sub(m.f32.const(1), m.f32.div(m.f32.const(2), m.f32.add(m.get(e), m.f32.const(1))));
     return walk(fn, size, [px, py], undefined, () => [
       m.set(x, m.f32.load(m.get(px))),
-      m.set(arg, m.f32.neg(m.get(x))),
+      m.set(arg, kind === 'tanh' ? m.f32.add(m.get(x), m.get(x)) : m.f32.neg(m.get(x))),
       ...exp(m, arg, kk, e),
-      m.f32.store(m.get(py), kind === 'silu' ? m.f32.mul(m.get(x), sig) : sig),
+      m.f32.store(m.get(py), kind === 'tanh' ? tanh : kind === 'silu' ? m.f32.mul(m.get(x), sig) : sig),
     ]);
   });
 }
