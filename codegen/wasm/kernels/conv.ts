@@ -1,10 +1,9 @@
 // Convolution kernels over NCHW activations (batch 1): a zero-padding copy and a direct
 // convolution of the padded input. Padding once up front keeps bounds checks out of the
 // convolution's inner loop; every tap then sits at a fixed byte distance from the window's
-// corner, which becomes the load instruction's immediate offset. Stride-1 convolutions (the
-// depthwise 3x3 ones in MobileNets, most regular ones) compute four neighbouring output pixels
-// per v128 (unaligned loads of four input pixels per tap); other strides compute one output
-// pixel at a time.
+// corner, which becomes the load instruction's immediate offset. Four neighbouring output
+// pixels share one v128 accumulator: at stride 1 a tap's four input pixels are one unaligned
+// load, at other strides four lane loads; a row's last OW % 4 pixels are computed one by one.
 
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
@@ -64,7 +63,7 @@ export function emitConv2d(m: WasmModule, name: string, k: Conv2dKernel): void {
   // Byte distance of tap (ky, kx) from the window's top-left input pixel.
   const tapOffsets: number[] = [];
   for (let ky = 0; ky < k.kh; ky++) for (let kx = 0; kx < k.kw; kx++) tapOffsets.push((ky * k.dh * k.W + kx * k.dw) * F);
-  const vectorized = k.sw === 1 ? Math.floor(k.OW / 4) : 0;
+  const vectorized = Math.floor(k.OW / 4);
   m.addFunction(name, [i32, i32, i32], none, (fn) => {
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [xg, pw, pb, py, prow, px, pxc, pwc] = Array.from({ length: 8 }, () => fn.local(i32));
@@ -75,7 +74,7 @@ export function emitConv2d(m: WasmModule, name: string, k: Conv2dKernel): void {
       const target = vector ? accV : acc;
       const step: ExprRef[] = tapOffsets.map((off, t) => {
         const w = (vector ? m.v128.load32Splat : m.f32.load)(m.get(pwc), t * F);
-        const x = vector ? m.v128.load(m.get(pxc), off) : m.f32.load(m.get(pxc), off);
+        const x = vector ? loadPixels(m, pxc, off, k.sw) : m.f32.load(m.get(pxc), off);
         return m.set(target, vector ? m.madd(w, x, m.get(accV)) : m.f32.add(m.f32.mul(w, x), m.get(acc)));
       });
       let result = m.get(target);
@@ -116,6 +115,14 @@ export function emitConv2d(m: WasmModule, name: string, k: Conv2dKernel): void {
       ]),
     ];
   });
+}
+
+/** Four input pixels `stride` apart from *ptr + offset: one v128 load at stride 1, else lane by lane. */
+function loadPixels(m: WasmModule, ptr: Local, offset: number, stride: number): ExprRef {
+  if (stride === 1) return m.v128.load(m.get(ptr), offset);
+  let v = m.v128.load32Zero(m.get(ptr), offset);
+  for (let lane = 1; lane < 4; lane++) v = m.v128.load32Lane(m.get(ptr), v, lane, offset + lane * stride * F);
+  return v;
 }
 
 /** min(v, hi) per lane as -max(-v, -hi): exact, and needs only the ops the module layer has. */
