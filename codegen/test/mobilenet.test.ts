@@ -1,6 +1,6 @@
 // End to end: the mobilenet fixture (Conv+BatchNormalization, depthwise and pointwise convs,
 // ReLU6, HardSwish, squeeze-excite, residual Adds, Gemm head) built into a wasm artifact and
-// run through the runtime matches the reference executor.
+// run through the runtime matches the reference executor (and torch's logits, when dense).
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
@@ -26,7 +26,7 @@ function prunePointwise(model: Model, sparsity: number): void {
 }
 
 /** Build the fixture (optionally pruned), run the artifact and return its error against the reference executor. */
-async function buildAndCompare(sparsity?: number): Promise<{ error: number; ops: string[]; layouts: string[] }> {
+async function buildAndCompare(sparsity?: number): Promise<{ error: number; torchError: number; ops: string[]; layouts: string[] }> {
   const model = await loadModel(`${DIR}model.onnx`);
   if (sparsity) prunePointwise(model, sparsity);
   const input = readNpy(readFileSync(`${DIR}input_input.npy`));
@@ -40,6 +40,7 @@ async function buildAndCompare(sparsity?: number): Promise<{ error: number; ops:
   expect(got.shape).toEqual([1, 10]);
   return {
     error: maxRelError(got.data, want.data as Float32Array),
+    torchError: maxRelError(got.data, readNpy(readFileSync(`${DIR}output_logits.npy`)).data as Float32Array),
     ops: [...new Set(built.lowered.schedule.kernels.map((k) => k.op))].sort(),
     layouts: built.lowered.schedule.layers.map((l) => l.layout),
   };
@@ -50,6 +51,8 @@ describe('mobilenet fixture through the wasm backend', () => {
     const r = await buildAndCompare();
     expect(r.ops).toEqual(['activation', 'add', 'channel-scale', 'conv2d', 'global-avg-pool', 'linear', 'pad2d', 'pointwise']);
     expect(r.error).toBeLessThan(1e-4);
+    // The fixture's logits as torch computed them, too.
+    expect(r.torchError).toBeLessThan(1e-4);
   });
 
   test('with 90% sparse 1x1 convolutions: the csr kernels run on the pixel-contiguous activations', async () => {
