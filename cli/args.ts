@@ -81,6 +81,8 @@ export interface PruneOptions {
   sequential: boolean;
   /** --permute: N:M channel permutation before pruning. */
   permute: boolean;
+  /** --dampening: SparseGPT's Hessian damping, a fraction of its mean diagonal. */
+  dampening?: number;
   /** --eval: token windows to measure perplexity on before and after. */
   eval?: string;
   json: boolean;
@@ -227,6 +229,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       'include-embeddings': { help: 'also prune embedding tables (dense by default)' },
       'include-head': { help: 'also prune the output head (dense by default)' },
       sequential: { help: 'calibrate stage by stage on the partly pruned model, so later layers correct earlier errors (one calibration pass per stage)' },
+      dampening: { value: 'R', help: "sparsegpt: damping added to the Hessian's diagonal, as a fraction of its mean (default 0.01)" },
       permute: { help: 'N:M only: first permute input channels (folded into producers, the function is unchanged) so the masks keep more magnitude' },
       eval: { value: 'tokens.npy', help: 'measure perplexity on these int64 [N, T+1] token windows before and after' },
       json: jsonFlag,
@@ -360,6 +363,11 @@ function pruneOptions(model: string, flags: ReadonlyMap<string, string[]>): Prun
   if (pattern === undefined) throw badOption('prune needs --pattern, e.g. --pattern 2:4', `Usage: ${usageLine(commands.prune)}`);
   if (flags.has('calib-batch') && !flags.has('calib')) throw badOption('--calib-batch needs --calib');
   const evalData = str('eval');
+  const dampening = str('dampening');
+  if (dampening !== undefined && !(/^\d*\.?\d+(e-?\d+)?$/.test(dampening) && Number(dampening) > 0)) {
+    throw badOption(`--dampening must be a positive number such as 0.01, not '${dampening}'`);
+  }
+  if (dampening !== undefined && str('method') !== 'sparsegpt') throw badOption('--dampening applies to --method sparsegpt only');
   return {
     model,
     out,
@@ -374,6 +382,7 @@ function pruneOptions(model: string, flags: ReadonlyMap<string, string[]>): Prun
     includeHead: flags.has('include-head'),
     sequential: flags.has('sequential'),
     permute: flags.has('permute'),
+    ...(dampening !== undefined ? { dampening: Number(dampening) } : {}),
     ...(evalData !== undefined ? { eval: evalData } : {}),
     json: flags.has('json'),
   };

@@ -73,6 +73,9 @@ describe('sparsec prune arguments', () => {
       },
     });
     expect(parseArgs(['prune', 'm.onnx', '--out=p.onnx', '--pattern', '2:4'])).toMatchObject({ options: { out: 'p.onnx', method: 'magnitude' } });
+    expect(parseArgs(['prune', 'm.onnx', '-o', 'p.onnx', '--pattern', '2:4', '--method', 'sparsegpt', '--dampening', '0.03', '--permute'])).toMatchObject({
+      options: { dampening: 0.03, permute: true },
+    });
     expect(parseArgs(['eval', 'm.onnx', '--data', 't.npy', '--batch', '2'])).toEqual({ command: 'eval', options: { model: 'm.onnx', data: 't.npy', batch: 2, json: false } });
     expect(parseArgs(['compare', 'a.onnx', 'b.onnx', '--input', 'x=x.npy'])).toEqual({
       command: 'compare',
@@ -86,6 +89,8 @@ describe('sparsec prune arguments', () => {
     [['prune', 'm.onnx', '-o', 'p.onnx', '--pattern', '5:4'], "pattern '5:4' keeps 5 of every 4"],
     [['prune', 'm.onnx', '-o', 'p.onnx', '--pattern', '2:4', '--method', 'obs'], '--method must be one of magnitude, wanda, sparsegpt'],
     [['prune', 'm.onnx', '-x'], "unknown option '-x'"],
+    [['prune', 'm.onnx', '-o', 'p.onnx', '--pattern', '2:4', '--method', 'sparsegpt', '--dampening', '-1'], '--dampening must be a positive number'],
+    [['prune', 'm.onnx', '-o', 'p.onnx', '--pattern', '2:4', '--dampening', '0.1'], '--dampening applies to --method sparsegpt only'],
     [['eval', 'm.onnx'], 'eval needs --data'],
     [['eval', 'm.onnx', '--data', 't.npy', '--batch', '0'], '--batch must be a positive integer'],
     [['compare', 'a.onnx'], 'missing b.onnx'],

@@ -58,6 +58,7 @@ function runPruning(model: Model, opts: PruneOptions, calib: CalibrationSet | un
       includeHead: opts.includeHead,
       sequential: opts.sequential,
       permute: opts.permute,
+      ...(opts.dampening !== undefined ? { sparseGpt: { dampening: opts.dampening } } : {}),
       ...(calib ? { calib } : {}),
       onProgress: (p) =>
         p.phase === 'calibrate'
