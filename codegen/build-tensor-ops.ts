@@ -15,7 +15,7 @@ import type { BinaryFn, TensorKernel } from './tensor-kernels.js';
 /** What the rules need from the schedule builder. */
 export interface TensorOpBuilder {
   readonly kernels: Kernel[];
-  newBuffer(name: string, shape: readonly number[], role: BufferRole, transposed?: boolean, data?: Float32Array): number;
+  newBuffer(name: string, shape: readonly number[], role: BufferRole, transposed?: boolean, data?: Float32Array, dtype?: 'int64'): number;
   bind(v: Value, view: 'rm', buffer: number): void;
   get(v: Value, view: 'rm'): number;
   output(node: Node, view: 'rm'): number;
@@ -24,6 +24,7 @@ export interface TensorOpBuilder {
 export const TENSOR_OPS: ReadonlySet<Op> = new Set([
   Op.LayerNormalization, Op.RMSNorm, Op.Softmax, Op.MatMul, Op.Gather, Op.Split, Op.Slice, Op.Concat,
   Op.Transpose, Op.Expand, Op.Sub, Op.Mul, Op.Div, Op.Where, Op.Neg, Op.Sigmoid, Op.Tanh, Op.Cast,
+  Op.TopK, Op.ReduceSum, Op.ScatterElements,
 ]);
 
 /** An Add the elementwise rule cannot take: two computed operands of different shapes. */
@@ -36,7 +37,7 @@ const BINARY: Partial<Record<Op, BinaryFn>> = { [Op.Add]: 'add', [Op.Sub]: 'sub'
 
 /** Inputs that are parameters (shapes, axes, sizes, masks), not tensors the kernel computes on. */
 const PARAM_INPUTS: Partial<Record<Op, readonly number[]>> = {
-  [Op.Split]: [1], [Op.Slice]: [1, 2, 3, 4], [Op.Expand]: [1], [Op.Where]: [0], [Op.Gather]: [1], [Op.Cast]: [0],
+  [Op.Split]: [1], [Op.Slice]: [1, 2, 3, 4], [Op.Expand]: [1], [Op.Where]: [0], [Op.Gather]: [1], [Op.Cast]: [0], [Op.TopK]: [1], [Op.ReduceSum]: [1], [Op.ScatterElements]: [1],
 };
 
 const shapeOf = (v: Value) => v.staticShape!;
@@ -55,7 +56,9 @@ function isTrailing(shape: readonly number[], out: readonly number[]): boolean {
 /** Why `node` (an op in TENSOR_OPS) cannot be lowered, or undefined. */
 export function tensorOpReason(node: Node): string | undefined {
   const params = PARAM_INPUTS[node.op] ?? [];
-  const data = [...node.inputs.filter((v, i) => v !== undefined && !params.includes(i)), ...node.outputs.filter((v) => v.uses.length > 0 || v.graph.outputs.includes(v))];
+  // TopK's second output is its int64 indices (read by ScatterElements).
+  const outputs = node.op === Op.TopK ? node.outputs.slice(0, 1) : node.outputs;
+  const data = [...node.inputs.filter((v, i) => v !== undefined && !params.includes(i)), ...outputs.filter((v) => v.uses.length > 0 || v.graph.outputs.includes(v))];
   const bad = data.find((v) => v!.dtype !== 'float32');
   if (bad) return `${bad.dtype ?? 'unknown'} tensor '${bad.name}', only float32 is lowered`;
   const [x, p] = node.inputs;
@@ -67,6 +70,20 @@ export function tensorOpReason(node: Node): string | undefined {
       if (!ok) return 'scale or bias not constant, or not of the normalized shape';
       if (node.outputs.slice(1).some((v) => v.uses.length > 0)) return 'mean or inverse deviation output used';
       return undefined;
+    }
+    case Op.TopK:
+      if (!p!.const || axisOf(node, out.length, -1) !== out.length - 1 || node.attrInt('largest', 1) !== 1) return 'TopK other than the k largest along the last axis';
+      return undefined;
+    case Op.ReduceSum: {
+      const rank = shapeOf(x!).length;
+      const axes = p?.const ? p.const.toNumbers().map((a) => (a < 0 ? a + rank : a)).sort() : undefined;
+      const trailing = axes !== undefined && axes.length > 0 && axes.every((a, i) => a === rank - axes.length + i);
+      return trailing && node.attrInt('noop_with_empty_axes', 0) === 0 ? undefined : 'ReduceSum other than over trailing axes';
+    }
+    case Op.ScatterElements: {
+      const idx = node.inputs[1]!;
+      if (axisOf(node, out.length, 0) !== out.length - 1 || node.attrString('reduction', 'none') !== 'none') return 'ScatterElements other than along the last axis without reduction';
+      return idx.dtype === 'int64' && idx.producer?.op === Op.TopK ? undefined : 'ScatterElements indices not from a TopK';
     }
     case Op.Softmax:
       return axisOf(node, out.length, -1) === out.length - 1 ? undefined : 'softmax over an axis other than the last';
@@ -140,6 +157,29 @@ export function lowerTensorOp(b: TensorOpBuilder, node: Node): void {
       const ins = [b.get(x!, 'rm'), b.get(p!, 'rm'), ...(bias ? [b.get(node.inputs[2]!, 'rm')] : [])];
       const rms = node.op === Op.RMSNorm;
       push({ op: 'norm', ins, y: b.output(node, 'rm'), rows: product(shape.slice(0, axis)), cols: product(shape.slice(axis)), epsilon: node.attrFloat('epsilon', 1e-5), rms, bias });
+      return;
+    }
+    case Op.TopK: {
+      const cols = shapeOf(x!)[out.length - 1]!;
+      const k = out[out.length - 1]!;
+      const rows = sizeOf(out) / Math.max(k, 1);
+      const xb = b.get(x!, 'rm');
+      push({ op: 'topk', ins: [xb], y: b.output(node, 'rm'), rows, cols, k, indices: false });
+      const idx = node.outputs[1];
+      if (idx && idx.uses.length > 0) {
+        const y = b.newBuffer(idx.name, out, 'temp', false, undefined, 'int64');
+        b.bind(idx, 'rm', y);
+        push({ op: 'topk', ins: [xb], y, rows, cols, k, indices: true });
+      }
+      return;
+    }
+    case Op.ReduceSum:
+      push({ op: 'row-sum', ins: [b.get(x!, 'rm')], y: b.output(node, 'rm'), rows: sizeOf(out), cols: sizeOf(shapeOf(x!)) / Math.max(sizeOf(out), 1) });
+      return;
+    case Op.ScatterElements: {
+      const [idx, upd] = [node.inputs[1]!, node.inputs[2]!];
+      const cols = out[out.length - 1]!;
+      push({ op: 'scatter-rows', ins: [b.get(x!, 'rm'), b.get(idx, 'rm'), b.get(upd, 'rm')], y: b.output(node, 'rm'), rows: sizeOf(out) / cols, cols, k: shapeOf(idx)[out.length - 1]! });
       return;
     }
     case Op.Softmax:

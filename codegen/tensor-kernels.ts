@@ -91,10 +91,35 @@ export interface MapKernel extends Base {
   readonly size: number;
 }
 
+/** The k largest of each row of `cols` (last axis): values, or int64 positions when `indices`. */
+export interface TopKKernel extends Base {
+  readonly op: 'topk';
+  readonly rows: number;
+  readonly cols: number;
+  readonly k: number;
+  readonly indices: boolean;
+}
+
+/** y[r] = sum of row r (`cols` trailing elements). */
+export interface RowSumKernel extends Base {
+  readonly op: 'row-sum';
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** ins [data, indices (int64), updates]: y = data with y[r, indices[r, j]] = updates[r, j]. */
+export interface ScatterRowsKernel extends Base {
+  readonly op: 'scatter-rows';
+  readonly rows: number;
+  readonly cols: number;
+  readonly k: number;
+}
+
 export type TensorKernel =
+  | TopKKernel | RowSumKernel | ScatterRowsKernel
   | NormKernel | SoftmaxKernel | BatchMatMulKernel | GatherKernel | BlockCopyKernel | StridedKernel | BinaryKernel | WhereKernel | MapKernel;
 
-export const TENSOR_KERNEL_OPS: ReadonlySet<string> = new Set(['norm', 'softmax', 'batch-matmul', 'gather', 'block-copy', 'strided', 'binary', 'where', 'map']);
+export const TENSOR_KERNEL_OPS: ReadonlySet<string> = new Set(['topk', 'row-sum', 'scatter-rows', 'norm', 'softmax', 'batch-matmul', 'gather', 'block-copy', 'strided', 'binary', 'where', 'map']);
 
 /** The key under which identical specializations share one function. */
 export function tensorKernelKey(k: TensorKernel): string {

@@ -28,7 +28,7 @@ function ids(name: string): BigInt64Array {
 }
 
 describe('language-model fixtures built at 1x16 match the reference executor', () => {
-  for (const name of ['gpt2', 'llama']) {
+  for (const name of ['gpt2', 'llama', 'moe']) {
     test(`${name}: dense and 90% pruned (sparse layouts)`, async () => {
       for (const sparsity of [0, 0.9]) {
         const r = await compareWithReference(() => fixture(name, sparsity), { input_ids: ids(name) }, { shapes: { input_ids: [1, TOKENS] } });

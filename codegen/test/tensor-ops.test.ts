@@ -115,6 +115,26 @@ describe('tensor ops built to wasm match the reference executor', () => {
     ]);
   });
 
+  test('MoE routing: TopK (ties keep the lower index), ReduceSum, Div, ScatterElements of the gates into zeros', async () => {
+    const make = () => {
+      const b = new GraphBuilder('g');
+      const x = b.input('x', 'float32', [3, 8]);
+      const top = b.node(Op.TopK, [x, b.constant('k', Tensor.int64([3]))], { attrs: { axis: -1 }, outputs: 2 });
+      const [values, indices] = top.outputs as [Value, Value];
+      const sum = b.op(Op.ReduceSum, [values, b.constant('axes', Tensor.int64([-1]))]);
+      const gates = b.op(Op.Div, [values, sum]);
+      const scattered = b.op(Op.ScatterElements, [b.constant('zeros', Tensor.float32(new Float32Array(24), [3, 8])), indices, gates], { attrs: { axis: -1 } });
+      b.output(...[values, sum, scattered].map((v, i) => b.op(Op.Identity, [v], { outputs: [`y${i}`] })));
+      const m = new Model(b.graph);
+      m.opsets.set('', 21);
+      return m;
+    };
+    const x = randomFloats(24, 4);
+    x.set([0.5, 0.9, 0.5, 0.9, 0.1, 0.9, 0.2, 0.3], 8);
+    const r = await compareWithReference(make, { x });
+    expect(r.error).toBeLessThan(1e-6);
+  });
+
   test('an int64 mask input through Unsqueeze and Cast to float32', async () => {
     const make = () => {
       const b = new GraphBuilder('g');

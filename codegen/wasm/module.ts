@@ -176,6 +176,8 @@ export class WasmModule {
     shrU: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.shr_u(a, b)),
     ltU: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.lt_u(a, b)),
     ltS: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.lt_s(a, b)),
+    gtS: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.gt_s(a, b)),
+    or: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.or(a, b)),
     ne: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32.ne(a, b)),
     eqz: (a: ExprRef): ExprRef => e(this.mod.i32.eqz(a)),
     load: (ptr: ExprRef, offset = 0): ExprRef => e(this.mod.i32.load(offset, 4, ptr, MEMORY)),
@@ -197,6 +199,9 @@ export class WasmModule {
     abs: (a: ExprRef): ExprRef => e(this.mod.f32.abs(a)),
     copysign: (a: ExprRef, sign: ExprRef): ExprRef => e(this.mod.f32.copysign(a, sign)),
     sqrt: (a: ExprRef): ExprRef => e(this.mod.f32.sqrt(a)),
+    lt: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.lt(a, b)),
+    gt: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.gt(a, b)),
+    eq: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32.eq(a, b)),
     neg: (a: ExprRef): ExprRef => e(this.mod.f32.neg(a)),
     nearest: (a: ExprRef): ExprRef => e(this.mod.f32.nearest(a)),
     /** i32 (signed) -> f32. */

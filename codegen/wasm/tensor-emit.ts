@@ -6,10 +6,14 @@ import { emitBatchMatMul } from './kernels/batch-matmul.js';
 import { emitBlockCopy, emitGather, emitStrided } from './kernels/movement.js';
 import { emitNorm, emitSoftmax } from './kernels/norm.js';
 import { emitBinary, emitMap, emitWhere } from './kernels/pointwise.js';
+import { emitRowSum, emitScatterRows, emitTopK } from './kernels/routing.js';
 import type { WasmModule } from './module.js';
 
 export function emitTensorKernel(m: WasmModule, name: string, k: TensorKernel): void {
   switch (k.op) {
+    case 'topk': return emitTopK(m, name, k.rows, k.cols, k.k, k.indices);
+    case 'row-sum': return emitRowSum(m, name, k.rows, k.cols);
+    case 'scatter-rows': return emitScatterRows(m, name, k.rows, k.cols, k.k);
     case 'norm': return emitNorm(m, name, k);
     case 'softmax': return emitSoftmax(m, name, k.rows, k.cols);
     case 'batch-matmul': return emitBatchMatMul(m, name, k);
