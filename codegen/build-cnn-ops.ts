@@ -183,9 +183,9 @@ function lowerPointwise(b: CnnOpBuilder, node: Node, c: { Cin: number; Cout: num
   const y = b.output(node, 'rm');
   if (M > 1 && choice.layout === 'dense') {
     const geometry = { Cin: K, Cout: N, pixels: M, bias: c.bias !== undefined };
-    const packed = packPointwise({ op: 'pointwise', ...geometry, ins: [], y: 0 }, c.weight, c.bias);
+    const packed = packPointwise({ op: 'pointwise', node: node.name, ...geometry, ins: [], y: 0 }, c.weight, c.bias);
     const wb = b.newBuffer(`${weightName}_1x1`, [packed.length], 'const', false, packed);
-    b.kernels.push({ op: 'pointwise', ...geometry, ins: [x, wb], y });
+    b.kernels.push({ op: 'pointwise', node: node.name, ...geometry, ins: [x, wb], y });
     return;
   }
   b.kernels.push({ op: 'linear', node: node.name, weightName, x, y, M, K, N, layout: choice.layout, weight: W, ...(c.bias ? { bias: c.bias } : {}), relu: false });

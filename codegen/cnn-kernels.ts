@@ -47,6 +47,8 @@ export interface Conv2dKernel extends Base {
 /** Dense 1x1 convolution: y [Cout, P] = Wc [Cout, Cin] @ x [Cin, P] (+ bias); ins [x, w] (packPointwise). */
 export interface Pointwise1x1Kernel extends Base {
   readonly op: 'pointwise';
+  /** The Conv node (the manifest's per-layer bytes). */
+  readonly node: string;
   readonly Cin: number;
   readonly Cout: number;
   readonly pixels: number;
@@ -82,8 +84,8 @@ export interface GlobalAveragePoolKernel extends Base {
 
 export type CnnKernel = Pad2dKernel | Conv2dKernel | Pointwise1x1Kernel | ActivationKernel | ChannelScaleKernel | GlobalAveragePoolKernel;
 
-/** What makes two kernels the same function: every field but the buffers they run on. */
+/** What makes two kernels the same function: every field but the buffers they run on (and the node's name). */
 export function cnnKernelKey(k: CnnKernel): string {
-  const fields = Object.entries(k).filter(([key]) => key !== 'ins' && key !== 'y');
+  const fields = Object.entries(k).filter(([key]) => key !== 'ins' && key !== 'y' && key !== 'node');
   return fields.map(([key, value]) => `${key}=${String(value)}`).join(':');
 }

@@ -26,7 +26,7 @@ function prunePointwise(model: Model, sparsity: number): void {
 }
 
 /** Build the fixture (optionally pruned), run the artifact and return its error against the reference executor. */
-async function buildAndCompare(sparsity?: number): Promise<{ error: number; torchError: number; ops: string[]; layouts: string[] }> {
+async function buildAndCompare(sparsity?: number): Promise<{ error: number; torchError: number; ops: string[]; layouts: string[]; bytes: number[] }> {
   const model = await loadModel(`${DIR}model.onnx`);
   if (sparsity) prunePointwise(model, sparsity);
   const input = readNpy(readFileSync(`${DIR}input_input.npy`));
@@ -43,12 +43,15 @@ async function buildAndCompare(sparsity?: number): Promise<{ error: number; torc
     torchError: maxRelError(got.data, readNpy(readFileSync(`${DIR}output_logits.npy`)).data as Float32Array),
     ops: [...new Set(built.lowered.schedule.kernels.map((k) => k.op))].sort(),
     layouts: built.lowered.schedule.layers.map((l) => l.layout),
+    bytes: built.manifest.layers.map((l) => l.bytes),
   };
 }
 
 describe('mobilenet fixture through the wasm backend', () => {
   test('builds for 1x3x64x64 and matches the reference executor to 1e-4', async () => {
     const r = await buildAndCompare();
+    // Every 1x1 conv's packed weight is accounted for (dense: about 4 bytes per weight).
+    expect(r.bytes.every((b) => b > 0)).toBe(true);
     expect(r.ops).toEqual(['activation', 'add', 'channel-scale', 'conv2d', 'global-avg-pool', 'linear', 'pad2d', 'pointwise']);
     expect(r.error).toBeLessThan(1e-4);
     // The fixture's logits as torch computed them, too.
