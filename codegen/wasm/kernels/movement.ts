@@ -50,6 +50,8 @@ export function emitStrided(m: WasmModule, name: string, shape: readonly number[
     const [px, py] = [fn.param(0), fn.param(1)];
     const level = (d: number, parent: Local): ExprRef[] => {
       const p = fn.local(i32);
+      // A contiguous innermost axis (transposes that keep the last axis) is one run copy.
+      if (d === rank - 1 && inStrides[d] === 1) return [m.set(p, m.get(parent)), ...copyRun(fn, p, py, shape[d]!)];
       const inner = d === rank - 1 ? [m.f32.store(m.get(py), m.f32.load(m.get(p))), bump(fn, py, 4)] : level(d + 1, p);
       return [m.set(p, m.get(parent)), repeat(fn, shape[d]!, [...inner, bump(fn, p, inStrides[d]! * 4)])];
     };
