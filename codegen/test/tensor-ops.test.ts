@@ -3,6 +3,7 @@ import { GraphBuilder } from '../../ir/builder.js';
 import { Model, type Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
 import { Tensor } from '../../ir/tensor.js';
+import { load } from '../../runtime/index.js';
 import { randomFloats } from '../wasm/kernels/reference.js';
 import { compareWithReference } from './run-built.js';
 
@@ -70,6 +71,11 @@ describe('tensor ops built to wasm match the reference executor', () => {
     const r = await compareWithReference(make, { ids: BigInt64Array.from([0n, 9n, 3n, -1n, 4n, 4n]) });
     expect(r.error).toBe(0);
     expect(r.build.manifest.inputs).toEqual([{ name: 'ids', dtype: 'int64', shape: [2, 3] }]);
+    const dts = new TextDecoder().decode(r.build.files.find((f) => f.name.endsWith('.d.ts'))!.bytes);
+    expect(dts).toContain('ids: BigInt64Array | { data: BigInt64Array; shape: readonly [2, 3] };');
+    const model = await load(r.build.files.find((f) => f.name.endsWith('.wasm'))!.bytes);
+    expect(model.inputs).toEqual([{ name: 'ids', shape: [2, 3], dtype: 'int64' }]);
+    expect(() => model.run({ ids: new Float32Array(6) })).toThrow("sparsec: input 'ids' must be a BigInt64Array, not Float32Array");
   });
 
   test('Split, Slice, Concat, Transpose (N-D) and Expand move data exactly', async () => {
