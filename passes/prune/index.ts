@@ -14,7 +14,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import { findWeights, type WeightRole, type WeightView } from '../analysis/weights.js';
 import { collectInputStats, type InputStats } from '../calibration.js';
 import { permuteForNM, type PermuteReport } from '../permute/index.js';
-import { compileGlobs } from './glob.js';
+import { compileGlobs, globToRegExp } from './glob.js';
 import { pruneSmallest, selectMask } from './masks.js';
 import { formatPattern, type SparsityPattern } from './patterns.js';
 import { reconstructionError } from './reconstruction.js';
@@ -201,6 +201,8 @@ export function pruningStages(graph: Graph, targets: readonly WeightView[]): Wei
 
 /** The views to prune, and a report for every view (skipped ones say why). */
 function chooseTargets(views: readonly WeightView[], opts: PruneModelOptions): { targets: WeightView[]; reports: Map<WeightView, LayerReport> } {
+  checkGlobsMatch(views, opts.only ?? [], '--only');
+  checkGlobsMatch(views, opts.skip ?? [], '--skip');
   const only = opts.only && opts.only.length > 0 ? compileGlobs(opts.only) : undefined;
   const skip = compileGlobs(opts.skip ?? []);
   const seen = new Set<unknown>();
@@ -232,6 +234,16 @@ function chooseTargets(views: readonly WeightView[], opts: PruneModelOptions): {
     targets.push(v);
   }
   return { targets, reports };
+}
+
+/** A glob that matches no weight is a typo: pruning everything (or nothing) instead would be silent. */
+function checkGlobsMatch(views: readonly WeightView[], globs: readonly string[], flag: string): void {
+  for (const glob of globs) {
+    const re = globToRegExp(glob);
+    if (views.some((v) => re.test(v.name) || re.test(v.node.name))) continue;
+    const examples = views.slice(0, 3).map((v) => `'${v.name}' (node '${v.node.name}')`).join(', ');
+    throw error('BAD_OPTION', `${flag} '${glob}' matches no weight or node name`, undefined, `Globs match whole names with * and ?; the model's weights include ${examples || 'none'}.`);
+  }
 }
 
 function pruneLayer(view: WeightView, opts: PruneModelOptions, stats: InputStats | undefined, report: LayerReport): void {

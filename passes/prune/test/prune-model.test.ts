@@ -140,6 +140,8 @@ describe('pruneModel options', () => {
     [{ method: 'wanda' as const, pattern: '2:4' }, /needs calibration data/],
     [{ method: 'sparsegpt' as const, pattern: '2:4' }, /needs calibration data/],
     [{ method: 'magnitude' as const, pattern: '2:4', allocation: 'global' as const }, /global allocation works with unstructured magnitude/],
+    [{ method: 'magnitude' as const, pattern: '2:4', only: ['/model/layers.0/*'] }, /--only '\/model\/layers.0\/\*' matches no weight or node name/],
+    [{ method: 'magnitude' as const, pattern: '2:4', skip: ['*MatMul*', 'nothing*'] }, /--skip 'nothing\*' matches no weight/],
   ])('rejects %j', (o, message) => {
     const run = () => pruneModel(fixtureModel('gpt2'), { ...o, pattern: parsePattern(o.pattern) });
     expect(run).toThrow(SparsecError);
