@@ -109,8 +109,7 @@ export function tensorOpReason(node: Node): string | undefined {
       }
       return undefined;
     case Op.Where:
-      if (!x!.const) return 'Where with a computed condition';
-      return node.inputs.slice(1).every((v) => v!.const || sizeOf(shapeOf(v!)) === sizeOf(out)) ? undefined : 'Where broadcasting a computed tensor';
+      return x!.const ? undefined : 'Where with a computed condition';
     default:
       return undefined;
   }
@@ -125,7 +124,7 @@ function constFloats(v: Value): Float32Array {
 /** The buffer of `v` at the output's full size: constants broadcast at build time. */
 function full(b: TensorOpBuilder, node: Node, v: Value): number {
   const out = shapeOf(node.outputs[0]!);
-  if (!v.const || sizeOf(shapeOf(v)) === sizeOf(out) && v.const.dtype === 'float32') return b.get(v, 'rm');
+  if (!v.const || (sizeOf(shapeOf(v)) === sizeOf(out) && v.const.dtype === 'float32')) return b.get(v, 'rm');
   return b.newBuffer(`${v.name}_broadcast`, out, 'const', false, broadcastTo(constFloats(v), shapeOf(v), out));
 }
 
@@ -257,7 +256,7 @@ export function lowerTensorOp(b: TensorOpBuilder, node: Node): void {
       return;
     }
     case Op.Where:
-      push({ op: 'where', ins: node.inputs.map((v) => full(b, node, v!)), y: b.output(node, 'rm'), size: sizeOf(out) });
+      push({ op: 'where', ins: node.inputs.map((v) => (v!.const || sizeOf(shapeOf(v!)) === sizeOf(out) ? full(b, node, v!) : expanded(b, node, v!))), y: b.output(node, 'rm'), size: sizeOf(out) });
       return;
     case Op.Neg: case Op.Sigmoid: case Op.Tanh: case Op.Cast: {
       const fn = node.op === Op.Neg ? 'neg' : node.op === Op.Sigmoid ? 'sigmoid' : node.op === Op.Tanh ? 'tanh' : x!.dtype === 'int64' ? 'from-int64' : 'copy';

@@ -44,11 +44,12 @@ describe('tensor ops built to wasm match the reference executor', () => {
     }
   });
 
-  test('Softmax over the last axis, with masked (-inf) entries from Where', async () => {
+  test('Softmax over the last axis, with masked (-inf) entries from Where; Where broadcasting a computed tensor', async () => {
     const cond = new Tensor('bool', [5, 7], Uint8Array.from({ length: 35 }, (_, i) => (i % 7 > i / 7 ? 1 : 0)));
-    await expectMatches({ x: [2, 5, 7] }, (b, { x }) => [
+    await expectMatches({ x: [2, 5, 7], r: [2, 1, 7] }, (b, { x, r }) => [
       b.op(Op.Softmax, [x], { attrs: { axis: -1 } }),
       b.op(Op.Softmax, [b.op(Op.Where, [b.constant('m', cond), b.constant('inf', Tensor.float32([-Infinity], [])), x])], { attrs: { axis: 2 } }),
+      b.op(Op.Where, [b.constant('m2', cond), x, r]),
     ], 8);
   });
 
