@@ -2,12 +2,15 @@
 // ReLU6, HardSwish, squeeze-excite, residual Adds, Gemm head) built into a wasm artifact and
 // run through the runtime matches the reference executor (and torch's logits, when dense).
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadModel } from '../../frontend/index.js';
 import { execute } from '../../ir/executor/index.js';
 import { readNpy } from '../../ir/npy.js';
 import { load } from '../../runtime/index.js';
+import { run } from '../../cli/main.js';
 import { buildArtifacts } from '../artifacts.js';
 import { Tensor } from '../../ir/tensor.js';
 import type { Model } from '../../ir/graph.js';
@@ -56,6 +59,20 @@ describe('mobilenet fixture through the wasm backend', () => {
     expect(r.error).toBeLessThan(1e-4);
     // The fixture's logits as torch computed them, too.
     expect(r.torchError).toBeLessThan(1e-4);
+  });
+
+  test('`sparsec build --shape input=1x3x64x64` writes an artifact whose logits match torch', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sparsec-mobilenet-'));
+    let stdout = '';
+    const io = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: () => undefined }, isTTY: false, env: {} };
+    const code = await run(['build', `${DIR}model.onnx`, '-o', out, '--shape', 'input=1x3x64x64'], io);
+    expect(code).toBe(0);
+    expect(stdout).toContain('inputs input [1,3,64,64]; outputs logits [1,10]');
+    expect(readdirSync(out).sort()).toEqual(['model.d.ts', 'model.js', 'model.json', 'model.wasm']);
+    const runtime = await load(join(out, 'model.wasm'));
+    const input = readNpy(readFileSync(`${DIR}input_input.npy`)).data as Float32Array;
+    const torch = readNpy(readFileSync(`${DIR}output_logits.npy`)).data as Float32Array;
+    expect(maxRelError(runtime.run({ input }).logits!.data, torch)).toBeLessThan(1e-4);
   });
 
   test('with 90% sparse 1x1 convolutions: the csr kernels run on the pixel-contiguous activations', async () => {
