@@ -9,6 +9,7 @@ import { Model } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { load } from '../../runtime/index.js';
 import { buildArtifacts } from '../artifacts.js';
+import { lower } from '../lower.js';
 import type { FormatOption } from '../schedule.js';
 import { maxRelError, pruneUnstructured, randomFloats } from '../wasm/kernels/reference.js';
 
@@ -106,5 +107,16 @@ describe('CNN ops through the wasm backend match the reference executor', () => 
       return b.op('Mul', [x, expand]);
     }, { kernels: ['global-avg-pool', 'linear', 'linear', 'activation', 'channel-scale'] });
     expect(err).toBeLessThan(1e-5);
+  });
+
+  test('a Conv of two computed tensors, or of a batch of images, is UNSUPPORTED_OP with the reason', () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', 'float32', [1, 2, 5, 5]);
+    const w = b.op('Relu', [b.input('w', 'float32', [3, 2, 1, 1])]);
+    b.output(b.op('Conv', [x, w], { name: 'computed', attrs: { kernel_shape: [1, 1] } }));
+    b.output(b.op('Conv', [b.input('batch', 'float32', [2, 2, 5, 5]), constant(b, 'k', [3, 2, 1, 1], 1)], { name: 'batched', attrs: { kernel_shape: [1, 1] } }));
+    const model = new Model(b.graph);
+    model.opsets.set('', 21);
+    expect(() => lower(model)).toThrow(/1 Conv \(weight or bias not a float32 constant\): 'computed'; 1 Conv \(only 2-D convolutions of one image \(N = 1\) are lowered\): 'batched'/);
   });
 });
