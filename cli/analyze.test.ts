@@ -9,34 +9,13 @@ import { readNpy, writeNpy } from '../ir/npy.js';
 import { Tensor } from '../ir/tensor.js';
 import { parseArgs } from './args.js';
 import { loadCalibration } from './calib-data.js';
-import { run } from './main.js';
+import { cli, expectOneLineError } from './test-helpers.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const GPT2 = `${FIXTURES}gpt2/model.onnx`;
 const MOBILENET = `${FIXTURES}mobilenet/model.onnx`;
 const LINEAR = '/usr/share/libonnx-testdata/data/pytorch-converted/test_Linear';
 const haveSuite = existsSync(`${LINEAR}/model.onnx`);
-
-async function cli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    isTTY: false,
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
-
-function expectOneLineError(r: { code: number; stdout: string; stderr: string }, ...parts: string[]) {
-  expect(r.code, r.stderr).toBe(1);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^error: /);
-  for (const p of parts) expect(lines[0]).toContain(p);
-}
 
 let tmp: string;
 let tokens: string;

@@ -1,4 +1,4 @@
-// `sparsec build`, run in-process with captured streams.
+// `sparsec build`, run in-process.
 
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,14 +11,7 @@ import { Model } from '../ir/graph.js';
 import { load } from '../runtime/index.js';
 import { parseArgs } from './args.js';
 import { artifactName } from './commands/build.js';
-import { run } from './main.js';
-
-async function cli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, isTTY: false, env: {} });
-  return { code, stdout, stderr };
-}
+import { cli, expectOneLineError } from './test-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sparsec-cli-build-'));
 const ffn = join(dir, 'ffn.onnx');
@@ -64,21 +57,12 @@ describe('sparsec build', () => {
 
   it('an unsupported op: one error line, exit 1, nothing written', async () => {
     const out = join(dir, 'never');
-    const r = await cli(['build', softmax, '-o', out]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe('');
-    const lines = r.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain("1 Softmax (softmax over an axis other than the last): 'probs'");
-    expect(lines[0]).toContain('[UNSUPPORTED_OP]');
+    expectOneLineError(await cli(['build', softmax, '-o', out]), "1 Softmax (softmax over an axis other than the last): 'probs'", '[UNSUPPORTED_OP]');
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('never'))).toEqual([]);
   });
 
   it('a symbolic input shape left unbound is a one-line NON_STATIC_SHAPE error', async () => {
-    const r = await cli(['build', ffn, '-o', join(dir, 'unbound')]);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain('NON_STATIC_SHAPE');
+    expectOneLineError(await cli(['build', ffn, '-o', join(dir, 'unbound')]), 'NON_STATIC_SHAPE');
   });
 });

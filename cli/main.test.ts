@@ -10,35 +10,13 @@ import { Model } from '../ir/graph.js';
 import { readNpy, writeNpy } from '../ir/npy.js';
 import { Tensor } from '../ir/tensor.js';
 import { run } from './main.js';
+import { cli, expectOneLineError } from './test-helpers.js';
 
 const NODE = '/usr/share/libonnx-testdata/data/node';
 const ADD = `${NODE}/test_add`;
 const RELU = `${NODE}/test_relu`;
 const haveSuite = existsSync(`${ADD}/model.onnx`);
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
-
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    isTTY: false,
-    env,
-  });
-  return { code, stdout, stderr };
-}
-
-/** A user error: exit 1, nothing on stdout, exactly one diagnostic line on stderr, no stack. */
-function expectOneLineError(r: { code: number; stdout: string; stderr: string }, ...parts: string[]) {
-  expect(r.code, r.stderr).toBe(1);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^error: /);
-  expect(lines[0]).not.toMatch(/\bat .*:\d+:\d+/);
-  for (const p of parts) expect(lines[0]).toContain(p);
-}
 
 const pbTensor = (file: string) => decodeTensorProto(new Uint8Array(readFileSync(file))).tensor;
 

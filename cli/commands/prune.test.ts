@@ -11,23 +11,10 @@ import { findWeights } from '../../passes/analysis/weights.js';
 import { perplexity } from '../../passes/eval/index.js';
 import { findViolation, parsePattern } from '../../passes/prune/index.js';
 import { parseArgs } from '../args.js';
-import { run } from '../main.js';
+import { cli, expectOneLineError } from '../test-helpers.js';
 
 const FIXTURE = new URL('../../fixtures/gpt2/', import.meta.url).pathname;
 const MODEL = join(FIXTURE, 'model.onnx');
-
-async function cli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, isTTY: false, env: {} });
-  return { code, stdout, stderr };
-}
-
-function expectUserError(r: { code: number; stdout: string; stderr: string }, ...parts: string[]) {
-  expect(r.code, r.stderr).toBe(1);
-  expect(r.stdout).toBe('');
-  for (const p of parts) expect(r.stderr).toContain(p);
-}
 
 /** The first `count` windows of a fixture token file, saved as their own .npy. */
 function windowsFile(dir: string, name: string, count: number): string {
@@ -96,7 +83,7 @@ describe('sparsec prune arguments', () => {
     [['compare', 'a.onnx'], 'missing b.onnx'],
     [['compare', 'a.onnx', 'b.onnx', 'c.onnx'], "unexpected argument 'c.onnx'"],
   ])('%j is a BAD_OPTION', async (argv, text) => {
-    expectUserError(await cli(argv), text, '[BAD_OPTION]');
+    expectOneLineError(await cli(argv), text, '[BAD_OPTION]');
   });
 
   it('help lists the commands and the short flag', async () => {
@@ -161,17 +148,17 @@ describe('sparsec prune', () => {
     for (const v of findWeights(saved.graph)) {
       if (prunedNames.has(v.name)) expect(findViolation(v.read(), v.rows, v.cols, parsePattern('2:4'))).toBeUndefined();
     }
-    expectUserError(await cli(['prune', MODEL, '-o', out, '--pattern', 'unstructured:0.5', '--permute']), 'channel permutation serves N:M patterns only');
+    expectOneLineError(await cli(['prune', MODEL, '-o', out, '--pattern', 'unstructured:0.5', '--permute']), 'channel permutation serves N:M patterns only');
   });
 
   it('wanda without --calib is a clear error and writes nothing', async () => {
     const out = join(tmp, 'never.onnx');
-    expectUserError(await cli(['prune', MODEL, '-o', out, '--pattern', '2:4', '--method', 'wanda']), "method 'wanda' needs calibration data", '--calib');
+    expectOneLineError(await cli(['prune', MODEL, '-o', out, '--pattern', '2:4', '--method', 'wanda']), "method 'wanda' needs calibration data", '--calib');
     expect(existsSync(out)).toBe(false);
   });
 
   it('global allocation needs unstructured magnitude', async () => {
-    expectUserError(await cli(['prune', MODEL, '-o', join(tmp, 'x.onnx'), '--pattern', '2:4', '--allocation', 'global']), 'global allocation works with unstructured magnitude pruning only');
+    expectOneLineError(await cli(['prune', MODEL, '-o', join(tmp, 'x.onnx'), '--pattern', '2:4', '--allocation', 'global']), 'global allocation works with unstructured magnitude pruning only');
   });
 });
 
@@ -188,7 +175,7 @@ describe('sparsec eval and compare', () => {
   it('eval rejects data that are not token windows, naming the file', async () => {
     const bad = join(tmp, 'floats.npy');
     writeFileSync(bad, writeNpy(Tensor.float32([1, 2, 3, 4], [2, 2])));
-    expectUserError(await cli(['eval', MODEL, '--data', bad]), bad, 'token windows must be int64 [N, T+1]');
+    expectOneLineError(await cli(['eval', MODEL, '--data', bad]), bad, 'token windows must be int64 [N, T+1]');
   });
 
   it('compare: zero error against itself, a real one against a pruned copy', async () => {
