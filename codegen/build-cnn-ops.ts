@@ -10,7 +10,7 @@ import type { Node, Value } from '../ir/graph.js';
 import { Op } from '../ir/ops.js';
 import { sizeOf } from '../ir/tensor.js';
 import type { CnnKernel } from './cnn-kernels.js';
-import { chooseLayout } from './layout.js';
+import { chooseLayout, weightStats } from './layout.js';
 import type { BufferRole, FormatOption, Kernel, LayerChoice } from './schedule.js';
 import { packConv2d } from './wasm/kernels/conv.js';
 import { packPointwise } from './wasm/kernels/conv1x1.js';
@@ -160,10 +160,17 @@ function lowerConv(b: CnnOpBuilder, node: Node): void {
   }
   const [sh, sw] = win.strides as [number, number];
   const [dh, dw] = win.dilations as [number, number];
-  const geometry = { Cin, H: Hp, W: Wp, Cout, OH, OW, kh, kw, sh, sw, dh, dw, group };
+  const geometry = { node: node.name, Cin, H: Hp, W: Wp, Cout, OH, OW, kh, kw, sh, sw, dh, dw, group };
   const packed = packConv2d({ op: 'conv2d', ...geometry, ins: [], y: 0 }, weight, biasData);
   const wb = b.newBuffer(`${w.name}_conv`, [packed.length], 'const', false, packed);
   b.kernels.push({ op: 'conv2d', ...geometry, ins: [input, wb], y: b.output(node, 'rm') });
+  // Listed with the other layers; the direct kernel has one (dense) form so far.
+  const K = (Cin / group) * kh * kw;
+  const stats = weightStats(transposed(weight, Cout, K), K, Cout);
+  b.layers.push({
+    node: node.name, weight: w.name, M: OH * OW, K, N: Cout, ...stats, layout: 'dense', relativeCost: 1,
+    reason: `${kh}x${kw} conv${group > 1 ? `, ${group === Cin ? 'depthwise' : `${group} groups`}` : ''}: direct kernel (dense only)`,
+  });
 }
 
 /**
@@ -174,8 +181,7 @@ function lowerConv(b: CnnOpBuilder, node: Node): void {
  */
 function lowerPointwise(b: CnnOpBuilder, node: Node, c: { Cin: number; Cout: number; pixels: number; weight: Float32Array; bias?: Float32Array }): void {
   const { Cin: K, Cout: N, pixels: M } = c;
-  const W = new Float32Array(K * N);
-  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) W[k * N + n] = c.weight[n * K + k]!;
+  const W = transposed(c.weight, N, K);
   const weightName = node.inputs[1]!.name;
   const choice = chooseLayout({ node: node.name, weight: weightName, M, K, N }, W, b.format, (d) => b.warnings.push(d));
   b.layers.push(choice);
@@ -189,4 +195,11 @@ function lowerPointwise(b: CnnOpBuilder, node: Node, c: { Cin: number; Cout: num
     return;
   }
   b.kernels.push({ op: 'linear', node: node.name, weightName, x, y, M, K, N, layout: choice.layout, weight: W, ...(c.bias ? { bias: c.bias } : {}), relu: false });
+}
+
+/** A [rows, cols] row-major matrix as [cols, rows]: conv weights [Cout, K] as Linear weights [K, Cout]. */
+function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
+  return out;
 }

@@ -27,6 +27,8 @@ export interface Pad2dKernel extends Base {
  */
 export interface Conv2dKernel extends Base {
   readonly op: 'conv2d';
+  /** The Conv node (the manifest's per-layer bytes). */
+  readonly node: string;
   readonly Cin: number;
   readonly H: number;
   readonly W: number;

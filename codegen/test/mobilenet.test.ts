@@ -53,8 +53,10 @@ async function buildAndCompare(sparsity?: number): Promise<{ error: number; torc
 describe('mobilenet fixture through the wasm backend', () => {
   test('builds for 1x3x64x64 and matches the reference executor to 1e-4', async () => {
     const r = await buildAndCompare();
-    // Every 1x1 conv's packed weight is accounted for (dense: about 4 bytes per weight).
+    // Every conv's packed weight is accounted for.
     expect(r.bytes.every((b) => b > 0)).toBe(true);
+    // Every Conv (26) and the classifier are listed as layers.
+    expect(r.layouts).toHaveLength(27);
     expect(r.ops).toEqual(['activation', 'add', 'channel-scale', 'conv2d', 'global-avg-pool', 'linear', 'pad2d', 'pointwise']);
     expect(r.error).toBeLessThan(1e-4);
     // The fixture's logits as torch computed them, too.

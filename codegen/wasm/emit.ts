@@ -97,8 +97,8 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
   const constAt = new Map<number, number>();
   for (const b of s.buffers) if (b.role === 'const') constAt.set(b.id, image.add(b.data!));
   const layerBytes = new Map<string, number>();
-  // Dense 1x1 convolutions keep their packed weight in a const buffer.
-  for (const k of s.kernels) if (k.op === 'pointwise') layerBytes.set(k.node, s.buffers[k.ins[1]!]!.size * 4);
+  // Dense convolutions keep their packed weight in a const buffer.
+  for (const k of s.kernels) if (k.op === 'pointwise' || k.op === 'conv2d') layerBytes.set(k.node, s.buffers[k.ins[1]!]!.size * 4);
   const packed = s.kernels.map((k) => (k.op === 'linear' ? packLinear(k) : undefined));
   const weightAt = packed.map((p, i) => {
     if (!p) return 0;
