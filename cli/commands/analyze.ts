@@ -8,7 +8,6 @@ import { basename, dirname, join } from 'node:path';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import { unsupportedNodes } from '../../ir/executor/index.js';
 import type { Model } from '../../ir/graph.js';
-import { inferTypes } from '../../ir/infer.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { analyzeSparsity, type LayerSparsity, type SparsityReport } from '../../passes/analysis/sparsity.js';
 import { findWeights } from '../../passes/analysis/weights.js';
@@ -18,7 +17,7 @@ import type { CommandContext } from '../context.js';
 import { formatCount } from '../format.js';
 import { renderHtmlReport } from '../report-html.js';
 import { withFile } from '../tensor-files.js';
-import { loadUserModel, resolveShapeBindings, specialize } from './model.js';
+import { inferTypesOrWarn, loadUserModel, resolveShapeBindings, specialize } from './model.js';
 import { unsupportedOps } from './run.js';
 
 export async function analyze(opts: AnalyzeOptions, ctx: CommandContext): Promise<void> {
@@ -30,7 +29,8 @@ export async function analyze(opts: AnalyzeOptions, ctx: CommandContext): Promis
     const unsupported = unsupportedNodes(model.graph);
     if (unsupported.length > 0) throw unsupportedOps(unsupported, file);
   }
-  inferShapes(model, file, ctx);
+  // Shapes let the channel analysis see broadcasts; a model inference cannot type is still analyzed.
+  inferTypesOrWarn(model, file, ctx);
 
   const report = runAnalysis(model, calibration, file, ctx);
   if (opts.report !== undefined) {
@@ -38,17 +38,6 @@ export async function analyze(opts: AnalyzeOptions, ctx: CommandContext): Promis
     await writeAtomically(opts.report, html);
   }
   ctx.print(opts.json ? JSON.stringify({ model: file, ...report }, null, 2) : formatReport(report, calibration, opts.report));
-}
-
-/** Shapes let the channel analysis see broadcasts; a model inference cannot type is still analyzed. */
-function inferShapes(model: Model, file: string, ctx: CommandContext): void {
-  try {
-    inferTypes(model.graph);
-  } catch (e) {
-    if (!(e instanceof SparsecError)) throw e;
-    const d = e.diagnostic;
-    ctx.warn({ ...d, severity: 'warning', text: `types not inferred: ${d.text}`, location: { ...d.location, file } });
-  }
 }
 
 function runAnalysis(model: Model, calibration: CalibrationSet | undefined, file: string, ctx: CommandContext): SparsityReport {

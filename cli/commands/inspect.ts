@@ -1,15 +1,13 @@
 // `sparsec inspect model.onnx`: what a model is made of, and what sparsec cannot run yet.
 
-import { SparsecError } from '../../ir/diagnostics.js';
 import { dtypeBytes } from '../../ir/dtype.js';
 import { unsupportedNodes } from '../../ir/executor/index.js';
 import type { Graph, Model, Node, Value } from '../../ir/graph.js';
-import { inferTypes } from '../../ir/infer.js';
 import { printGraph } from '../../ir/printer.js';
 import type { InspectOptions } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, formatCount, formatShape } from '../format.js';
-import { feedInputs, loadUserModel, resolveShapeBindings, specialize } from './model.js';
+import { feedInputs, inferTypesOrWarn, loadUserModel, resolveShapeBindings, specialize } from './model.js';
 
 export interface TensorSummary {
   name: string;
@@ -48,21 +46,11 @@ export async function inspect(opts: InspectOptions, ctx: CommandContext): Promis
   }
   // With --shape, the IR shown is the specialized one: that is what later stages compile.
   if (opts.ir) {
-    if (shown === model) inferForDisplay(model, opts.model, ctx);
+    // Types make the IR readable; a model inference cannot handle is still shown, untyped.
+    if (shown === model) inferTypesOrWarn(model, opts.model, ctx);
     summary.ir = printGraph(shown.graph);
   }
   ctx.print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary, ctx));
-}
-
-/** Types make the IR readable; a model inference cannot handle is still shown, untyped. */
-function inferForDisplay(model: Model, file: string, ctx: CommandContext): void {
-  try {
-    inferTypes(model.graph);
-  } catch (e) {
-    if (!(e instanceof SparsecError)) throw e;
-    const d = e.diagnostic;
-    ctx.warn({ ...d, severity: 'warning', text: `types not inferred: ${d.text}`, location: { ...d.location, file } });
-  }
 }
 
 export function summarize(model: Model, file: string): ModelSummary {

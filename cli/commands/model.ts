@@ -1,9 +1,10 @@
 // Steps shared by the commands: load a model with file-named errors, bind --shape options to
-// the model's inputs, and specialize it.
+// the model's inputs, specialize it, and infer its types where that helps but is not needed.
 
 import { loadModel } from '../../frontend/index.js';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import type { Model, Value } from '../../ir/graph.js';
+import { inferTypes } from '../../ir/infer.js';
 import { specializeShapes } from '../../passes/specialize.js';
 import type { ShapeBinding } from '../args.js';
 import type { CommandContext } from '../context.js';
@@ -58,6 +59,20 @@ export function specialize(model: Model, bindings: Record<string, number[]>, fil
   } catch (e) {
     if (e instanceof SparsecError) throw withFile(e, file);
     throw e;
+  }
+}
+
+/**
+ * Infer types for a command that works without them (they only make its output better): a
+ * model inference cannot type gets a warning naming the file, not an error.
+ */
+export function inferTypesOrWarn(model: Model, file: string, ctx: CommandContext): void {
+  try {
+    inferTypes(model.graph);
+  } catch (e) {
+    if (!(e instanceof SparsecError)) throw e;
+    const d = e.diagnostic;
+    ctx.warn({ ...d, severity: 'warning', text: `types not inferred: ${d.text}`, location: { ...d.location, file } });
   }
 }
 
