@@ -9,7 +9,7 @@ import { readWindowAttrs, resolveWindow } from '../ir/executor/ops/conv-geometry
 import type { Node, Value } from '../ir/graph.js';
 import { Op } from '../ir/ops.js';
 import { sizeOf } from '../ir/tensor.js';
-import type { CnnKernel } from './cnn-kernels.js';
+import type { CnnKernel, Epilogue } from './cnn-kernels.js';
 import { chooseLayout, weightStats } from './layout.js';
 import type { BufferRole, FormatOption, Kernel, LayerChoice } from './schedule.js';
 import { packConv2d } from './wasm/kernels/conv.js';
@@ -91,7 +91,7 @@ export function lowerCnnOp(b: CnnOpBuilder, node: Node): void {
     case Op.Clip: {
       const bound = (v: Value | undefined, def: number) => (v?.const ? Number(v.const.toNumbers()[0]) : def);
       const [lo, hi] = [bound(node.inputs[1], -Infinity), bound(node.inputs[2], Infinity)];
-      if (fuseClamp(b, node, lo, hi)) return;
+      if (fuseEpilogue(b, node, x, 1, { fn: 'clamp', lo, hi })) return;
       return void push({ op: 'activation', fn: 'clip', a: lo, b: hi, size: sizeOf(shapeOf(x)), ins: [b.get(x, 'rm')], y: b.output(node, 'rm') });
     }
     case Op.HardSigmoid: {
@@ -111,6 +111,7 @@ export function lowerCnnOp(b: CnnOpBuilder, node: Node): void {
       if (hs) {
         const input = hs.inputs[0]!;
         const [alpha, beta] = [hs.attrFloat('alpha', 0.2)!, hs.attrFloat('beta', 0.5)!];
+        if (fuseEpilogue(b, node, input, 2, { fn: 'hardswish', alpha, beta })) return;
         return void push({ op: 'activation', fn: 'hardswish', a: alpha, b: beta, size: sizeOf(shapeOf(input)), ins: [b.get(input, 'rm')], y: b.output(node, 'rm') });
       }
       const [data, scale] = channelScaleOperands(node)!;
@@ -123,16 +124,17 @@ export function lowerCnnOp(b: CnnOpBuilder, node: Node): void {
 }
 
 /**
- * Apply a Clip as the epilogue of the convolution kernel just emitted for its input, when
- * nothing else reads the convolution's result: one pass over the output fewer.
+ * Apply an activation (`node`: a Clip, or the Mul of a HardSwish) as the epilogue of the
+ * convolution kernel just emitted for its input `x`, when only the activation reads the
+ * convolution's result (`readers` nodes: the Clip, or the HardSigmoid and the Mul): one pass
+ * over the output fewer.
  */
-function fuseClamp(b: CnnOpBuilder, clip: Node, lo: number, hi: number): boolean {
-  const x = clip.inputs[0]!;
+function fuseEpilogue(b: CnnOpBuilder, node: Node, x: Value, readers: number, epilogue: Epilogue): boolean {
   const last = b.kernels[b.kernels.length - 1];
-  if (x.producer?.op !== Op.Conv || x.uses.length !== 1 || x.isGraphOutput) return false;
-  if (!last || (last.op !== 'conv2d' && last.op !== 'pointwise') || last.clamp || last.y !== b.get(x, 'rm')) return false;
-  last.clamp = [lo, hi];
-  b.bind(clip.outputs[0]!, 'rm', last.y);
+  if (x.producer?.op !== Op.Conv || x.uses.length !== readers || x.isGraphOutput) return false;
+  if (!last || (last.op !== 'conv2d' && last.op !== 'pointwise') || last.epilogue || last.y !== b.get(x, 'rm')) return false;
+  last.epilogue = epilogue;
+  b.bind(node.outputs[0]!, 'rm', last.y);
   return true;
 }
 

@@ -4,6 +4,11 @@
 // Linear kernels read, so they lower to Linear kernels. Each kernel here reads the buffers
 // `ins` and writes `y`; the emitted function takes their byte addresses in that order, then y's.
 
+/** An activation a convolution kernel applies to its results: clip to [lo, hi], or x hardsigmoid(x). */
+export type Epilogue =
+  | { readonly fn: 'clamp'; readonly lo: number; readonly hi: number }
+  | { readonly fn: 'hardswish'; readonly alpha: number; readonly beta: number };
+
 interface Base {
   ins: number[];
   y: number;
@@ -42,8 +47,8 @@ export interface Conv2dKernel extends Base {
   readonly dh: number;
   readonly dw: number;
   readonly group: number;
-  /** Clamp the result to [lo, hi] (a fused Relu or Clip); absent: none. */
-  clamp?: readonly [number, number];
+  /** Applied to the result before it is stored (a fused Clip or HardSwish). */
+  epilogue?: Epilogue;
 }
 
 /** Dense 1x1 convolution: y [Cout, P] = Wc [Cout, Cin] @ x [Cin, P] (+ bias); ins [x, w] (packPointwise). */
@@ -55,7 +60,7 @@ export interface Pointwise1x1Kernel extends Base {
   readonly Cout: number;
   readonly pixels: number;
   readonly bias: boolean;
-  clamp?: readonly [number, number];
+  epilogue?: Epilogue;
 }
 
 /**
@@ -89,5 +94,5 @@ export type CnnKernel = Pad2dKernel | Conv2dKernel | Pointwise1x1Kernel | Activa
 /** What makes two kernels the same function: every field but the buffers they run on (and the node's name). */
 export function cnnKernelKey(k: CnnKernel): string {
   const fields = Object.entries(k).filter(([key]) => key !== 'ins' && key !== 'y' && key !== 'node');
-  return fields.map(([key, value]) => `${key}=${String(value)}`).join(':');
+  return fields.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(':');
 }

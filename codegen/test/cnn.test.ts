@@ -90,6 +90,14 @@ describe('CNN ops through the wasm backend match the reference executor', () => 
     expect(shared).toBeLessThan(1e-5);
   });
 
+  test('HardSigmoid(conv) * conv runs as the conv kernel\'s epilogue (direct and 1x1)', async () => {
+    const hardSwish = (b: GraphBuilder, v: Value) => b.op('Mul', [b.op('HardSigmoid', [v], { attrs: { alpha: 1 / 6 } }), v]);
+    const direct = await check([1, 3, 7, 9], (b, x) => hardSwish(b, b.op('Conv', [x, constant(b, 'w', [4, 3, 3, 3], 2, 2)], { attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } })), { kernels: ['pad2d', 'conv2d'] });
+    expect(direct).toBeLessThan(1e-5);
+    const pointwise = await check([1, 6, 5, 6], (b, x) => hardSwish(b, b.op('Conv', [x, constant(b, 'w', [9, 6, 1, 1], 2, 2)], { attrs: { kernel_shape: [1, 1] } })), { kernels: ['pointwise'] });
+    expect(pointwise).toBeLessThan(1e-5);
+  });
+
   test('HardSigmoid alone, HardSigmoid(x) * x (fused to HardSwish), HardSwish', async () => {
     const hs = await check([1, 3, 5, 7], (b, x) => b.op('HardSigmoid', [x], { attrs: { alpha: 0.3, beta: 0.4 } }), { kernels: ['activation'] });
     expect(hs).toBeLessThan(1e-6);

@@ -7,7 +7,7 @@
 
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
-import type { Conv2dKernel, Pad2dKernel } from '../../cnn-kernels.js';
+import type { Conv2dKernel, Epilogue, Pad2dKernel } from '../../cnn-kernels.js';
 
 const F = 4;
 
@@ -77,13 +77,7 @@ export function emitConv2d(m: WasmModule, name: string, k: Conv2dKernel): void {
         const x = vector ? loadPixels(m, pxc, off, k.sw) : m.f32.load(m.get(pxc), off);
         return m.set(target, vector ? m.madd(w, x, m.get(accV)) : m.f32.add(m.f32.mul(w, x), m.get(acc)));
       });
-      let result = m.get(target);
-      if (k.clamp) {
-        const [lo, hi] = k.clamp;
-        result = vector
-          ? vectorMin(m, m.f32x4.max(result, m.f32x4.splatConst(lo)), hi)
-          : m.f32.min(m.f32.max(result, m.f32.const(lo)), m.f32.const(hi));
-      }
+      const result = applyEpilogue(m, target, vector, k.epilogue);
       return [
         m.set(target, vector ? m.v128.load32Splat(m.get(pb)) : m.f32.load(m.get(pb))),
         m.set(pxc, m.get(px)),
@@ -129,4 +123,15 @@ function loadPixels(m: WasmModule, ptr: Local, offset: number, stride: number): 
 export function vectorMin(m: WasmModule, v: ExprRef, hi: number): ExprRef {
   const minusOne = m.f32x4.splatConst(-1);
   return m.f32x4.mul(m.f32x4.max(m.f32x4.mul(v, minusOne), m.f32x4.splatConst(-hi)), minusOne);
+}
+
+/** The value of `acc` (v128 when `vector`, else f32) after the epilogue, if any. */
+export function applyEpilogue(m: WasmModule, acc: Local, vector: boolean, ep: Epilogue | undefined): ExprRef {
+  const clamp = (v: ExprRef, lo: number, hi: number) => (vector
+    ? vectorMin(m, m.f32x4.max(v, m.f32x4.splatConst(lo)), hi)
+    : m.f32.min(m.f32.max(v, m.f32.const(lo)), m.f32.const(hi)));
+  if (!ep) return m.get(acc);
+  if (ep.fn === 'clamp') return clamp(m.get(acc), ep.lo, ep.hi);
+  const [mul, add, c] = vector ? [m.f32x4.mul, m.f32x4.add, m.f32x4.splatConst] : [m.f32.mul, m.f32.add, m.f32.const];
+  return mul(m.get(acc), clamp(add(mul(m.get(acc), c(ep.alpha)), c(ep.beta)), 0, 1));
 }

@@ -1,5 +1,5 @@
 // Dense pointwise (1x1) convolution over NCHW activations (batch 1):
-//   y [Cout, P] = Wc [Cout, Cin] @ x [Cin, P] (+ bias) (then clamp),
+//   y [Cout, P] = Wc [Cout, Cin] @ x [Cin, P] (+ bias) (then an epilogue: clip or hardswish),
 // the dense counterpart of the sparse kernels on the same pixel-contiguous layout. The weight
 // is packed at build time in blocks of 4 output channels, k-major ([Cout/4][Cin][4], zero
 // padded), so one k step of a block reads 4 consecutive floats. The register tile is 4
@@ -10,7 +10,7 @@
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 import type { Pointwise1x1Kernel } from '../../cnn-kernels.js';
-import { vectorMin } from './conv.js';
+import { applyEpilogue } from './conv.js';
 
 const F = 4;
 const MR = 4;
@@ -75,7 +75,7 @@ interface Strip {
   vecAcc: Local[]; scaAcc: Local[]; xv: Local[]; wv: Local; ws: Local; xs: Local;
 }
 
-/** `rows` channels x (vectors * 4 pixels, or 1 pixel when vectors is 0): init, k loop, clamp, store; advances px and py. */
+/** `rows` channels x (vectors * 4 pixels, or 1 pixel when vectors is 0): init, k loop, epilogue, store; advances px and py. */
 function strip(c: Strip, rows: number, vectors: number): ExprRef[] {
   const { fn, k, rowBytes } = c;
   const m = fn.m;
@@ -103,11 +103,7 @@ function strip(c: Strip, rows: number, vectors: number): ExprRef[] {
   out.push(repeat(fn, k.Cin, [...step, bump(fn, c.pk, rowBytes), bump(fn, c.pwk, MR * F)]));
   for (let r = 0; r < rows; r++) {
     for (let v = 0; v < Math.max(vectors, 1); v++) {
-      let value = m.get(acc(r, v));
-      if (k.clamp) {
-        const [lo, hi] = k.clamp;
-        value = vector ? vectorMin(m, m.f32x4.max(value, m.f32x4.splatConst(lo)), hi) : m.f32.min(m.f32.max(value, m.f32.const(lo)), m.f32.const(hi));
-      }
+      const value = applyEpilogue(m, acc(r, v), vector, k.epilogue);
       const offset = r * rowBytes + v * 16;
       out.push(vector ? m.v128.store(m.get(c.py), value, offset) : m.f32.store(m.get(c.py), value, offset));
     }
