@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { error } from '../ir/diagnostics.js';
 import type { Model } from '../ir/graph.js';
@@ -140,6 +140,9 @@ export async function writeArtifacts(dir: string, files: readonly ArtifactFile[]
   try {
     await mkdir(dirname(target), { recursive: true });
     temp = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+    // mkdtemp makes the folder private (0700); the artifact folder is renamed from it and
+    // must be readable like any folder the user creates (a dev server or CDN serves it).
+    await chmod(temp, 0o755);
     for (const f of files) await writeFile(join(temp, f.name), f.bytes);
     if (!existsSync(target)) {
       await rename(temp, target);

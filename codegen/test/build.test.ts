@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -106,6 +106,13 @@ describe('artifact files', () => {
     expect(() => model.run({ x: new Float32Array(3) })).toThrow("input 'x' has 3 elements");
     expect(() => model.run({ x: { data: new Float64Array(2 * d) as unknown as Float32Array, shape: [2, d] } })).toThrow("input 'x' must be a Float32Array, not Float64Array");
     await expect(load(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))).rejects.toThrow(/not built by sparsec/);
+  });
+
+  test('a new artifact folder is readable by others (0755), not private like a temp folder', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'sparsec-perm-'));
+    const r = await buildArtifacts(mlpModel({ tokens: 1, d, hidden }), { compilerVersion: 'test', name: 'ffn' });
+    await writeArtifacts(join(parent, 'out'), r.files);
+    expect(statSync(join(parent, 'out')).mode & 0o777).toBe(0o755);
   });
 
   test('the runtime is small: under 5 kB gzip (comments stripped, not minified)', async () => {
