@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { SparsecError } from '../ir/diagnostics.js';
-import { helpText, parseArgs } from './args.js';
+import { helpText, parseArgs, type CommandName, type ParsedArgs } from './args.js';
 import { analyze } from './commands/analyze.js';
 import { build } from './commands/build.js';
 import { compare } from './commands/compare.js';
@@ -16,7 +16,7 @@ import { evaluate } from './commands/eval.js';
 import { inspect } from './commands/inspect.js';
 import { prune } from './commands/prune.js';
 import { runModel } from './commands/run.js';
-import { commandContext, type CliIO } from './context.js';
+import { commandContext, type CliIO, type CommandContext } from './context.js';
 import { colors, formatMessages, shouldColor } from './format.js';
 import { version } from './version.js';
 
@@ -26,39 +26,34 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
   const env = io.env ?? process.env;
   try {
     const args = parseArgs(argv);
-    const ctx = commandContext(io, env);
-    switch (args.command) {
-      case 'help':
-        io.stdout.write(helpText(args.topic));
-        return 0;
-      case 'version':
-        io.stdout.write(`sparsec ${version()}\n`);
-        return 0;
-      case 'inspect':
-        await inspect(args.options, ctx);
-        return 0;
-      case 'run':
-        await runModel(args.options, ctx);
-        return 0;
-      case 'build':
-        await build(args.options, ctx);
-        return 0;
-      case 'analyze':
-        await analyze(args.options, ctx);
-        return 0;
-      case 'prune':
-        await prune(args.options, ctx);
-        return 0;
-      case 'eval':
-        await evaluate(args.options, ctx);
-        return 0;
-      case 'compare':
-        await compare(args.options, ctx);
-        return 0;
+    if (args.command === 'help') {
+      io.stdout.write(helpText(args.topic));
+    } else if (args.command === 'version') {
+      io.stdout.write(`sparsec ${version()}\n`);
+    } else {
+      await dispatch(args, commandContext(io, env));
     }
+    return 0;
   } catch (e) {
     return reportFailure(e, io, env);
   }
+}
+
+type CommandOptions<C extends CommandName> = Extract<ParsedArgs, { command: C }>['options'];
+
+/** The function behind each command, given the options parseArgs made from its flags. */
+const handlers: { [C in CommandName]: (options: CommandOptions<C>, ctx: CommandContext) => Promise<void> } = {
+  inspect,
+  run: runModel,
+  build,
+  analyze,
+  prune,
+  eval: evaluate,
+  compare,
+};
+
+function dispatch<C extends CommandName>(args: { command: C; options: CommandOptions<C> }, ctx: CommandContext): Promise<void> {
+  return handlers[args.command](args.options, ctx);
 }
 
 function reportFailure(e: unknown, io: CliIO, env: Readonly<Record<string, string | undefined>>): number {
