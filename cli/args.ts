@@ -187,8 +187,8 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
   },
   run: {
     name: 'run',
-    summary: 'run a model with the reference executor',
-    positional: { name: 'model.onnx', help: 'the model to run' },
+    summary: 'run a model with the reference executor, or a built artifact with the runtime',
+    positional: { name: 'model.onnx', help: 'the model to run, or a built artifact (the folder from sparsec build, its .wasm or .json)' },
     flags: {
       input: {
         value: 'name=file',

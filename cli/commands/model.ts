@@ -76,7 +76,7 @@ export function inferTypesOrWarn(model: Model, file: string, ctx: CommandContext
   }
 }
 
-export function soleInput(inputs: readonly Value[], file: string, flag: string): string {
+export function soleInput(inputs: readonly Pick<Value, 'name'>[], file: string, flag: string): string {
   if (inputs.length === 1) return inputs[0]!.name;
   throw error(
     'BAD_OPTION',
@@ -86,7 +86,7 @@ export function soleInput(inputs: readonly Value[], file: string, flag: string):
   );
 }
 
-export function unknownInput(name: string, inputs: readonly Value[], file: string, flag: string): SparsecError {
+export function unknownInput(name: string, inputs: readonly Pick<Value, 'name'>[], file: string, flag: string): SparsecError {
   return error(
     'BAD_OPTION',
     `${flag} names input '${name}', but the model's inputs are ${inputs.map((v) => `'${v.name}'`).join(', ') || 'none'}`,

@@ -1,4 +1,5 @@
-// `sparsec run model.onnx --input x=x.npy`: run a model with the reference executor.
+// `sparsec run model.onnx --input x=x.npy`: run a model with the reference executor, or a
+// built artifact (a folder from `sparsec build`, its .wasm or its .json) with the runtime.
 //
 // Everything that can be wrong with the user's input (files, names, shapes, dtypes, unsupported
 // ops) is checked before any output is written, and outputs are written all-or-nothing.
@@ -14,6 +15,7 @@ import type { InputBinding, RunOptions } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { formatShape } from '../format.js';
 import { outputFileName, readTensorFile, withFile, writeAllOrNothing } from '../tensor-files.js';
+import { findArtifact, runArtifact } from './run-artifact.js';
 import { feedInputs, loadUserModel, resolveShapeBindings, soleInput, specialize, unknownInput } from './model.js';
 
 export interface OutputSummary {
@@ -38,15 +40,8 @@ export interface Feed {
 }
 
 export async function runModel(opts: RunOptions, ctx: CommandContext): Promise<void> {
-  const file = opts.model;
-  const model = await loadUserModel(file, ctx);
-  const bindings = resolveShapeBindings(model, opts.shapes, file);
-  const unsupported = unsupportedNodes(model.graph);
-  if (unsupported.length > 0) throw unsupportedOps(unsupported, file);
-  const feeds = await readFeeds(model, opts.inputs, file);
-  const specialized = specialize(model, bindings, file);
-
-  const outputs = runExecutor(specialized, feeds, file, ctx);
+  const artifact = await findArtifact(opts.model);
+  const outputs = artifact !== undefined ? await runArtifact(artifact, opts, ctx) : await runOnnxModel(opts, ctx);
   const summaries = [...outputs].map(([name, t]) => summarizeOutput(name, t));
 
   if (opts.out !== undefined) {
@@ -61,9 +56,31 @@ export async function runModel(opts: RunOptions, ctx: CommandContext): Promise<v
   ctx.print(opts.json ? JSON.stringify({ outputs: summaries }, null, 2) : formatOutputs(summaries));
 }
 
-/** Read every --input, resolving names; then check every model input is fed exactly once. */
-export async function readFeeds(model: Model, bindings: readonly InputBinding[], file: string): Promise<Map<string, Feed>> {
-  const inputs = feedInputs(model);
+/** Run an .onnx model with the reference executor. */
+async function runOnnxModel(opts: RunOptions, ctx: CommandContext): Promise<Map<string, Tensor>> {
+  const file = opts.model;
+  const model = await loadUserModel(file, ctx);
+  const bindings = resolveShapeBindings(model, opts.shapes, file);
+  const unsupported = unsupportedNodes(model.graph);
+  if (unsupported.length > 0) throw unsupportedOps(unsupported, file);
+  const feeds = await readFeeds(model, opts.inputs, file);
+  return runExecutor(specialize(model, bindings, file), feeds, file, ctx);
+}
+
+/** An input the caller must feed: its name, and dtype and shape where known (for messages). */
+export interface FeedTarget {
+  name: string;
+  dtype?: string | undefined;
+  shape?: readonly (number | string)[] | undefined;
+}
+
+/** Read every --input for the model's inputs. */
+export function readFeeds(model: Model, bindings: readonly InputBinding[], file: string): Promise<Map<string, Feed>> {
+  return readFeedsFor(feedInputs(model), bindings, file);
+}
+
+/** Read every --input, resolving names; then check every input is fed exactly once. */
+export async function readFeedsFor(inputs: readonly FeedTarget[], bindings: readonly InputBinding[], file: string): Promise<Map<string, Feed>> {
   const feeds = new Map<string, Feed>();
   for (const b of bindings) {
     const { tensor, name: protoName } = await readTensorFile(b.file);

@@ -1,0 +1,93 @@
+// `sparsec run` on a built artifact: the folder, its .wasm and its .json run through the
+// runtime and agree with the reference executor on the .onnx model; misuse is a one-line error.
+
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mlpModel } from '../codegen/test/mlp.js';
+import { saveModel } from '../frontend/index.js';
+import { readNpy, writeNpy } from '../ir/npy.js';
+import { Tensor } from '../ir/tensor.js';
+import type { OutputSummary } from './commands/run.js';
+import { cli, expectOneLineError, sampleFloats } from './test-helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sparsec-cli-run-artifact-'));
+const onnx = join(dir, 'ffn.onnx');
+const built = join(dir, 'built');
+const x = join(dir, 'x.npy');
+
+beforeAll(async () => {
+  const m = mlpModel({ tokens: 4, d: 16, hidden: 64, pruning: 0.7 });
+  m.graph.inputs[0]!.shape = ['tokens', 16];
+  await saveModel(m, onnx);
+  writeFileSync(x, writeNpy(new Tensor('float32', [8, 16], sampleFloats([8, 16]))));
+  const r = await cli(['build', onnx, '-o', built, '--shape', 'x=8,16']);
+  expect(r.code, r.stderr).toBe(0);
+});
+
+const outputsOf = (stdout: string) => (JSON.parse(stdout) as { outputs: OutputSummary[] }).outputs;
+
+describe('sparsec run <artifact>', () => {
+  it('the folder, the .wasm and the .json give the reference executor outputs', async () => {
+    const reference = await cli(['run', onnx, '--input', `x=${x}`, '--out', join(dir, 'ref'), '--json']);
+    expect(reference.code, reference.stderr).toBe(0);
+    const [want] = outputsOf(reference.stdout);
+    const wantData = readNpy(readFileSync(join(dir, 'ref', 'y.npy'))).data as Float32Array;
+    for (const path of [built, join(built, 'ffn.wasm'), join(built, 'ffn.json')]) {
+      const out = join(dir, `out-${path.slice(-4)}`);
+      const r = await cli(['run', path, '--input', `x=${x}`, '--out', out, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const [got] = outputsOf(r.stdout);
+      expect(got).toMatchObject({ name: 'y', dtype: 'float32', shape: [8, 16], file: `${out}/y.npy` });
+      expect(got!.sum).toBeCloseTo(want!.sum, 3);
+      const gotData = readNpy(readFileSync(join(out, 'y.npy'))).data as Float32Array;
+      expect(gotData).toHaveLength(wantData.length);
+      gotData.forEach((v, i) => expect(Math.abs(v - wantData[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(wantData[i]!))));
+    }
+  });
+
+  it('the single-input shorthand and the text summary work too', async () => {
+    const r = await cli(['run', built, '--input', x]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^output\s+dtype\s+shape/);
+    expect(r.stdout).toMatch(/\ny\s+float32\s+\[8,16\]/);
+  });
+
+  it('is recognized by content, not by its file name', async () => {
+    const renamed = join(dir, 'renamed');
+    mkdirSync(renamed);
+    copyFileSync(join(built, 'ffn.wasm'), join(renamed, 'module.bin'));
+    const r = await cli(['run', join(renamed, 'module.bin'), '--input', `x=${x}`, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(outputsOf(r.stdout)[0]!.shape).toEqual([8, 16]);
+  });
+
+  it('a wrong input shape names the static shape and suggests rebuilding', async () => {
+    const small = join(dir, 'x4.npy');
+    writeFileSync(small, writeNpy(new Tensor('float32', [4, 16], sampleFloats([4, 16]))));
+    expectOneLineError(await cli(['run', built, '--input', `x=${small}`]), 'static shape [8,16]', '--shape x=4,16', '[SHAPE_MISMATCH]');
+  });
+
+  it('--shape is refused: shapes are fixed at build time', async () => {
+    expectOneLineError(await cli(['run', built, '--input', `x=${x}`, '--shape', 'x=8,16']), 'fixed at build time', 'x [8,16]', '[BAD_OPTION]');
+  });
+
+  it('a wrong dtype, an unknown input name and a missing input are one-line errors', async () => {
+    const ints = join(dir, 'ints.npy');
+    writeFileSync(ints, writeNpy(new Tensor('int32', [8, 16], new Int32Array(128))));
+    expectOneLineError(await cli(['run', built, '--input', `x=${ints}`]), "input 'x' is int32", '[TYPE_MISMATCH]');
+    expectOneLineError(await cli(['run', built, '--input', `z=${x}`]), "names input 'z'", "'x'", '[BAD_OPTION]');
+    expectOneLineError(await cli(['run', built]), "missing input 'x' (float32[8,16])", '[BAD_INPUT]');
+  });
+
+  it('a folder without a manifest, and a manifest whose module is gone, are one-line errors', async () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    expectOneLineError(await cli(['run', empty]), 'without a sparsec manifest', '[BAD_INPUT]');
+    const orphan = join(dir, 'orphan');
+    mkdirSync(orphan);
+    copyFileSync(join(built, 'ffn.json'), join(orphan, 'ffn.json'));
+    expectOneLineError(await cli(['run', orphan]), "module 'ffn.wasm', which is missing", '[FILE_NOT_FOUND]');
+  });
+});
