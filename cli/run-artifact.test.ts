@@ -90,4 +90,10 @@ describe('sparsec run <artifact>', () => {
     copyFileSync(join(built, 'ffn.json'), join(orphan, 'ffn.json'));
     expectOneLineError(await cli(['run', orphan]), "module 'ffn.wasm', which is missing", '[FILE_NOT_FOUND]');
   });
+
+  it('a WebAssembly module sparsec did not build is a one-line BAD_MODEL error', async () => {
+    const foreign = join(dir, 'foreign.wasm');
+    writeFileSync(foreign, new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    expectOneLineError(await cli(['run', foreign, '--input', x]), 'not built by sparsec', '[BAD_MODEL]');
+  });
 });
