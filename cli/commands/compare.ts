@@ -11,7 +11,8 @@ import type { CommandContext } from '../context.js';
 import { formatShape, formatTable } from '../format.js';
 import { withFile } from '../tensor-files.js';
 import { loadUserModel, resolveShapeBindings, specialize } from './model.js';
-import { readFeeds, runExecutor, unsupportedOps } from './run.js';
+import { readFeeds } from './feeds.js';
+import { runExecutor, unsupportedOps } from './run.js';
 
 export async function compare(opts: CompareOptions, ctx: CommandContext): Promise<void> {
   const [a, b] = [await loadUserModel(opts.model, ctx), await loadUserModel(opts.other, ctx)];

@@ -11,7 +11,7 @@ import { load, RuntimeError, type Feed as RuntimeFeed, type Model as RuntimeMode
 import type { RunOptions } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { formatShape } from '../format.js';
-import { readFeedsFor, type Feed } from './run.js';
+import { readFeedsFor, type Feed } from './feeds.js';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 

@@ -11,12 +11,13 @@ import { execute, unsupportedNodes } from '../../ir/executor/index.js';
 import type { Model, Node } from '../../ir/graph.js';
 import { writeNpy } from '../../ir/npy.js';
 import type { Tensor } from '../../ir/tensor.js';
-import type { InputBinding, RunOptions } from '../args.js';
+import type { RunOptions } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { formatShape } from '../format.js';
-import { outputFileName, readTensorFile, withFile, writeAllOrNothing } from '../tensor-files.js';
+import { outputFileName, withFile, writeAllOrNothing } from '../tensor-files.js';
+import { readFeeds, type Feed } from './feeds.js';
 import { findArtifact, runArtifact } from './run-artifact.js';
-import { feedInputs, loadUserModel, resolveShapeBindings, soleInput, specialize, unknownInput } from './model.js';
+import { loadUserModel, resolveShapeBindings, specialize } from './model.js';
 
 export interface OutputSummary {
   name: string;
@@ -32,11 +33,6 @@ export interface OutputSummary {
   nans?: number;
   /** Where the output was written (with --out). */
   file?: string;
-}
-
-export interface Feed {
-  tensor: Tensor;
-  file: string;
 }
 
 export async function runModel(opts: RunOptions, ctx: CommandContext): Promise<void> {
@@ -67,36 +63,6 @@ async function runOnnxModel(opts: RunOptions, ctx: CommandContext): Promise<Map<
   return runExecutor(specialize(model, bindings, file), feeds, file, ctx);
 }
 
-/** An input the caller must feed: its name, and dtype and shape where known (for messages). */
-export interface FeedTarget {
-  name: string;
-  dtype?: string | undefined;
-  shape?: readonly (number | string)[] | undefined;
-}
-
-/** Read every --input for the model's inputs. */
-export function readFeeds(model: Model, bindings: readonly InputBinding[], file: string): Promise<Map<string, Feed>> {
-  return readFeedsFor(feedInputs(model), bindings, file);
-}
-
-/** Read every --input, resolving names; then check every input is fed exactly once. */
-export async function readFeedsFor(inputs: readonly FeedTarget[], bindings: readonly InputBinding[], file: string): Promise<Map<string, Feed>> {
-  const feeds = new Map<string, Feed>();
-  for (const b of bindings) {
-    const { tensor, name: protoName } = await readTensorFile(b.file);
-    // An unnamed TensorProto input is matched by the name stored in the file, when it fits.
-    const name = b.input ?? (protoName && inputs.some((v) => v.name === protoName) ? protoName : soleInput(inputs, file, '--input'));
-    if (!inputs.some((v) => v.name === name)) throw unknownInput(name, inputs, file, '--input');
-    if (feeds.has(name)) throw error('BAD_OPTION', `--input gives input '${name}' twice`, { file: b.file, value: name });
-    feeds.set(name, { tensor, file: b.file });
-  }
-  for (const v of inputs) {
-    if (!feeds.has(v.name)) {
-      throw error('BAD_INPUT', `missing input '${v.name}' (${v.dtype ?? '?'}${formatShape(v.shape)})`, { file, value: v.name }, `Pass it with --input ${v.name}=file.npy.`);
-    }
-  }
-  return feeds;
-}
 
 export function runExecutor(model: Model, feeds: ReadonlyMap<string, Feed>, file: string, ctx: CommandContext): Map<string, Tensor> {
   const tensors = new Map([...feeds].map(([name, f]) => [name, f.tensor]));
