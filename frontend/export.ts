@@ -6,7 +6,6 @@
 import { error } from '../ir/diagnostics.js';
 import type { Graph, Model, Node, Value } from '../ir/graph.js';
 import { attrToProto } from './attributes.js';
-import { codeFromDType } from './dtype-codes.js';
 import { attrForExport } from './dtype-attrs.js';
 import { decomposeNode, type NodeSink } from './decompose.js';
 import { OMITTED_OUTPUTS } from './import.js';

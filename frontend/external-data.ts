@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { error, type SparsecError } from '../ir/diagnostics.js';
 import { isMissingFile, readFailureHint, readFailureReason } from './file-errors.js';
-import { int64ToNumber, type StringStringEntry } from './schema.js';
+import { type StringStringEntry } from './schema.js';
 
 /** Reads larger than this are split, keeping each read call's buffer bounded. */
 export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;

@@ -23,7 +23,7 @@ import {
   type TypeProtoMsg,
 } from './schema.js';
 import { sparseTensorFromProto, tensorFromProto, type TensorDecodeContext } from './tensor-proto.js';
-import { CANONICAL_OPSET, newerOpsetWarning, upgradeNode, type OnnxNodeForm, type UpgradeBuilder } from './upgrade.js';
+import { CANONICAL_OPSET, newerOpsetWarning, upgradeNode, type UpgradeBuilder } from './upgrade.js';
 
 export interface DecodeOptions {
   /** The model file, named in diagnostics. */

@@ -5,7 +5,6 @@
 import { saveModel } from '../../frontend/index.js';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import type { Model } from '../../ir/graph.js';
-import type { Tensor } from '../../ir/tensor.js';
 import type { PerplexityResult } from '../../passes/eval/index.js';
 import { checkPruneOptions, pruneModel, type LayerReport, type PruneReport } from '../../passes/prune/index.js';
 import type { PruneOptions } from '../args.js';

@@ -7,7 +7,7 @@
 import type { Dim, Node } from '../../graph.js';
 import type { OpDef, TypeInfo } from '../../opdef.js';
 import { Op } from '../../ops.js';
-import { sizeOf, Tensor } from '../../tensor.js';
+import { sizeOf } from '../../tensor.js';
 import { floatData, fromFloats, unsupportedDtype } from '../numeric.js';
 import { shapeMismatch, unsupportedCase } from '../util.js';
 import { badInput, scalarOf } from './layout.js';
