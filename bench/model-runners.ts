@@ -19,6 +19,8 @@ export interface ModelRunner {
 export interface SparsecRunner extends ModelRunner {
   manifest: Manifest;
   buildMs: number;
+  /** The built artifact's files (for the code-size figure). */
+  files: readonly { name: string; bytes: Uint8Array }[];
 }
 
 /** Build `bytes` in memory (layouts auto, shapes bound) and load the artifact through the runtime. */
@@ -36,6 +38,7 @@ export async function sparsecRunner(bytes: Uint8Array, input: string, shape: num
     output: async () => model.run(feeds)[out]!.data,
     manifest: built.manifest,
     buildMs,
+    files: built.files,
   };
 }
 

@@ -14,6 +14,7 @@ import { randomFloats, maxRelError } from '../codegen/wasm/kernels/reference.js'
 import { encodeModel, loadModel } from '../frontend/index.js';
 import { readNpy } from '../ir/npy.js';
 import { parsePattern, pruneModel } from '../passes/prune/index.js';
+import { codeSize, type CodeSize } from './code-size.js';
 import { ortNodeModelRunner, ortWebModelRunner, sparsecRunner, type FeedData, type ModelRunner, type SparsecRunner } from './model-runners.js';
 import { timeInterleaved, type Contender } from './timing.js';
 
@@ -64,6 +65,8 @@ interface Row {
   prunedFraction: number;
   layouts: Record<string, number>;
   buildMs: number;
+  /** Code plus runtime, weights excluded, gzipped (bench/code-size.ts). */
+  code: CodeSize;
   ms: { sparsec: number; ortWeb: number; ortNode: number };
   /** ort-web dense median / this median. */
   vsOrtWebDense: { sparsec: number; ortWeb: number; ortNode: number };
@@ -146,7 +149,7 @@ async function runCase(c: Case): Promise<Row[]> {
     const m = ms(i);
     return {
       model: c.label, shape, sparsity: p.variant, prunedFraction: p.prunedFraction,
-      layouts: layoutCounts(p.sparsec), buildMs: p.sparsec.buildMs, ms: m,
+      layouts: layoutCounts(p.sparsec), buildMs: p.sparsec.buildMs, code: codeSize(p.sparsec.files), ms: m,
       vsOrtWebDense: { sparsec: base / m.sparsec, ortWeb: base / m.ortWeb, ortNode: base / m.ortNode },
       errorVsOrtNode: errors[i]!,
     };
@@ -154,12 +157,12 @@ async function runCase(c: Case): Promise<Row[]> {
 }
 
 function table(rows: Row[]): string {
-  const head = ['model', 'input', 'sparsity', 'sparsec ms', 'ort-web ms', 'ort-node ms', 'sparsec x', 'ort-web x', 'ort-node x', 'sparsec layouts', 'sparsec err'];
+  const head = ['model', 'input', 'sparsity', 'sparsec ms', 'ort-web ms', 'ort-node ms', 'sparsec x', 'ort-web x', 'ort-node x', 'sparsec layouts', 'code kB gz', 'sparsec err'];
   const body = rows.map((r) => [
     r.model, r.shape.join('x'), r.sparsity,
     r.ms.sparsec.toFixed(3), r.ms.ortWeb.toFixed(3), r.ms.ortNode.toFixed(3),
     r.vsOrtWebDense.sparsec.toFixed(2), r.vsOrtWebDense.ortWeb.toFixed(2), r.vsOrtWebDense.ortNode.toFixed(2),
-    Object.entries(r.layouts).map(([k, v]) => `${k} ${v}`).join(', '), r.errorVsOrtNode.sparsec.toExponential(1),
+    Object.entries(r.layouts).map(([k, v]) => `${k} ${v}`).join(', '), (r.code.totalGzip / 1024).toFixed(1), r.errorVsOrtNode.sparsec.toExponential(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -170,7 +173,7 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   const rows: Row[] = [];
   for (const c of CASES) rows.push(...(await runCase(c)));
-  process.stdout.write(`${table(rows)}\n\n'x' columns: onnxruntime-web dense median / this median (higher is faster).\n`);
+  process.stdout.write(`${table(rows)}\n\n'x' columns: onnxruntime-web dense median / this median (higher is faster). 'code kB gz': the .wasm without data segments plus the generated .js (runtime included), gzip -9.\n`);
   const failed = rows.filter((r) => !(r.errorVsOrtNode.sparsec < TOLERANCE));
   const results = {
     date: new Date().toISOString(),
