@@ -27,6 +27,8 @@ export interface InspectOptions {
   ir: boolean;
   /** --shape: input shapes to specialize the model to. */
   shapes: ShapeBinding[];
+  /** --structure: also recognize and print the transformer structure. */
+  structure?: boolean;
 }
 
 export type OutputFormat = 'npy' | 'pb';
@@ -183,6 +185,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       json: { help: 'print one JSON document instead of text' },
       ir: { help: "also print sparsec's IR of the model" },
       shape: shapeFlag,
+      structure: { help: 'also show the transformer structure: per layer its attention, MLP or MoE blocks, and what was not recognized' },
     },
   },
   run: {
@@ -301,7 +304,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const bool = (k: string) => flags.has(k);
 
   if (spec.name === 'inspect') {
-    return { command: 'inspect', options: { model, json: bool('json'), ir: bool('ir'), shapes: list('shape').map(parseShapeBinding) } };
+    return { command: 'inspect', options: { model, json: bool('json'), ir: bool('ir'), shapes: list('shape').map(parseShapeBinding), ...(bool('structure') ? { structure: true } : {}) } };
   }
   if (spec.name === 'analyze') {
     const report = str('report');

@@ -4,9 +4,13 @@ import { dtypeBytes } from '../../ir/dtype.js';
 import { unsupportedNodes } from '../../ir/executor/index.js';
 import type { Graph, Model, Node, Value } from '../../ir/graph.js';
 import { printGraph } from '../../ir/printer.js';
+import { canonicalStructure } from '../../passes/structure/canonical.js';
+import { summarizeStructure, type StructureSummary } from '../../passes/structure/summary.js';
+import type { ModelStructure } from '../../passes/structure/types.js';
 import type { InspectOptions } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, formatCount, formatShape } from '../format.js';
+import { formatStructure } from './inspect-structure.js';
 import { feedInputs, inferTypesOrWarn, loadUserModel, resolveShapeBindings, specialize } from './model.js';
 
 export interface TensorSummary {
@@ -32,6 +36,8 @@ export interface ModelSummary {
   /** With --shape: the bindings and the shapes that follow from them. */
   specialized?: { bindings: Record<string, number[]>; inputs: TensorSummary[]; outputs: TensorSummary[] };
   ir?: string;
+  /** With --structure: what structure recognition found (on the canonical graph). */
+  structure?: StructureSummary;
 }
 
 export async function inspect(opts: InspectOptions, ctx: CommandContext): Promise<void> {
@@ -50,7 +56,13 @@ export async function inspect(opts: InspectOptions, ctx: CommandContext): Promis
     if (shown === model) inferTypesOrWarn(model, opts.model, ctx);
     summary.ir = printGraph(shown.graph);
   }
-  ctx.print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary, ctx));
+  // Recognition canonicalizes the model in place, so it runs after the IR is printed.
+  let structure: ModelStructure | undefined;
+  if (opts.structure) {
+    structure = canonicalStructure(shown).structure;
+    summary.structure = summarizeStructure(structure);
+  }
+  ctx.print(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary, ctx, structure));
 }
 
 export function summarize(model: Model, file: string): ModelSummary {
@@ -100,7 +112,7 @@ function* allNodes(g: Graph): Iterable<Node> {
   for (const sub of allGraphs(g)) yield* sub.nodes;
 }
 
-function formatSummary(s: ModelSummary, ctx: CommandContext): string {
+function formatSummary(s: ModelSummary, ctx: CommandContext, structure?: ModelStructure): string {
   const { bold, red } = ctx.colors;
   const lines: string[] = [];
   const table = (rows: string[][]) => {
@@ -134,6 +146,13 @@ function formatSummary(s: ModelSummary, ctx: CommandContext): string {
     const b = Object.entries(s.specialized.bindings).map(([k, v]) => `${k}=${v.join(',')}`).join(' ');
     tensors(`inputs (--shape ${b})`, s.specialized.inputs);
     tensors(`outputs (--shape ${b})`, s.specialized.outputs);
+  }
+  if (structure) {
+    lines.push(bold('structure'), ...formatStructure(structure));
+    if (structure.unrecognized.length > 0) {
+      lines.push(red(bold(`not recognized (${structure.unrecognized.length})`)));
+      for (const u of structure.unrecognized) lines.push(`  ${u.node ? `${u.node.describe()}: ` : ''}${u.reason}`);
+    }
   }
   if (s.ir) lines.push(bold('ir'), s.ir.trimEnd());
   return lines.join('\n');

@@ -63,6 +63,8 @@ export interface AttentionBlock {
   readonly output: Value;
   /** The residual Add combining `output` with the stream (absent if not found). */
   readonly residualAdd?: Node;
+  /** Post-norm models (BERT): the norm applied to the residual Add's output. */
+  readonly postNorm?: Norm;
 }
 
 export type MlpActivation = 'gelu' | 'relu' | 'silu' | 'swiglu' | 'geglu' | 'other';
@@ -81,6 +83,8 @@ export interface MlpBlock {
   readonly hidden: number;
   readonly output: Value;
   readonly residualAdd?: Node;
+  /** Post-norm models (BERT): the norm applied to the residual Add's output. */
+  readonly postNorm?: Norm;
 }
 
 export interface Expert {
@@ -111,6 +115,8 @@ export interface MoeBlock {
   readonly form: 'dense' | 'gathered';
   readonly output: Value;
   readonly residualAdd?: Node;
+  /** Post-norm models (BERT): the norm applied to the residual Add's output. */
+  readonly postNorm?: Norm;
 }
 
 export type Sublayer = AttentionBlock | MlpBlock | MoeBlock;
@@ -127,15 +133,22 @@ export interface Embedding {
   readonly table: Value;
   /** Learned position embeddings added to the token embeddings, if any. */
   readonly positions?: { readonly gather: Node; readonly table: Value; readonly add: Node };
-  /** The first residual-stream value (token + position embeddings). */
+  /**
+   * The first residual-stream value (token + position embeddings; after `norm` when the
+   * model normalizes its embeddings, as BERT does). Always `stream.states[0]`.
+   */
   readonly output: Value;
+  /** A norm applied to the summed embeddings before the first layer (BERT). */
+  readonly norm?: Norm;
 }
 
 export interface ResidualStream {
   readonly width: number;
   /**
    * The stream's values in order: the embedding output, then each residual Add's output.
-   * Sublayer i reads states[i] (through its norm) and its residualAdd produces states[i + 1].
+   * Sublayer i reads states[i] (through its norm) and its residualAdd produces states[i + 1]
+   * (for post-norm, states[i + 1] is the output of the sublayer's `postNorm`). The walk stops
+   * at the first branch it cannot recognize, so this holds for every sublayer listed.
    */
   readonly states: readonly Value[];
   /** pre-norm (norm on the branch, GPT-2/Llama) or post-norm (norm after the Add, BERT). */

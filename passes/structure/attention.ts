@@ -1,0 +1,216 @@
+// Attention blocks: out( merge( softmax(mask(q k^T * scale)) v ) ), read back from the output
+// projection. Each of q, k and v is traced from the attention MatMuls back to the Reshape that
+// splits a projection (part) into heads, looking through transposes, scaling by constants,
+// rotary embeddings (x*cos + rotate_half(x)*sin) and the Unsqueeze/Expand/Reshape that
+// repeats key/value heads for grouped-query attention.
+
+import type { Node, Value } from '../../ir/graph.js';
+import { Op } from '../../ir/ops.js';
+import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
+import { isCausalMask } from './masks.js';
+import type { AttentionBlock, ProjectionPart } from './types.js';
+import { headSplit, linearProducer, projectionPart } from './walk.js';
+
+/** Ops that move or repeat head data without changing it, on the way back to a projection. */
+const LAYOUT_OPS = new Set<Op>([Op.Transpose, Op.Reshape, Op.Expand, Op.Unsqueeze, Op.Squeeze, Op.Identity, Op.Cast, Op.Tile]);
+
+interface HeadTrace {
+  readonly part: ProjectionPart;
+  readonly reshape: Node;
+  readonly heads: number;
+  readonly headDim: number;
+  readonly rotary: boolean;
+}
+
+export function matchAttention(b: Branch): MatchResult<AttentionBlock> {
+  const out = linearProducer(b.output);
+  if (!out) return mismatch('the branch output is not a linear layer', b.output.producer);
+  const softmax = b.nodes.find((n) => n.op === Op.Softmax && probsMatMul(n) !== undefined);
+  if (!softmax) return mismatch('no attention Softmax feeding a MatMul', out);
+  const pv = probsMatMul(softmax)!;
+
+  const merge = mergeReshape(out.inputs[0]!, pv);
+  if (!merge) return mismatch('the output projection does not read the merged heads of the attention MatMul', out);
+
+  const masks: Value[] = [];
+  const scores = scoresMatMul(softmax.inputs[0]!, masks, 0);
+  if (!scores) return mismatch('no q·k MatMul before the attention Softmax', softmax);
+
+  const q = traceToHeads(scores.inputs[0]!);
+  if (!q) return mismatch('q is not a projection split into heads by a Reshape', scores);
+  const k = traceToHeads(scores.inputs[1]!);
+  if (!k) return mismatch('k is not a projection split into heads by a Reshape', scores);
+  const v = traceToHeads(pv.inputs[1]!);
+  if (!v) return mismatch('v is not a projection split into heads by a Reshape', pv);
+
+  if (k.heads !== v.heads || k.headDim !== q.headDim || q.heads % k.heads !== 0) {
+    return mismatch(`inconsistent heads: q ${q.heads}x${q.headDim}, k ${k.heads}x${k.headDim}, v ${v.heads}x${v.headDim}`, scores);
+  }
+  for (const t of [q, k, v]) {
+    if (!readsInput(t.part.node, b.input)) return mismatch('a q/k/v projection does not read the block input', t.part.node);
+  }
+  return {
+    block: {
+      kind: 'attention',
+      ...branchFields(b),
+      q: q.part,
+      k: k.part,
+      v: v.part,
+      fused: q.part.node === k.part.node || q.part.node === v.part.node || k.part.node === v.part.node,
+      out,
+      heads: q.heads,
+      kvHeads: k.heads,
+      headDim: q.headDim,
+      rotary: q.rotary || k.rotary,
+      causalMask: masks.some((m) => isCausalMask(m)),
+      softmax,
+      headReshapes: { q: q.reshape, k: k.reshape, v: v.reshape, merge },
+    },
+  };
+}
+
+function readsInput(node: Node, input: Value): boolean {
+  return node.inputs[0] === input;
+}
+
+/** The MatMul computing probs @ v from a Softmax's output. */
+function probsMatMul(softmax: Node): Node | undefined {
+  let v = softmax.outputs[0]!;
+  for (let depth = 0; depth < 3; depth++) {
+    const mm = v.uses.find((u) => u.node.op === Op.MatMul && u.index === 0)?.node;
+    if (mm) return mm.inputs[1]?.isConstant ? undefined : mm;
+    const pass = v.uses.find((u) => u.node.op === Op.Cast || u.node.op === Op.Identity || u.node.op === Op.Dropout)?.node;
+    if (!pass) return undefined;
+    v = pass.outputs[0]!;
+  }
+  return undefined;
+}
+
+/** The Reshape merging heads before `out`, found by walking back to the probs @ v MatMul. */
+function mergeReshape(v: Value, pv: Node): Node | undefined {
+  let merge: Node | undefined;
+  for (let depth = 0; depth < 6; depth++) {
+    const p = v.producer;
+    if (!p) return undefined;
+    if (p === pv) return merge;
+    if (p.op === Op.Reshape) merge ??= p;
+    else if (p.op !== Op.Transpose && p.op !== Op.Cast && p.op !== Op.Identity) return undefined;
+    v = p.inputs[0]!;
+  }
+  return undefined;
+}
+
+/**
+ * The q·k MatMul under the Softmax, looking through scaling by constants, additive masks
+ * (Add) and Where masks; the mask operands found on the way are collected in `masks`.
+ */
+function scoresMatMul(v: Value, masks: Value[], depth: number): Node | undefined {
+  const p = v.producer;
+  if (!p || depth > 8) return undefined;
+  switch (p.op) {
+    case Op.MatMul:
+      return p.inputs.every((i) => i && !i.isConstant) ? p : undefined;
+    case Op.Mul:
+    case Op.Div: {
+      const [a, b] = p.inputs;
+      if (b?.isConstant) return scoresMatMul(a!, masks, depth + 1);
+      if (a?.isConstant && p.op === Op.Mul) return scoresMatMul(b!, masks, depth + 1);
+      // A scale computed at run time (sqrt of a dim read by Shape): the scores are input 0.
+      return scoresMatMul(a!, masks, depth + 1);
+    }
+    case Op.Add:
+    case Op.Sub: {
+      const [a, b] = p.inputs;
+      // Try the scores on either side; masks met on a failed side must not count.
+      for (const [scores, mask] of p.op === Op.Add ? [[a!, b!], [b!, a!]] : [[a!, b!]]) {
+        const found: Value[] = [];
+        const mm = scoresMatMul(scores, found, depth + 1);
+        if (mm) {
+          masks.push(...found, mask);
+          return mm;
+        }
+      }
+      return undefined;
+    }
+    case Op.Where: {
+      const [cond, a, b] = p.inputs;
+      for (const scores of [a, b]) {
+        if (!scores || scores.isConstant) continue;
+        const found: Value[] = [];
+        const mm = scoresMatMul(scores, found, depth + 1);
+        if (mm) {
+          masks.push(...found, cond!);
+          return mm;
+        }
+      }
+      return undefined;
+    }
+    case Op.Cast:
+    case Op.Identity:
+      return scoresMatMul(p.inputs[0]!, masks, depth + 1);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * From an attention MatMul operand back to the Reshape that splits a projection part into
+ * heads. The first Reshape (walking back) whose input is a projection part is the head split;
+ * Reshapes after it (GQA's repeat) are layout.
+ */
+function traceToHeads(start: Value): HeadTrace | undefined {
+  let v = start;
+  let rotary = false;
+  for (let depth = 0; depth < 24; depth++) {
+    const p = v.producer;
+    if (!p) return undefined;
+    if (p.op === Op.Reshape) {
+      const part = projectionPart(p.inputs[0]);
+      if (part) {
+        const split = headSplit(p, part.width);
+        return split ? { part, reshape: p, ...split, rotary } : undefined;
+      }
+    }
+    if (LAYOUT_OPS.has(p.op)) {
+      v = p.inputs[0]!;
+      continue;
+    }
+    if ((p.op === Op.Mul || p.op === Op.Div) && p.inputs[1]?.isConstant) {
+      v = p.inputs[0]!;
+      continue;
+    }
+    if (p.op === Op.Mul && p.inputs[0]?.isConstant) {
+      v = p.inputs[1]!;
+      continue;
+    }
+    if (p.op === Op.Add) {
+      const x = rotarySource(p);
+      if (!x) return undefined;
+      rotary = true;
+      v = x;
+      continue;
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Rotary embedding written out: Add(Mul(x, cos), Mul(Concat(Neg(Slice(x)), Slice(x)), sin))
+ * (either operand order). Returns x.
+ */
+function rotarySource(add: Node): Value | undefined {
+  const muls = add.inputs.map((i) => i?.producer);
+  if (muls.length !== 2 || !muls.every((m) => m?.op === Op.Mul)) return undefined;
+  for (const [rotMul, plainMul] of [[muls[0]!, muls[1]!], [muls[1]!, muls[0]!]] as const) {
+    for (const operand of rotMul.inputs) {
+      const concat = operand?.producer;
+      if (concat?.op !== Op.Concat) continue;
+      const neg = concat.inputs.map((i) => i?.producer).find((n) => n?.op === Op.Neg);
+      const slice = neg?.inputs[0]?.producer;
+      const x = slice?.op === Op.Slice ? slice.inputs[0] : undefined;
+      if (x && plainMul.inputs.includes(x)) return x;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,81 @@
+// The ends of the residual stream: the token embedding (a Gather from a constant table by a
+// model input), the embeddings added to it (learned positions, token types), an embedding
+// norm; and at the other end the final norm and the output head, tied when its weight is the
+// embedding table (the same constant, or a copy of its transpose that constant folding made).
+
+import type { Graph, Node, Value } from '../../ir/graph.js';
+import { Op } from '../../ir/ops.js';
+import { linearLayer } from '../permute/layers.js';
+import { isNorm, normOf } from './norms.js';
+import type { Embedding, Norm, OutputHead } from './types.js';
+import { otherInput } from './walk.js';
+
+const FLOATS = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+
+function tableOf(gather: Node): Value | undefined {
+  const table = gather.inputs[0];
+  const ok = gather.op === Op.Gather && gather.attrInt('axis', 0) === 0 && table?.const && table.const.rank === 2 && FLOATS.has(table.const.dtype);
+  return ok ? table : undefined;
+}
+
+/** A Gather from a constant table whose indices are computed (positions) or are an input. */
+function embeddingGather(v: Value | undefined): Node | undefined {
+  const p = v?.producer;
+  return p && tableOf(p) && !p.inputs[1]?.isConstant ? p : undefined;
+}
+
+export function findEmbedding(graph: Graph): Embedding | undefined {
+  const gather = graph.nodes.find((n) => tableOf(n) !== undefined && n.inputs[1]?.isGraphInput === true);
+  if (!gather) return undefined;
+  let output = gather.outputs[0]!;
+  let positions: Embedding['positions'];
+  // Embeddings summed into the token embedding: positions first, then token types and such.
+  for (;;) {
+    const add = output.uses.length === 1 && output.uses[0]!.node.op === Op.Add ? output.uses[0]!.node : undefined;
+    const other = add && embeddingGather(otherInput(add, output));
+    if (!add || !other) break;
+    positions ??= { gather: other, table: other.inputs[0]!, add };
+    output = add.outputs[0]!;
+  }
+  const only = output.uses.length === 1 ? output.uses[0]!.node : undefined;
+  let norm: Norm | undefined;
+  if (isNorm(only) && only.inputs[0] === output) {
+    norm = normOf(only);
+    output = only.outputs[0]!;
+  }
+  return { gather, table: gather.inputs[0]!, ...(positions ? { positions } : {}), output, ...(norm ? { norm } : {}) };
+}
+
+/** The final norm (pre-norm models) and the head reading the last stream value. */
+export function findHead(last: Value, placement: 'pre' | 'post', embedding: Embedding | undefined): { finalNorm?: Norm; head?: OutputHead } {
+  const normNode = placement === 'pre' ? last.uses.find((u) => u.index === 0 && isNorm(u.node))?.node : undefined;
+  const finalNorm = normOf(normNode);
+  const x = finalNorm?.output ?? last;
+  const node = x.uses.find((u) => u.index === 0 && isHeadLayer(u.node))?.node;
+  if (!node) return finalNorm ? { finalNorm } : {};
+  return { ...(finalNorm ? { finalNorm } : {}), head: { node, tied: embedding !== undefined && isTied(node, embedding.table) } };
+}
+
+function isHeadLayer(node: Node): boolean {
+  const layer = linearLayer(node);
+  return layer !== undefined && node.op !== Op.Conv;
+}
+
+/** The head's weight is the table, or holds the table's values transposed. */
+function isTied(head: Node, table: Value): boolean {
+  const layer = linearLayer(head)!;
+  const weight = head.inputs[layer.weightIndex]!;
+  if (weight === table) return layer.weightOutAxis === 0;
+  const w = weight.const!;
+  const t = table.const!;
+  const [vocab, width] = t.shape as [number, number];
+  if (w.shape[layer.weightOutAxis] !== vocab || w.shape[layer.weightInAxis] !== width) return false;
+  const outStride = layer.weightOutAxis === 1 ? 1 : width;
+  const inStride = layer.weightInAxis === 1 ? 1 : vocab;
+  for (let v = 0; v < vocab; v++) {
+    for (let d = 0; d < width; d++) {
+      if (w.get(v * outStride + d * inStride) !== t.get(v * width + d)) return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,115 @@
+// Structure recognition: find the residual stream of a transformer and describe each branch
+// off it (attention, MLP or MoE), the embeddings at its start and the head at its end. Runs
+// on the canonical graph (see canonical.ts). Never throws on an unfamiliar graph: what it
+// cannot place is listed in `unrecognized` with the node and the reason.
+
+import type { Graph, Node } from '../../ir/graph.js';
+import { Op } from '../../ir/ops.js';
+import { matchAttention } from './attention.js';
+import type { Branch, MatchResult, Mismatch } from './branch.js';
+import { findEmbedding, findHead } from './embedding.js';
+import { matchMlp } from './mlp.js';
+import { matchMoe } from './moe.js';
+import { findBranch, postNormOf, streamInput, streamWidth } from './stream.js';
+import type { ModelStructure, Sublayer, TransformerLayer, Unrecognized } from './types.js';
+import { nodePositions } from './walk.js';
+
+/** Sublayers of a stream longer than this are not looked for (a guard against cycles in bad input). */
+const MAX_SUBLAYERS = 100_000;
+
+export function recognizeStructure(graph: Graph): ModelStructure {
+  const unrecognized: Unrecognized[] = [];
+  const pos = nodePositions(graph);
+  const embedding = findEmbedding(graph);
+  const start = embedding?.output ?? streamInput(graph);
+  if (!start) {
+    return {
+      layers: [],
+      unrecognized: [{ reason: 'no residual stream: no token embedding (a Gather from a constant table by a model input) and no float [batch, sequence, width] input' }],
+    };
+  }
+
+  const states = [start];
+  const sublayers: Sublayer[] = [];
+  let state = start;
+  while (sublayers.length < MAX_SUBLAYERS) {
+    const branch = findBranch(state, pos);
+    if (!branch) break;
+    const result = classify(branch);
+    if ('mismatch' in result) {
+      const where = branch.residualAdd ? ` (residual ${branch.residualAdd.describe()})` : '';
+      unrecognized.push({ node: result.mismatch.node ?? branch.residualAdd, reason: `sublayer ${sublayers.length}${where} not recognized: ${result.mismatch.reason}` });
+      break;
+    }
+    let next = branch.residualAdd!.outputs[0]!;
+    const postNorm = branch.norm ? undefined : postNormOf(next);
+    if (postNorm) next = postNorm.output;
+    sublayers.push(postNorm ? { ...result.block, postNorm } : result.block);
+    states.push(next);
+    state = next;
+  }
+  if (sublayers.length === 0 && unrecognized.length === 0) {
+    unrecognized.push({ node: start.producer, reason: `no residual Add reads the stream value ${start.name}: no transformer layers` });
+  }
+
+  const normPlacement = sublayers.some((s) => s.postNorm) ? 'post' : 'pre';
+  const width = streamWidth(start) ?? embedding?.table.const?.shape[1];
+  const { finalNorm, head } = findHead(state, normPlacement, embedding);
+  const structure: ModelStructure = {
+    ...(embedding ? { embedding } : {}),
+    ...(width !== undefined ? { stream: { width, states, normPlacement } } : {}),
+    layers: groupLayers(sublayers),
+    ...(finalNorm ? { finalNorm } : {}),
+    ...(head ? { head } : {}),
+    unrecognized,
+  };
+  if (width === undefined) unrecognized.push({ node: start.producer, reason: `the stream width of ${start.name} is not static` });
+  unrecognized.push(...strayNodes(graph, sublayers));
+  return structure;
+}
+
+/** Try the matcher the branch's content points at; collect every matcher's reason otherwise. */
+function classify(b: Branch): MatchResult<Sublayer> {
+  const tries: [string, (b: Branch) => MatchResult<Sublayer>][] = [];
+  if (b.nodes.some((n) => n.op === Op.TopK)) tries.push(['moe', matchMoe]);
+  if (b.nodes.some((n) => n.op === Op.Softmax)) tries.push(['attention', matchAttention]);
+  tries.push(['mlp', matchMlp]);
+  const reasons: Mismatch[] = [];
+  for (const [name, match] of tries) {
+    const r = match(b);
+    if ('block' in r) return r;
+    reasons.push({ ...r.mismatch, reason: `${name}: ${r.mismatch.reason}${r.mismatch.node ? ` at ${r.mismatch.node.describe()}` : ''}` });
+  }
+  return { mismatch: { reason: reasons.map((r) => r.reason).join('; '), ...(reasons[0]?.node ? { node: reasons[0].node } : {}) } };
+}
+
+/** Layers: an attention sublayer starts one; an MLP/MoE joins the attention before it. */
+function groupLayers(sublayers: readonly Sublayer[]): TransformerLayer[] {
+  const layers: { index: number; sublayers: Sublayer[] }[] = [];
+  for (const s of sublayers) {
+    const current = layers.at(-1);
+    const joins = current && s.kind !== 'attention' && current.sublayers.every((x) => x.kind === 'attention');
+    if (joins) current.sublayers.push(s);
+    else layers.push({ index: layers.length, sublayers: [s] });
+  }
+  return layers;
+}
+
+/** Attention Softmaxes and routing TopKs outside every recognized block. */
+function strayNodes(graph: Graph, sublayers: readonly Sublayer[]): Unrecognized[] {
+  const placed = new Set<Node>();
+  for (const s of sublayers) {
+    if (s.kind === 'attention') placed.add(s.softmax);
+    if (s.kind === 'moe') placed.add(s.topK);
+  }
+  const out: Unrecognized[] = [];
+  for (const n of graph.nodes) {
+    if (placed.has(n)) continue;
+    if (n.op === Op.Softmax && n.outputs[0]!.uses.some((u) => u.node.op === Op.MatMul)) {
+      out.push({ node: n, reason: `attention-like ${n.describe()} (Softmax feeding a MatMul) is outside every recognized attention block` });
+    } else if (n.op === Op.TopK && !sublayers.some((s) => s.kind === 'moe')) {
+      out.push({ node: n, reason: `${n.describe()} is outside every recognized MoE block` });
+    }
+  }
+  return out;
+}

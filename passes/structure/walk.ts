@@ -1,0 +1,188 @@
+// Small graph-reading helpers shared by the structure matchers: constants as numbers, linear
+// layers and their widths, projection parts (a whole projection or the Split/Slice part of a
+// fused one), Reshape targets, and bounded reachability between values.
+
+import type { Graph, Node, Value } from '../../ir/graph.js';
+import { Op } from '../../ir/ops.js';
+import { linearLayer } from '../permute/layers.js';
+import type { ProjectionPart } from './types.js';
+
+/** The entries of a constant as numbers, or undefined for a non-constant. */
+export function constNumbers(v: Value | undefined): number[] | undefined {
+  return v?.const ? v.const.toNumbers() : undefined;
+}
+
+/** The single entry of a one-element constant. */
+export function constScalar(v: Value | undefined): number | undefined {
+  const n = constNumbers(v);
+  return n && n.length === 1 ? n[0] : undefined;
+}
+
+/** Output channels of a linear layer (the weight's out axis), or undefined for other nodes. */
+export function linearWidth(node: Node | undefined): number | undefined {
+  if (!node) return undefined;
+  const layer = linearLayer(node);
+  if (!layer || layer.channelwise || node.op === Op.Conv) return undefined;
+  return node.inputs[layer.weightIndex]!.const!.shape[layer.weightOutAxis];
+}
+
+/** Input channels of a linear layer (the weight's in axis). */
+export function linearInWidth(node: Node): number | undefined {
+  const layer = linearLayer(node);
+  if (!layer || node.op === Op.Conv) return undefined;
+  return node.inputs[layer.weightIndex]!.const!.shape[layer.weightInAxis];
+}
+
+export function isLinear(node: Node | undefined): boolean {
+  return linearWidth(node) !== undefined;
+}
+
+/**
+ * The linear layer producing v, looking through an Add of a constant (a bias the exporter
+ * left outside the layer).
+ */
+export function linearProducer(v: Value | undefined): Node | undefined {
+  const p = v?.producer;
+  if (!p) return undefined;
+  if (isLinear(p)) return p;
+  if (p.op === Op.Add) {
+    const [a, b] = p.inputs;
+    if (b?.isConstant && isLinear(a?.producer)) return a!.producer;
+    if (a?.isConstant && isLinear(b?.producer)) return b!.producer;
+  }
+  return undefined;
+}
+
+function lastAxis(axis: number, rank: number | undefined): boolean {
+  return axis === -1 || (rank !== undefined && axis === rank - 1);
+}
+
+/**
+ * The projection part v carries: a whole linear output, or the part of one that a Split or a
+ * Slice along the last axis takes.
+ */
+export function projectionPart(v: Value | undefined): ProjectionPart | undefined {
+  if (!v) return undefined;
+  const whole = linearProducer(v);
+  if (whole) return { node: whole, offset: 0, width: linearWidth(whole)!, value: v };
+  const p = v.producer;
+  if (!p) return undefined;
+  if (p.op === Op.Split) {
+    const base = projectionPart(p.inputs[0]);
+    if (!base || !lastAxis(p.attrInt('axis', 0), p.inputs[0]!.rank)) return undefined;
+    const sizes = constNumbers(p.inputs[1]) ?? evenSplit(base.width, p.outputs.length);
+    if (!sizes || sizes.length !== p.outputs.length) return undefined;
+    const index = p.outputs.indexOf(v);
+    const offset = sizes.slice(0, index).reduce((a, b) => a + b, 0);
+    return { node: base.node, offset: base.offset + offset, width: sizes[index]!, value: v };
+  }
+  if (p.op === Op.Slice) {
+    const base = projectionPart(p.inputs[0]);
+    if (!base) return undefined;
+    const range = lastAxisSlice(p, base.width);
+    if (!range) return undefined;
+    return { node: base.node, offset: base.offset + range.start, width: range.end - range.start, value: v };
+  }
+  return undefined;
+}
+
+function evenSplit(total: number, parts: number): number[] | undefined {
+  return total % parts === 0 ? new Array<number>(parts).fill(total / parts) : undefined;
+}
+
+/** [start, end) of a step-1 Slice along the last axis of a `width`-wide tensor. */
+export function lastAxisSlice(slice: Node, width: number): { start: number; end: number } | undefined {
+  const starts = constNumbers(slice.inputs[1]);
+  const ends = constNumbers(slice.inputs[2]);
+  const axes = slice.inputs[3] ? constNumbers(slice.inputs[3]) : [-1];
+  const steps = slice.inputs[4] ? constNumbers(slice.inputs[4]) : [1];
+  if (!starts || !ends || !axes || !steps || starts.length !== 1 || axes.length !== 1) return undefined;
+  if (steps[0] !== 1 || !lastAxis(axes[0]!, slice.inputs[0]!.rank)) return undefined;
+  const clamp = (x: number) => Math.max(0, Math.min(width, x < 0 ? x + width : x));
+  const start = clamp(starts[0]!);
+  const end = clamp(ends[0]!);
+  return end > start ? { start, end } : undefined;
+}
+
+/** The entries of a 1-D shape tensor, where known: a constant, or a Concat of pieces. */
+export function shapeEntries(v: Value | undefined): (number | undefined)[] | undefined {
+  if (!v) return undefined;
+  if (v.const) return v.const.toNumbers();
+  const p = v.producer;
+  if (!p || p.op !== Op.Concat) return undefined;
+  const out: (number | undefined)[] = [];
+  for (const piece of p.inputs) {
+    if (!piece) return undefined;
+    if (piece.const) out.push(...piece.const.toNumbers());
+    else if (piece.shape?.length === 1 && typeof piece.shape[0] === 'number') out.push(...new Array<undefined>(piece.shape[0]).fill(undefined));
+    else return undefined;
+  }
+  return out;
+}
+
+/** [heads, headDim] from a Reshape of `width` channels to [..., heads, headDim]. */
+export function headSplit(reshape: Node, width: number): { heads: number; headDim: number } | undefined {
+  const target = shapeEntries(reshape.inputs[1]) ?? reshape.outputs[0]!.shape?.map((d) => (typeof d === 'number' ? d : undefined));
+  if (!target || target.length < 3) return undefined;
+  let heads = target.at(-2);
+  let headDim = target.at(-1);
+  if ((heads === -1 || heads === undefined) && headDim !== undefined && headDim > 0) heads = width / headDim;
+  if ((headDim === -1 || headDim === undefined) && heads !== undefined && heads > 0) headDim = width / heads;
+  if (heads === undefined || headDim === undefined || !Number.isInteger(heads) || !Number.isInteger(headDim)) return undefined;
+  if (heads < 1 || headDim < 1 || heads * headDim !== width) return undefined;
+  return { heads, headDim };
+}
+
+/** Positions of nodes in graph order, for bounding searches to a stretch of the graph. */
+export function nodePositions(graph: Graph): Map<Node, number> {
+  return new Map(graph.nodes.map((n, i) => [n, i]));
+}
+
+/**
+ * Nodes between `from` and `to`: those `to` depends on that depend on `from` (both
+ * exclusive of the values themselves), in graph order.
+ */
+export function nodesBetween(from: Value, to: Value, pos: ReadonlyMap<Node, number>): Node[] {
+  const lo = from.producer ? pos.get(from.producer)! : -1;
+  const back = new Set<Node>();
+  const stack: Node[] = to.producer ? [to.producer] : [];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (back.has(n) || (pos.get(n) ?? -1) <= lo) continue;
+    back.add(n);
+    for (const i of n.inputs) if (i?.producer) stack.push(i.producer);
+  }
+  const forward = new Set<Node>();
+  const queue: Node[] = from.uses.map((u) => u.node);
+  while (queue.length > 0) {
+    const n = queue.pop()!;
+    if (forward.has(n) || !back.has(n)) continue;
+    forward.add(n);
+    for (const o of n.outputs) for (const u of o.uses) queue.push(u.node);
+  }
+  return [...forward].sort((a, b) => pos.get(a)! - pos.get(b)!);
+}
+
+/** Whether v depends on `target` (searching producers no earlier than target's producer). */
+export function dependsOn(v: Value, target: Value, pos: ReadonlyMap<Node, number>): boolean {
+  if (v === target) return true;
+  const lo = target.producer ? pos.get(target.producer)! : -1;
+  const seen = new Set<Node>();
+  const stack: Node[] = v.producer ? [v.producer] : [];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n) || (pos.get(n) ?? -1) <= lo) continue;
+    seen.add(n);
+    for (const i of n.inputs) {
+      if (i === target) return true;
+      if (i?.producer) stack.push(i.producer);
+    }
+  }
+  return false;
+}
+
+/** The other input of a two-input node. */
+export function otherInput(node: Node, v: Value): Value | undefined {
+  const [a, b] = node.inputs;
+  return a === v ? b : b === v ? a : undefined;
+}
