@@ -1,0 +1,172 @@
+// Attention-head and FFN-neuron pruning: score, choose, and remove each layer's choice as one
+// coupled group through the coupling graph (passes/structure/coupling.ts). For heads the seed
+// is the query projection's rows of the removed heads; the walk finds the key/value rows (and,
+// with grouped-query attention, removes a kv head only when all its query heads go, turning the
+// kv repeat into a Gather otherwise), the output projection's input rows, biases and the head
+// count and merged width in the reshape shapes. For neurons the seed is the up projection's
+// rows; the walk finds the gate's rows through the SwiGLU product and the down projection's.
+// A layer whose group meets something the coupling cannot carry is left as it was, with the
+// reason in the report.
+
+import { error } from '../../ir/diagnostics.js';
+import type { Graph } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { applyCoupling, describeStops, layerOutputSeed, planCoupling, type RemovalSeed } from '../structure/coupling.js';
+import {
+  headScoresFromCalibration,
+  headScoresFromWeights,
+  neuronScoresFromCalibration,
+  neuronScoresFromWeights,
+  type HeadSite,
+  type MlpSite,
+  type ScoreSource,
+} from './importance.js';
+import { lowestAcrossLayers, lowestPerLayer } from './select.js';
+
+export type { HeadSite, MlpSite, ScoreSource } from './importance.js';
+export { parseHeadList } from './select.js';
+
+/** A site with the name and index the report uses for it. */
+export interface Labeled<T> {
+  /** Transformer layer index. */
+  readonly layer: number;
+  /** For people: `layer 2 attention`, `layer 0 expert 3`. */
+  readonly name: string;
+  readonly site: T;
+}
+
+type Batches = Iterable<ReadonlyMap<string, Tensor>>;
+
+export interface HeadPruneOptions {
+  /** Remove round(ratio * all heads), the least important across layers. */
+  readonly ratio?: number;
+  /** Remove exactly these heads, by transformer layer index. */
+  readonly heads?: ReadonlyMap<number, readonly number[]>;
+  readonly calib?: Batches;
+}
+
+export interface HeadLayerReport {
+  readonly layer: number;
+  readonly name: string;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly removed: readonly number[];
+  /** kv heads removed with them (all their query heads went). */
+  readonly removedKv: readonly number[];
+  readonly scores?: readonly number[];
+  /** Why this layer was left unchanged. */
+  readonly skipped?: string;
+}
+
+export interface HeadPruneReport {
+  /** How the heads were chosen. */
+  readonly scoring: ScoreSource | 'explicit';
+  readonly layers: readonly HeadLayerReport[];
+}
+
+export function pruneHeads(graph: Graph, sites: readonly Labeled<HeadSite>[], opts: HeadPruneOptions): HeadPruneReport {
+  let scoring: HeadPruneReport['scoring'];
+  let scores: Float64Array[] | undefined;
+  let choice: number[][];
+  if (opts.heads) {
+    scoring = 'explicit';
+    choice = explicitHeads(sites, opts.heads);
+  } else {
+    const ratio = checkRatio(opts.ratio);
+    scoring = opts.calib ? 'calibration' : 'weights';
+    const plain = sites.map((s) => s.site);
+    scores = opts.calib ? headScoresFromCalibration(graph, plain, opts.calib) : headScoresFromWeights(plain);
+    choice = lowestAcrossLayers(scores, ratio);
+  }
+  const layers = sites.map(({ layer, name, site }, i): HeadLayerReport => {
+    const removed = choice[i]!;
+    const base = { layer, name, heads: site.heads, kvHeads: site.kvHeads, headDim: site.headDim, ...(scores ? { scores: [...scores[i]!] } : {}) };
+    if (removed.length === 0) return { ...base, removed, removedKv: [] };
+    const seed: RemovalSeed = { value: site.q.value, axis: -1, remove: removed.flatMap((h) => channelsOf(h, site.headDim)) };
+    const skipped = removeGroup(graph, seed);
+    if (skipped) return { ...base, removed: [], removedKv: [], skipped };
+    return { ...base, removed, removedKv: wholeGroups(removed, site.heads, site.kvHeads) };
+  });
+  return { scoring, layers };
+}
+
+export interface NeuronPruneOptions {
+  /** Remove round(ratio * hidden) channels of every MLP (and expert). */
+  readonly ratio: number;
+  readonly calib?: Batches;
+}
+
+export interface NeuronLayerReport {
+  readonly layer: number;
+  readonly name: string;
+  readonly hidden: number;
+  readonly removed: number;
+  readonly skipped?: string;
+}
+
+export interface NeuronPruneReport {
+  readonly scoring: ScoreSource;
+  readonly layers: readonly NeuronLayerReport[];
+}
+
+export function pruneNeurons(graph: Graph, sites: readonly Labeled<MlpSite>[], opts: NeuronPruneOptions): NeuronPruneReport {
+  const ratio = checkRatio(opts.ratio);
+  const plain = sites.map((s) => s.site);
+  const scores = opts.calib ? neuronScoresFromCalibration(graph, plain, opts.calib) : neuronScoresFromWeights(plain);
+  const choice = lowestPerLayer(scores, ratio);
+  const layers = sites.map(({ layer, name, site }, i): NeuronLayerReport => {
+    const removed = choice[i]!;
+    const hidden = scores[i]!.length;
+    if (removed.length === 0) return { layer, name, hidden, removed: 0 };
+    const skipped = removeGroup(graph, layerOutputSeed(site.up, removed));
+    return skipped ? { layer, name, hidden, removed: 0, skipped } : { layer, name, hidden, removed: removed.length };
+  });
+  return { scoring: opts.calib ? 'calibration' : 'weights', layers };
+}
+
+/** Plan and apply one coupled removal; the reason when it cannot be applied. */
+function removeGroup(graph: Graph, seed: RemovalSeed): string | undefined {
+  const plan = planCoupling(graph, [seed]);
+  if (plan.stops.length > 0) return describeStops(plan);
+  applyCoupling(graph, plan);
+  return undefined;
+}
+
+const channelsOf = (head: number, headDim: number) => Array.from({ length: headDim }, (_, d) => head * headDim + d);
+
+/** kv heads all of whose query heads are in `removed`. */
+function wholeGroups(removed: readonly number[], heads: number, kvHeads: number): number[] {
+  const per = heads / kvHeads;
+  const out: number[] = [];
+  for (let g = 0; g < kvHeads; g++) {
+    let all = true;
+    for (let r = 0; r < per && all; r++) all = removed.includes(g * per + r);
+    if (all) out.push(g);
+  }
+  return out;
+}
+
+function checkRatio(ratio: number | undefined): number {
+  if (ratio === undefined || !(ratio >= 0 && ratio < 1)) {
+    throw error('BAD_OPTION', `--ratio must be at least 0 and below 1${ratio === undefined ? '' : `, not ${ratio}`}`);
+  }
+  return ratio;
+}
+
+function explicitHeads(sites: readonly Labeled<HeadSite>[], heads: ReadonlyMap<number, readonly number[]>): number[][] {
+  const byLayer = new Map(sites.map((s, i) => [s.layer, i]));
+  const choice = sites.map(() => [] as number[]);
+  for (const [layer, list] of heads) {
+    const i = byLayer.get(layer);
+    if (i === undefined) {
+      throw error('BAD_OPTION', `--heads names layer ${layer}, but the attention layers are ${[...byLayer.keys()].join(', ') || 'none'}`);
+    }
+    const site = sites[i]!.site;
+    const bad = list.find((h) => h < 0 || h >= site.heads);
+    if (bad !== undefined) throw error('BAD_OPTION', `--heads names head ${bad} of layer ${layer}, which has ${site.heads} heads (0..${site.heads - 1})`);
+    if (list.length >= site.heads) throw error('BAD_OPTION', `--heads would remove every head of layer ${layer}; keep at least one`);
+    choice[i] = [...list].sort((a, b) => a - b);
+  }
+  return choice;
+}
