@@ -9,7 +9,7 @@ import { PassManager } from '../../manager.js';
 import { fixtureModel, runInOrt, tokenBatch, tokenWindows } from '../../prune/test/lm-fixtures.js';
 import { expectClose } from '../../test/helpers.js';
 import { sliceModel, type BasisScope } from '../index.js';
-import { handStructure } from './hand-structure.js';
+import { recognizeStructure } from '../../structure/recognize.js';
 
 function canonical(name: string): Model {
   const m = fixtureModel(name);
@@ -25,15 +25,16 @@ function calib(name: string, windows = 16): Map<string, Tensor>[] {
 const sample = (name: string) => tokenBatch(tokenWindows(name, 'eval_tokens'), 0, 2, 64);
 
 describe('sliceModel', () => {
-  for (const name of ['gpt2', 'llama']) {
+  for (const name of ['gpt2', 'llama', 'moe']) {
     for (const scope of ['sublayer', 'model'] as BasisScope[]) {
       it(`${name}: ratio 0 with a ${scope} rotation keeps the outputs`, () => {
         const model = canonical(name);
         const inputs = sample(name);
         const before = execute(model.graph, inputs).get('logits')!;
-        const report = sliceModel(model, handStructure(model.graph), { ratio: 0, calib: calib(name), scope });
+        const report = sliceModel(model, recognizeStructure(model.graph), { ratio: 0, calib: calib(name), scope });
         expect(report.kept).toBe(64);
-        expect(report.shortcuts).toBe(scope === 'sublayer' ? 8 : 0);
+        expect(report.shortcuts).toBe(scope === 'sublayer' ? report.sublayers.length : 0);
+        expect(report.sublayers.length).toBe(name === 'moe' ? 4 : 8);
         const after = execute(model.graph, inputs).get('logits')!;
         expectClose(after, before, 1e-4);
       });
@@ -42,7 +43,7 @@ describe('sliceModel', () => {
 
   it('gpt2 at 25%: the stream is 48 wide and onnxruntime runs the exported model', async () => {
     const model = canonical('gpt2');
-    const report = sliceModel(model, handStructure(model.graph), { ratio: 0.25, calib: calib('gpt2'), scope: 'sublayer' });
+    const report = sliceModel(model, recognizeStructure(model.graph), { ratio: 0.25, calib: calib('gpt2'), scope: 'sublayer' });
     expect(report.kept).toBe(48);
     expect(report.untiedHead).toBe(true);
     expect(report.shortcutParameters).toBe(8 * 48 * 48);
