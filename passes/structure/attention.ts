@@ -183,6 +183,12 @@ function traceToHeads(start: Value): HeadTrace | undefined {
       v = p.inputs[1]!;
       continue;
     }
+    if (p.op === Op.Concat) return concatOfOneHead(p, rotary);
+    if (p.op === Op.Split) {
+      // Heads taken apart along the head axis to be repeated (repeat_interleave's export).
+      v = p.inputs[0]!;
+      continue;
+    }
     if (p.op === Op.Add) {
       const x = rotarySource(p);
       if (!x) return undefined;
@@ -193,6 +199,14 @@ function traceToHeads(start: Value): HeadTrace | undefined {
     return undefined;
   }
   return undefined;
+}
+
+/** A Concat of pieces that all trace to one head split (GQA heads repeated piece by piece). */
+function concatOfOneHead(concat: Node, rotary: boolean): HeadTrace | undefined {
+  const traces = concat.inputs.map((i) => (i ? traceToHeads(i) : undefined));
+  const first = traces[0];
+  if (!first || !traces.every((t) => t?.reshape === first.reshape)) return undefined;
+  return { ...first, rotary: rotary || traces.some((t) => t!.rotary) };
 }
 
 /**

@@ -12,7 +12,7 @@ import { Op } from '../../ir/ops.js';
 import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
 import { feedForward, type FeedForward } from './mlp.js';
 import type { Expert, MoeBlock } from './types.js';
-import { constNumbers, constScalar, lastAxisSlice, linearProducer, linearWidth } from './walk.js';
+import { constNumbers, constScalar, lastAxisSlice, linearProducer, linearWidth, sameTokens } from './walk.js';
 
 export function matchMoe(b: Branch): MatchResult<MoeBlock> {
   const topK = b.nodes.find((n) => n.op === Op.TopK);
@@ -21,7 +21,7 @@ export function matchMoe(b: Branch): MatchResult<MoeBlock> {
   if (k === undefined) return mismatch('the TopK count is not a constant', topK);
   const router = routerOf(topK);
   if (!router) return mismatch('the TopK does not rank the outputs of a router linear layer', topK);
-  if (router.inputs[0] !== b.input) return mismatch('the router does not read the block input', router);
+  if (!sameTokens(router.inputs[0], b.input)) return mismatch('the router does not read the block input', router);
   const count = linearWidth(router)!;
 
   const dense = denseExperts(topK, count);
@@ -103,7 +103,11 @@ function gatheredExperts(b: Branch, router: Node): Expert[] {
     const ff = feedForward(n.outputs[0]!);
     if ('reason' in ff || ff.down !== n) continue;
     for (const x of [ff.up, ff.gate, ff.down]) if (x) seen.add(x);
-    experts.push(expert(experts.length, ff));
+    // The routing weight usually scales the expert's output right away.
+    const out = ff.down.outputs[0]!;
+    const combine = out.uses.length === 1 && out.uses[0]!.node.op === Op.Mul ? out.uses[0]!.node : undefined;
+    const weight = combine?.inputs[1 - out.uses[0]!.index];
+    experts.push(expert(experts.length, ff, weight, combine));
   }
   return experts;
 }

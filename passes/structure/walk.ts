@@ -186,3 +186,16 @@ export function otherInput(node: Node, v: Value): Value | undefined {
   const [a, b] = node.inputs;
   return a === v ? b : b === v ? a : undefined;
 }
+
+/** Ops that change a tensor's layout but not its values (row-wise reads see the same tokens). */
+const RESHAPES = new Set<Op>([Op.Reshape, Op.Flatten, Op.Identity, Op.Squeeze, Op.Unsqueeze]);
+
+/** v is `input`, or `input` reshaped (a MoE router reading tokens flattened to [N, width]). */
+export function sameTokens(v: Value | undefined, input: Value): boolean {
+  for (let i = 0; v && i < 4; i++) {
+    if (v === input) return true;
+    const p = v.producer;
+    v = p && RESHAPES.has(p.op) ? p.inputs[0] : undefined;
+  }
+  return false;
+}

@@ -1,0 +1,76 @@
+// Structure recognition on small torch exports the fixtures do not cover (written by
+// scripts/make_structure_models.py): opsets 13-17, biases, ReLU/GeGLU, Slice-fused qkv,
+// post-norm, repeat_interleave GQA, Trilu and Range causal masks, a gathered MoE.
+
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../../../frontend/index.js';
+import { canonicalStructure } from '../canonical.js';
+import type { AttentionBlock, MlpBlock, ModelStructure, MoeBlock } from '../types.js';
+
+async function structureOf(name: string): Promise<ModelStructure> {
+  return canonicalStructure(await loadModel(`passes/structure/test/models/${name}.onnx`)).structure;
+}
+
+const blocks = <T>(s: ModelStructure, kind: string) => s.layers.flatMap((l) => l.sublayers.filter((b) => b.kind === kind)) as T[];
+
+describe('recognizeStructure on exporter variants', () => {
+  it('opset 13: decomposed LayerNorm, separate q/k/v with biases, view(.., -1), ReLU MLP, positions', async () => {
+    const s = await structureOf('sepqkv_relu_op13');
+    expect(s.unrecognized).toEqual([]);
+    expect(s.layers).toHaveLength(2);
+    expect(s.stream!.states).toHaveLength(5);
+    expect(s.embedding!.positions).toBeDefined();
+    for (const a of blocks<AttentionBlock>(s, 'attention')) {
+      expect(a).toMatchObject({ heads: 4, kvHeads: 4, headDim: 8, fused: false, rotary: false, causalMask: true });
+      expect(a.norm!.kind).toBe('layernorm');
+      for (const p of [a.q, a.k, a.v]) expect(p.node.inputs[2]?.isConstant).toBe(true);
+    }
+    for (const m of blocks<MlpBlock>(s, 'mlp')) expect(m).toMatchObject({ activation: 'relu', hidden: 48 });
+    expect(s.head).toMatchObject({ tied: false });
+  });
+
+  it('opset 15: post-norm, fused qkv taken apart by Slice, tanh GELU, no head', async () => {
+    const s = await structureOf('postnorm_sliceqkv_op15');
+    expect(s.unrecognized).toEqual([]);
+    expect(s.stream!.normPlacement).toBe('post');
+    expect(s.stream!.states).toHaveLength(5);
+    for (const a of blocks<AttentionBlock>(s, 'attention')) {
+      expect(a).toMatchObject({ heads: 4, kvHeads: 4, headDim: 8, fused: true, causalMask: false });
+      expect([a.q.offset, a.k.offset, a.v.offset]).toEqual([0, 32, 64]);
+      expect(a.k.value.producer!.op).toBe('Slice');
+      expect(a.postNorm).toBeDefined();
+    }
+    for (const m of blocks<MlpBlock>(s, 'mlp')) expect(m).toMatchObject({ activation: 'gelu', hidden: 48 });
+    expect(s.head).toBeUndefined();
+    expect(s.stream!.states.at(-1)!.isGraphOutput).toBe(true);
+  });
+
+  it('opset 16: RMSNorm, GQA by repeat_interleave, GeGLU, Trilu causal mask', async () => {
+    const s = await structureOf('gqa_geglu_trilu_op16');
+    expect(s.unrecognized).toEqual([]);
+    for (const a of blocks<AttentionBlock>(s, 'attention')) {
+      expect(a).toMatchObject({ heads: 4, kvHeads: 2, headDim: 8, fused: false, causalMask: true });
+      expect(a.norm!.kind).toBe('rmsnorm');
+    }
+    for (const m of blocks<MlpBlock>(s, 'mlp')) {
+      expect(m).toMatchObject({ activation: 'geglu', hidden: 48 });
+      expect(m.gate!.outputs[0]!.uses[0]!.node.op).toBe('Gelu');
+    }
+    expect(s.finalNorm!.kind).toBe('rmsnorm');
+  });
+
+  it('opset 17: Range-comparison causal mask, gathered MoE with flattened tokens', async () => {
+    const s = await structureOf('moe_gathered_op17');
+    expect(s.unrecognized).toEqual([]);
+    expect(s.layers.map((l) => l.sublayers.map((b) => b.kind))).toEqual([['attention', 'moe'], ['attention', 'moe']]);
+    for (const a of blocks<AttentionBlock>(s, 'attention')) expect(a.causalMask).toBe(true);
+    for (const m of blocks<MoeBlock>(s, 'moe')) {
+      expect(m).toMatchObject({ form: 'gathered', k: 2 });
+      expect(m.experts.map((e) => e.index)).toEqual([0, 1, 2, 3]);
+      for (const e of m.experts) {
+        expect(e.gate).toBeDefined();
+        expect(e.combine?.op).toBe('Mul');
+      }
+    }
+  });
+});

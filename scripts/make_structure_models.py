@@ -1,0 +1,177 @@
+"""Small transformer variants for the structure-recognition tests.
+
+Writes passes/structure/test/models/<name>.onnx (random weights, a few KB each): forms the
+fixture models do not cover, exported by torch's ONNX exporter at opsets 13-17 with symbolic
+batch and sequence dims. CI never runs this (no python there); the outputs are committed.
+
+    /usr/bin/python3 scripts/make_structure_models.py
+"""
+
+import os
+
+import onnx
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+OUT = os.path.join(os.path.dirname(__file__), '..', 'passes', 'structure', 'test', 'models')
+VOCAB, WIDTH, HEADS = 64, 32, 4
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.weight = nn.Parameter(torch.rand(d) + 0.5)
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.weight
+
+
+class Attention(nn.Module):
+    """Separate or fused (sliced) projections, optional GQA by repeat_interleave, and a mask kind."""
+
+    def __init__(self, fused=False, bias=True, kv_heads=HEADS, mask='buffer'):
+        super().__init__()
+        self.fused, self.kv_heads, self.mask = fused, kv_heads, mask
+        self.hd = WIDTH // HEADS
+        kv = kv_heads * self.hd
+        if fused:
+            self.qkv = nn.Linear(WIDTH, WIDTH + 2 * kv, bias=bias)
+        else:
+            self.q = nn.Linear(WIDTH, WIDTH, bias=bias)
+            self.k = nn.Linear(WIDTH, kv, bias=bias)
+            self.v = nn.Linear(WIDTH, kv, bias=bias)
+        self.o = nn.Linear(WIDTH, WIDTH, bias=bias)
+        self.register_buffer('tri', torch.tril(torch.ones(64, 64, dtype=torch.bool)))
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        kv = self.kv_heads * self.hd
+        if self.fused:
+            h = self.qkv(x)
+            q, k, v = h[..., :WIDTH], h[..., WIDTH:WIDTH + kv], h[..., WIDTH + kv:]
+        else:
+            q, k, v = self.q(x), self.k(x), self.v(x)
+        q = q.view(b, t, HEADS, -1).transpose(1, 2)
+        k = k.view(b, t, self.kv_heads, self.hd).transpose(1, 2)
+        v = v.view(b, t, self.kv_heads, self.hd).transpose(1, 2)
+        if self.kv_heads != HEADS:
+            k = k.repeat_interleave(HEADS // self.kv_heads, dim=1)
+            v = v.repeat_interleave(HEADS // self.kv_heads, dim=1)
+        s = q @ k.transpose(-1, -2) / self.hd ** 0.5
+        if self.mask == 'buffer':
+            s = s.masked_fill(~self.tri[:t, :t], float('-inf'))
+        elif self.mask == 'trilu':
+            s = s.masked_fill(~torch.ones(t, t, dtype=torch.bool, device=x.device).tril(), float('-inf'))
+        elif self.mask == 'range':
+            pos = torch.arange(t, device=x.device)
+            s = s.masked_fill(pos[None, :] > pos[:, None], float('-inf'))
+        y = (s.softmax(-1) @ v).transpose(1, 2).reshape(b, t, WIDTH)
+        return self.o(y)
+
+
+class Mlp(nn.Module):
+    def __init__(self, act='relu', hidden=48, bias=True):
+        super().__init__()
+        self.act = act
+        self.up = nn.Linear(WIDTH, hidden, bias=bias)
+        self.gate = nn.Linear(WIDTH, hidden, bias=bias) if act in ('geglu', 'swiglu') else None
+        self.down = nn.Linear(hidden, WIDTH, bias=bias)
+
+    def forward(self, x):
+        if self.act == 'relu':
+            return self.down(F.relu(self.up(x)))
+        if self.act == 'gelu_tanh':
+            return self.down(F.gelu(self.up(x), approximate='tanh'))
+        if self.act == 'geglu':
+            return self.down(F.gelu(self.gate(x)) * self.up(x))
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class GatheredMoe(nn.Module):
+    """Top-2 of 4 experts; each expert runs on the tokens routed to it (index_put accumulate)."""
+
+    def __init__(self, experts=4, k=2):
+        super().__init__()
+        self.k = k
+        self.router = nn.Linear(WIDTH, experts, bias=False)
+        self.experts = nn.ModuleList(Mlp('swiglu', 24, bias=False) for _ in range(experts))
+
+    def forward(self, x):
+        b, t, d = x.shape
+        flat = x.reshape(-1, d)
+        w, sel = torch.topk(self.router(flat).softmax(-1), self.k, dim=-1)
+        w = w / w.sum(-1, keepdim=True)
+        out = torch.zeros_like(flat)
+        for e, expert in enumerate(self.experts):
+            token, slot = torch.nonzero(sel == e, as_tuple=True)
+            y = expert(flat[token]) * w[token, slot].unsqueeze(-1)
+            out = out.index_put((token,), y, accumulate=True)
+        return out.reshape(b, t, d)
+
+
+class Block(nn.Module):
+    def __init__(self, attn, ffn, norm='layer', post=False):
+        super().__init__()
+        make = (lambda: nn.LayerNorm(WIDTH)) if norm == 'layer' else (lambda: RMSNorm(WIDTH))
+        self.attn, self.ffn, self.n1, self.n2, self.post = attn, ffn, make(), make(), post
+
+    def forward(self, x):
+        if self.post:
+            x = self.n1(x + self.attn(x))
+            return self.n2(x + self.ffn(x))
+        x = x + self.attn(self.n1(x))
+        return x + self.ffn(self.n2(x))
+
+
+class Lm(nn.Module):
+    def __init__(self, blocks, positions=False, final_norm='layer', head=True):
+        super().__init__()
+        self.emb = nn.Embedding(VOCAB, WIDTH)
+        self.pos = nn.Embedding(64, WIDTH) if positions else None
+        self.blocks = nn.ModuleList(blocks)
+        self.norm = {'layer': nn.LayerNorm(WIDTH), 'rms': RMSNorm(WIDTH), None: nn.Identity()}[final_norm]
+        self.head = nn.Linear(WIDTH, VOCAB, bias=False) if head else None
+
+    def forward(self, ids):
+        x = self.emb(ids)
+        if self.pos is not None:
+            x = x + self.pos(torch.arange(ids.shape[1], device=ids.device))
+        for blk in self.blocks:
+            x = blk(x)
+        x = self.norm(x)
+        return self.head(x) if self.head is not None else x
+
+
+def variants():
+    torch.manual_seed(0)
+    return {
+        # opset 13: LayerNorm and Softmax written out by the exporter; q/k/v separate with
+        # biases, view(b, t, heads, -1), ReLU MLP, learned positions.
+        'sepqkv_relu_op13': (Lm([Block(Attention(), Mlp('relu')) for _ in range(2)], positions=True), 13),
+        # opset 15: post-norm encoder, fused qkv taken apart by Slice, tanh GELU, no head.
+        'postnorm_sliceqkv_op15': (Lm([Block(Attention(fused=True, mask='none'), Mlp('gelu_tanh'), post=True) for _ in range(2)], final_norm=None, head=False), 15),
+        # opset 16: RMSNorm, GQA by repeat_interleave, GeGLU, a Trilu causal mask.
+        'gqa_geglu_trilu_op16': (Lm([Block(Attention(bias=False, kv_heads=2, mask='trilu'), Mlp('geglu', bias=False), norm='rms') for _ in range(2)], final_norm='rms'), 16),
+        # opset 17: a causal mask from comparing position ranges; a MoE in gathered form.
+        'moe_gathered_op17': (Lm([Block(Attention(bias=False, mask='range'), GatheredMoe(), norm='rms') for _ in range(2)], final_norm='rms'), 17),
+    }
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    ids = torch.randint(0, VOCAB, (2, 8))
+    for name, (model, opset) in variants().items():
+        model.eval()
+        path = os.path.join(OUT, f'{name}.onnx')
+        torch.onnx.export(
+            model, (ids,), path, input_names=['input_ids'], output_names=['out'],
+            dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'out': {0: 'batch', 1: 'sequence'}},
+            opset_version=opset,
+        )
+        onnx.checker.check_model(onnx.load(path))
+        print(f'{path}: {os.path.getsize(path)} bytes')
+
+
+if __name__ == '__main__':
+    main()
