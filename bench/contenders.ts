@@ -2,6 +2,7 @@
 // weights in a fresh memory, and exposes one call plus its output (in [M,N] layout).
 
 import { KernelInstance } from '../codegen/wasm/harness.js';
+import { emitBsr, packBsr } from '../codegen/wasm/kernels/bsr.js';
 import { emitDense, packDense } from '../codegen/wasm/kernels/dense.js';
 import { emit2of4, pack2of4 } from '../codegen/wasm/kernels/nm.js';
 import { transpose } from '../codegen/wasm/kernels/reference.js';
@@ -19,7 +20,7 @@ export interface KernelContender {
   weightBytes: number;
 }
 
-export type SparseKind = 'unstructured' | 'baked' | '2:4';
+export type SparseKind = 'unstructured' | 'baked' | '2:4' | 'block4x1';
 
 async function instantiate(m: WasmModule, X: Float32Array, weights: ArrayBufferView, M: number, N: number, transposed: boolean) {
   const binary = m.emitBinary();
@@ -51,6 +52,8 @@ export async function sparseKernel(name: string, kind: SparseKind, M: number, K:
   let packed: PackedSparse;
   if (kind === '2:4') {
     emit2of4(m, spec, (packed = pack2of4(spec, W)).offsets);
+  } else if (kind === 'block4x1') {
+    emitBsr(m, spec, (packed = packBsr(spec, W)).offsets);
   } else {
     const rows = sparseRows(W, K, N);
     if (M === 1) emitSpmv(m, spec, (packed = packSpmv(spec, rows)).offsets);

@@ -1,13 +1,13 @@
 // npm run bench (kernels): sparsec's WASM kernels against onnxruntime-web (WASM, 1 thread) and
 // onnxruntime-node (CPU, 1 thread) on the FFN-sized product 768 -> 3072, at 64 tokens and at
-// 1 token, dense and magnitude-pruned (50/70/90/95% unstructured, 2:4), plus the baked
+// 1 token, dense and magnitude-pruned (50/70/90/95% unstructured, 2:4, 4x1 blocks at 80%), plus the baked
 // (SparseRT-style) variant on a medium matrix. All contenders of a shape are timed in one
 // process, interleaved, medians reported. Prints a table; writes bench/results.json.
 
 import './v8-flags.js';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { matmulRef, maxRelError, prune2of4, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
+import { matmulRef, maxRelError, prune2of4, pruneBlocks4x1, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
 import { denseKernel, sparseKernel, type SparseKind } from './contenders.js';
 import { matmulModel, ortNodeRunner, ortWebRunner } from './ort.js';
 import { timeInterleaved, type Contender } from './timing.js';
@@ -39,9 +39,14 @@ interface Case {
 }
 
 const SPARSITIES = [0.5, 0.7, 0.9, 0.95];
+const FFN_SPARSE: Case['sparse'] = [
+  ...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })),
+  { kind: '2:4', sparsity: 0.5 },
+  { kind: 'block4x1', sparsity: 0.8 },
+];
 const CASES: Case[] = [
-  { M: 64, K: 768, N: 3072, sparse: [...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })), { kind: '2:4', sparsity: 0.5 }], peers: true, rounds: 25, inner: 1 },
-  { M: 1, K: 768, N: 3072, sparse: [...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })), { kind: '2:4', sparsity: 0.5 }], peers: true, rounds: 61, inner: 5 },
+  { M: 64, K: 768, N: 3072, sparse: FFN_SPARSE, peers: true, rounds: 25, inner: 1 },
+  { M: 1, K: 768, N: 3072, sparse: FFN_SPARSE, peers: true, rounds: 61, inner: 5 },
   { M: 64, K: 128, N: 256, sparse: [0.9, 0.95].flatMap((s) => [{ kind: 'unstructured' as const, sparsity: s }, { kind: 'baked' as const, sparsity: s }]), peers: false, rounds: 61, inner: 5 },
 ];
 
@@ -63,9 +68,10 @@ async function runCase(c: Case): Promise<Row[]> {
     entries.push({ c: { name: 'onnxruntime-node (cpu, 1 thread)', run: node.run }, error: async () => maxRelError(await node.output(), denseRef) });
   }
   for (const { kind, sparsity } of c.sparse) {
-    const Ws = kind === '2:4' ? prune2of4(W, K, N) : pruneUnstructured(W, sparsity);
+    const Ws = kind === '2:4' ? prune2of4(W, K, N) : kind === 'block4x1' ? pruneBlocks4x1(W, K, N, sparsity) : pruneUnstructured(W, sparsity);
     const ref = matmulRef(X, Ws, M, K, N);
-    const label = kind === '2:4' ? 'sparsec 2:4' : `sparsec ${kind === 'baked' ? 'baked' : 'unstructured'} ${Math.round(sparsity * 100)}%`;
+    const pct = `${Math.round(sparsity * 100)}%`;
+    const label = kind === '2:4' ? 'sparsec 2:4' : kind === 'block4x1' ? `sparsec block 4x1 ${pct}` : `sparsec ${kind === 'baked' ? 'baked' : 'unstructured'} ${pct}`;
     const k = await sparseKernel(label, kind, M, K, N, X, Ws);
     entries.push({ c: k, error: async () => maxRelError(k.output(), ref), weightBytes: k.weightBytes, wasmBytes: k.wasmBytes });
   }

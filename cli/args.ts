@@ -110,7 +110,7 @@ export interface CompareOptions {
   json: boolean;
 }
 
-export type BuildFormat = 'auto' | 'dense' | 'csr' | 'nm';
+export type BuildFormat = 'auto' | 'dense' | 'csr' | 'nm' | 'bsr';
 
 export interface BuildOptions {
   model: string;
@@ -266,7 +266,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
     flags: {
       out: { value: 'dir', short: 'o', help: 'write the artifact files into this folder (required)' },
       shape: shapeFlag,
-      format: { value: 'auto|dense|csr|nm', choices: ['auto', 'dense', 'csr', 'nm'], help: 'weight layouts: auto (default: a cost model picks per weight), or one for all' },
+      format: { value: 'auto|dense|csr|nm|bsr', choices: ['auto', 'dense', 'csr', 'nm', 'bsr'], help: 'weight layouts: auto (default: a cost model picks per weight), or one for all (bsr: 4x1 blocks)' },
       json: { help: 'print the manifest as JSON instead of the summary' },
     },
   },

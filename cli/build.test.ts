@@ -36,7 +36,7 @@ describe('sparsec build', () => {
       command: 'build', options: { model: 'm.onnx', out: 'out', shapes: [{ input: 'x', dims: [1, 4] }], format: 'csr', json: false },
     });
     expect(() => parseArgs(['build', 'm.onnx'])).toThrow(/build needs -o dir/);
-    expect(() => parseArgs(['build', 'm.onnx', '-o', 'o', '--format', 'bsr'])).toThrow(/--format must be one of auto, dense, csr, nm/);
+    expect(() => parseArgs(['build', 'm.onnx', '-o', 'o', '--format', 'block'])).toThrow(/--format must be one of auto, dense, csr, nm, bsr/);
     expect(artifactName('/a/b/my model.v2.onnx')).toBe('my_model_v2');
   });
 

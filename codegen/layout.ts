@@ -5,16 +5,22 @@
 // 0.29x); 2:4 ran at 1.05x dense at 64 tokens and no faster than dense at one token. So
 // unstructured pays below roughly 35% density, and 2:4 does not pay on this machine yet:
 // `auto` picks it only when the estimate beats dense, which the figures below never give.
+// 4x1 blocks (codegen/wasm/kernels/bsr.ts) ran at 0.29x dense time at 20% block density,
+// both at 64 tokens and at one (3.5x faster), so about 1.45x block density.
 
 import { warning, type Diagnostic } from '../ir/diagnostics.js';
+import { blockStats } from './wasm/kernels/bsr.js';
 import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
 
 const CSR_COST_PER_DENSITY = { tokens: 2.8, oneToken: 3.0 };
 const NM_COST = { tokens: 1.05, oneToken: 1.2 };
+const BSR_COST_PER_BLOCK_DENSITY = { tokens: 1.45, oneToken: 1.45 };
 
 export interface WeightStats {
   density: number;
   is2of4: boolean;
+  /** Fraction of 4x1 blocks (4 output channels x 1 input) holding a nonzero. */
+  blockDensity: number;
 }
 
 /** Density of W [K,N] and whether every group of 4 consecutive inputs (along K) keeps at most 2. */
@@ -29,12 +35,13 @@ export function weightStats(W: Float32Array, K: number, N: number): WeightStats 
       if (kept > 2) is2of4 = false;
     }
   }
-  return { density: W.length === 0 ? 1 : nnz / W.length, is2of4 };
+  return { density: W.length === 0 ? 1 : nnz / W.length, is2of4, blockDensity: blockStats(W, K, N).blockDensity };
 }
 
 export function relativeCost(layout: WeightLayout, M: number, stats: WeightStats): number {
   if (layout === 'dense') return 1;
   if (layout === 'csr') return stats.density * (M === 1 ? CSR_COST_PER_DENSITY.oneToken : CSR_COST_PER_DENSITY.tokens);
+  if (layout === 'bsr') return stats.blockDensity * (M === 1 ? BSR_COST_PER_BLOCK_DENSITY.oneToken : BSR_COST_PER_BLOCK_DENSITY.tokens);
   return M === 1 ? NM_COST.oneToken : NM_COST.tokens;
 }
 
@@ -49,7 +56,8 @@ export interface LayerDesc {
 /** Pick the layout for one weight; a forced format that cannot hold the weight warns and falls back to dense. */
 export function chooseLayout(layer: LayerDesc, W: Float32Array, format: FormatOption, warn: (d: Diagnostic) => void): LayerChoice {
   const stats = weightStats(W, layer.K, layer.N);
-  const pct = `${(stats.density * 100).toFixed(1)}% dense`;
+  const blocks = stats.blockDensity < 1 ? `, ${(stats.blockDensity * 100).toFixed(1)}% of 4x1 blocks` : '';
+  const pct = `${(stats.density * 100).toFixed(1)}% dense${blocks}`;
   const choice = (layout: WeightLayout, reason: string): LayerChoice => ({
     ...layer, ...stats, layout, relativeCost: relativeCost(layout, layer.M, stats), reason,
   });
@@ -58,7 +66,7 @@ export function chooseLayout(layer: LayerDesc, W: Float32Array, format: FormatOp
     return choice('dense', `--format nm, but not 2:4 (${pct})`);
   }
   if (format !== 'auto') return choice(format, `--format ${format} (${pct})`);
-  const candidates: WeightLayout[] = stats.is2of4 ? ['dense', 'csr', 'nm'] : ['dense', 'csr'];
+  const candidates: WeightLayout[] = stats.is2of4 ? ['dense', 'csr', 'bsr', 'nm'] : ['dense', 'csr', 'bsr'];
   let best: WeightLayout = 'dense';
   for (const l of candidates) if (relativeCost(l, layer.M, stats) < relativeCost(best, layer.M, stats)) best = l;
   const cost = relativeCost(best, layer.M, stats);

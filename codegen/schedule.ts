@@ -7,10 +7,10 @@ import type { CnnKernel } from './cnn-kernels.js';
 import type { TensorKernel } from './tensor-kernels.js';
 import type { UnaryFn } from './wasm/kernels/elementwise.js';
 
-/** How a weight is stored and multiplied: dense panels, per-channel nonzero lists, or 2:4. */
-export type WeightLayout = 'dense' | 'csr' | 'nm';
+/** How a weight is stored and multiplied: dense panels, per-channel nonzero lists, 2:4, or 4x1 blocks. */
+export type WeightLayout = 'dense' | 'csr' | 'nm' | 'bsr';
 export type FormatOption = 'auto' | WeightLayout;
-export const FORMAT_OPTIONS: readonly FormatOption[] = ['auto', 'dense', 'csr', 'nm'];
+export const FORMAT_OPTIONS: readonly FormatOption[] = ['auto', 'dense', 'csr', 'nm', 'bsr'];
 
 export type BufferRole = 'input' | 'output' | 'temp' | 'const';
 

@@ -12,6 +12,7 @@
 // place. Identical inputs give identical bytes: kernel names are numbered in schedule order
 // and the JSON is written with a fixed key order.
 
+import { emitBsr, packBsr } from './kernels/bsr.js';
 import { packDense, emitDense } from './kernels/dense.js';
 import { emitAdd, emitCopy, emitTranspose, emitUnary } from './kernels/elementwise.js';
 import { emit2of4, pack2of4 } from './kernels/nm.js';
@@ -148,6 +149,7 @@ function packLinear(k: LinearKernel): PackedSparse {
     return { blob: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), offsets: { values: 0, bias: 0, counts: 0, k: 0, kBytes: 2 } };
   }
   if (k.layout === 'nm') return pack2of4(spec, k.weight, k.bias);
+  if (k.layout === 'bsr') return packBsr(spec, k.weight, k.bias);
   const rows = sparseRows(k.weight, k.K, k.N);
   return k.M === 1 ? packSpmv(spec, rows, k.bias) : packSpmm(spec, rows, k.bias);
 }
@@ -175,6 +177,7 @@ class KernelTable {
         const spec = { name, M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, relu: k.relu };
         if (k.layout === 'dense') emitDense(m, spec);
         else if (k.layout === 'nm') emit2of4(m, spec, packed!.offsets);
+        else if (k.layout === 'bsr') emitBsr(m, spec, packed!.offsets);
         else if (k.M === 1) emitSpmv(m, spec, packed!.offsets);
         else emitSpmm(m, spec, packed!.offsets);
         return;

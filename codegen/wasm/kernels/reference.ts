@@ -63,6 +63,25 @@ export function prune2of4(W: Float32Array, K: number, N: number): Float32Array {
   return out;
 }
 
+/**
+ * Zero the fraction `sparsity` of W [K,N]'s 4x1 blocks (4 consecutive output channels x 1
+ * input; a ragged last block has fewer channels) with the smallest summed magnitude.
+ */
+export function pruneBlocks4x1(W: Float32Array, K: number, N: number, sparsity: number): Float32Array {
+  const out = Float32Array.from(W);
+  const rows = Math.ceil(N / 4);
+  const score = new Float64Array(K * rows);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) score[k * rows + (n >> 2)]! += Math.abs(W[k * N + n]!);
+  const order = Array.from(score.keys()).sort((a, b) => score[a]! - score[b]!);
+  const drop = Math.floor(order.length * sparsity);
+  for (let i = 0; i < drop; i++) {
+    const k = Math.floor(order[i]! / rows);
+    const b = order[i]! % rows;
+    for (let n = 4 * b; n < Math.min(N, 4 * b + 4); n++) out[k * N + n] = 0;
+  }
+  return out;
+}
+
 /** Largest |a-b| / max(1, |b|) over the arrays (relative error with an absolute floor). */
 export function maxRelError(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Infinity;

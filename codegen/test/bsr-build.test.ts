@@ -1,0 +1,40 @@
+import { describe, expect, test } from 'vitest';
+import { load } from '../../runtime/index.js';
+import { buildArtifacts } from '../artifacts.js';
+import { lower } from '../lower.js';
+import { maxRelError } from '../wasm/kernels/reference.js';
+import { mlpInput, mlpModel, referenceOutputs, type MlpSpec } from './mlp.js';
+
+const d = 32;
+const hidden = 64;
+
+/** Build in memory, run through the runtime, return the error against the reference executor and the layouts. */
+async function endToEnd(spec: MlpSpec, format: 'auto' | 'bsr'): Promise<{ error: number; layouts: string[] }> {
+  const built = await buildArtifacts(mlpModel(spec), { compilerVersion: 'test', name: 'ffn', format });
+  const wasm = built.files.find((f) => f.name.endsWith('.wasm'))!.bytes;
+  const model = await load(wasm);
+  const x = mlpInput(spec);
+  const got = model.run({ x }).y!.data;
+  const want = referenceOutputs(mlpModel(spec), { x }).get('y')!.data as Float32Array;
+  return { error: maxRelError(got, want), layouts: built.manifest.layers.map((l) => l.layout) };
+}
+
+describe('4x1 block-sparse layout (bsr) in whole models', () => {
+  test('auto picks bsr for 80% block-sparse weights, csr for 90% unstructured, and records the block density', () => {
+    const { schedule } = lower(mlpModel({ tokens: 16, d, hidden, pruning: 'block4x1:0.8' }));
+    expect(schedule.layers.map((l) => l.layout)).toEqual(['bsr', 'bsr']);
+    expect(schedule.layers[0]!.reason).toMatch(/20\.\d% of 4x1 blocks/);
+    expect(lower(mlpModel({ tokens: 16, d, hidden, pruning: 0.9 })).schedule.layers.map((l) => l.layout)).toEqual(['csr', 'csr']);
+    expect(lower(mlpModel({ tokens: 1, d, hidden, pruning: 'block4x1:0.8' })).schedule.layers.map((l) => l.layout)).toEqual(['bsr', 'bsr']);
+  });
+
+  test('built FFNs match the reference executor at 1, 5 and 16 tokens, auto and forced bsr', async () => {
+    for (const tokens of [1, 5, 16]) {
+      for (const pruning of ['block4x1:0.8', 0.7] as const) {
+        const r = await endToEnd({ tokens, d, hidden, pruning }, pruning === 0.7 ? 'bsr' : 'auto');
+        expect(r.error, `${pruning} tokens=${tokens}`).toBeLessThan(1e-4);
+        expect(r.layouts).toEqual(['bsr', 'bsr']);
+      }
+    }
+  });
+});
