@@ -110,6 +110,46 @@ class GatheredMoe(nn.Module):
         return out.reshape(b, t, d)
 
 
+class Conv1D(nn.Module):
+    """HF GPT-2's projection: addmm on tokens flattened to [N, in] (exported as Gemm + Reshapes)."""
+
+    def __init__(self, nin, nout):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(nin, nout) * 0.05)
+        self.bias = nn.Parameter(torch.randn(nout) * 0.05)
+
+    def forward(self, x):
+        shape = x.size()[:-1] + (self.weight.size(-1),)
+        return torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight).view(shape)
+
+
+class Conv1DAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c_attn, self.c_proj = Conv1D(WIDTH, 3 * WIDTH), Conv1D(WIDTH, WIDTH)
+        self.register_buffer('tri', torch.tril(torch.ones(1, 1, 64, 64, dtype=torch.bool)))
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        q, k, v = self.c_attn(x).split(WIDTH, dim=2)
+        q, k, v = (y.view(b, t, HEADS, WIDTH // HEADS).permute(0, 2, 1, 3) for y in (q, k, v))
+        s = torch.matmul(q, k.transpose(-1, -2)) / (WIDTH // HEADS) ** 0.5
+        s = torch.where(self.tri[:, :, :t, :t], s, torch.tensor(torch.finfo(s.dtype).min))
+        y = torch.matmul(s.softmax(-1), v).permute(0, 2, 1, 3).contiguous()
+        return self.c_proj(y.view(b, t, WIDTH))
+
+
+class Conv1DMlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c_fc, self.c_proj = Conv1D(WIDTH, 4 * WIDTH), Conv1D(4 * WIDTH, WIDTH)
+
+    def forward(self, x):
+        h = self.c_fc(x)
+        h = 0.5 * h * (1.0 + torch.tanh(0.7978845608028654 * (h + 0.044715 * torch.pow(h, 3.0))))
+        return self.c_proj(h)
+
+
 class Block(nn.Module):
     def __init__(self, attn, ffn, norm='layer', post=False):
         super().__init__()
@@ -143,6 +183,11 @@ class Lm(nn.Module):
         return self.head(x) if self.head is not None else x
 
 
+def tied(lm):
+    lm.head.weight = lm.emb.weight
+    return lm
+
+
 def variants():
     torch.manual_seed(0)
     return {
@@ -151,6 +196,9 @@ def variants():
         'sepqkv_relu_op13': (Lm([Block(Attention(), Mlp('relu')) for _ in range(2)], positions=True), 13),
         # opset 15: post-norm encoder, fused qkv taken apart by Slice, tanh GELU, no head.
         'postnorm_sliceqkv_op15': (Lm([Block(Attention(fused=True, mask='none'), Mlp('gelu_tanh'), post=True) for _ in range(2)], final_norm=None, head=False), 15),
+        # opset 14: HF GPT-2's Conv1D (addmm on flattened tokens: Gemm between Reshapes),
+        # gelu_new written out, a Where mask with finfo.min, tied head.
+        'conv1d_addmm_op14': (tied(Lm([Block(Conv1DAttention(), Conv1DMlp()) for _ in range(2)], positions=True)), 14),
         # opset 16: RMSNorm, GQA by repeat_interleave, GeGLU, a Trilu causal mask.
         'gqa_geglu_trilu_op16': (Lm([Block(Attention(bias=False, kv_heads=2, mask='trilu'), Mlp('geglu', bias=False), norm='rms') for _ in range(2)], final_norm='rms'), 16),
         # opset 17: a causal mask from comparing position ranges; a MoE in gathered form.

@@ -9,7 +9,7 @@ import { Op } from '../../ir/ops.js';
 import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
 import { isCausalMask } from './masks.js';
 import type { AttentionBlock, ProjectionPart } from './types.js';
-import { headSplit, linearProducer, projectionPart } from './walk.js';
+import { headSplit, linearProducer, projectionPart, sameTokens } from './walk.js';
 
 /** Ops that move or repeat head data without changing it, on the way back to a projection. */
 const LAYOUT_OPS = new Set<Op>([Op.Transpose, Op.Reshape, Op.Expand, Op.Unsqueeze, Op.Squeeze, Op.Identity, Op.Cast, Op.Tile]);
@@ -70,7 +70,7 @@ export function matchAttention(b: Branch): MatchResult<AttentionBlock> {
 }
 
 function readsInput(node: Node, input: Value): boolean {
-  return node.inputs[0] === input;
+  return sameTokens(node.inputs[0], input);
 }
 
 /** The MatMul computing probs @ v from a Softmax's output. */
@@ -86,14 +86,14 @@ function probsMatMul(softmax: Node): Node | undefined {
   return undefined;
 }
 
-/** The Reshape merging heads before `out`, found by walking back to the probs @ v MatMul. */
+/** The Reshape merging heads before `out` (the one nearest the probs @ v MatMul). */
 function mergeReshape(v: Value, pv: Node): Node | undefined {
   let merge: Node | undefined;
   for (let depth = 0; depth < 6; depth++) {
     const p = v.producer;
     if (!p) return undefined;
     if (p === pv) return merge;
-    if (p.op === Op.Reshape) merge ??= p;
+    if (p.op === Op.Reshape) merge = p;
     else if (p.op !== Op.Transpose && p.op !== Op.Cast && p.op !== Op.Identity) return undefined;
     v = p.inputs[0]!;
   }

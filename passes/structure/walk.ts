@@ -39,10 +39,11 @@ export function isLinear(node: Node | undefined): boolean {
 
 /**
  * The linear layer producing v, looking through an Add of a constant (a bias the exporter
- * left outside the layer).
+ * left outside the layer) and Reshapes that keep the channel axis (HF GPT-2's Conv1D runs
+ * addmm on tokens flattened to [N, width] and views the result back).
  */
 export function linearProducer(v: Value | undefined): Node | undefined {
-  const p = v?.producer;
+  const p = beforeTokenReshapes(v)?.producer;
   if (!p) return undefined;
   if (isLinear(p)) return p;
   if (p.op === Op.Add) {
@@ -196,6 +197,51 @@ export function sameTokens(v: Value | undefined, input: Value): boolean {
     if (v === input) return true;
     const p = v.producer;
     v = p && RESHAPES.has(p.op) ? p.inputs[0] : undefined;
+  }
+  return false;
+}
+
+/**
+ * v before any Reshape/Flatten that only regroups the token axes: the last dim of the
+ * result is the last dim of its input.
+ */
+export function beforeTokenReshapes(v: Value | undefined): Value | undefined {
+  for (let i = 0; v && i < 4; i++) {
+    const p = v.producer;
+    if (!p || !keepsChannels(p)) return v;
+    v = p.inputs[0];
+  }
+  return v;
+}
+
+function keepsChannels(p: Node): boolean {
+  const x = p.inputs[0];
+  if (!x) return false;
+  if (p.op === Op.Flatten) return x.rank !== undefined && p.attrInt('axis', 1) === x.rank - 1;
+  if (p.op !== Op.Reshape) return false;
+  const target = p.inputs[1]?.producer;
+  if (target?.op === Op.Concat && isLastDimOf(target.inputs.at(-1), x)) return true;
+  const width = x.shape?.at(-1);
+  if (typeof width !== 'number') return false;
+  const last = shapeEntries(p.inputs[1])?.at(-1) ?? p.outputs[0]!.shape?.at(-1);
+  return last === width || (last === -1 && p.outputs[0]!.shape?.at(-1) === width);
+}
+
+/** piece is x's last dim read at run time: Shape(x) sliced or gathered at the last index. */
+function isLastDimOf(piece: Value | undefined, x: Value): boolean {
+  for (let i = 0; piece && i < 4; i++) {
+    const p = piece.producer;
+    if (!p) return false;
+    if (p.op === Op.Unsqueeze || p.op === Op.Squeeze || p.op === Op.Cast) {
+      piece = p.inputs[0];
+      continue;
+    }
+    const shape = p.inputs[0]?.producer;
+    if (shape?.op !== Op.Shape || shape.inputs[0] !== x || x.rank === undefined) return false;
+    const last = (k: number | undefined) => k === -1 || k === x.rank! - 1;
+    if (p.op === Op.Gather) return last(constScalar(p.inputs[1]));
+    if (p.op === Op.Slice) return last(constScalar(p.inputs[1])) && (constScalar(p.inputs[2]) ?? 0) >= x.rank!;
+    return false;
   }
   return false;
 }

@@ -45,6 +45,20 @@ describe('recognizeStructure on exporter variants', () => {
     expect(s.stream!.states.at(-1)!.isGraphOutput).toBe(true);
   });
 
+  it("opset 14: HF GPT-2's Conv1D (Gemm on flattened tokens between Reshapes), gelu_new, tied head", async () => {
+    const s = await structureOf('conv1d_addmm_op14');
+    expect(s.unrecognized).toEqual([]);
+    expect(s.layers.map((l) => l.sublayers.map((b) => b.kind))).toEqual([['attention', 'mlp'], ['attention', 'mlp']]);
+    for (const a of blocks<AttentionBlock>(s, 'attention')) {
+      expect(a).toMatchObject({ heads: 4, kvHeads: 4, headDim: 8, fused: true, causalMask: true });
+      expect([a.q.offset, a.k.offset, a.v.offset]).toEqual([0, 32, 64]);
+      // The merge is the heads' Reshape, not the flattening in front of the Gemm.
+      expect(a.headReshapes.merge.outputs[0]!.rank).toBe(3);
+    }
+    for (const m of blocks<MlpBlock>(s, 'mlp')) expect(m).toMatchObject({ activation: 'gelu', hidden: 128 });
+    expect(s.head).toMatchObject({ tied: true });
+  });
+
   it('opset 16: RMSNorm, GQA by repeat_interleave, GeGLU, Trilu causal mask', async () => {
     const s = await structureOf('gqa_geglu_trilu_op16');
     expect(s.unrecognized).toEqual([]);
