@@ -4,7 +4,7 @@
 import { KernelInstance } from '../codegen/wasm/harness.js';
 import { emitBsr, packBsr } from '../codegen/wasm/kernels/bsr.js';
 import { emitDense, packDense } from '../codegen/wasm/kernels/dense.js';
-import { emit2of4, pack2of4 } from '../codegen/wasm/kernels/nm.js';
+import { emit2of4, emitNM, pack2of4, packNM } from '../codegen/wasm/kernels/nm.js';
 import { transpose } from '../codegen/wasm/kernels/reference.js';
 import { sparseRows } from '../codegen/wasm/kernels/sparse-format.js';
 import { emitSpmm, emitSpmmBaked, packSpmm, packSpmmBaked, type PackedSparse, type SparseSpec } from '../codegen/wasm/kernels/spmm.js';
@@ -20,7 +20,7 @@ export interface KernelContender {
   weightBytes: number;
 }
 
-export type SparseKind = 'unstructured' | 'baked' | '2:4' | 'block4x1';
+export type SparseKind = 'unstructured' | 'baked' | '2:4' | '4:8' | 'block4x1';
 
 async function instantiate(m: WasmModule, X: Float32Array, weights: ArrayBufferView, M: number, N: number, transposed: boolean) {
   const binary = m.emitBinary();
@@ -52,6 +52,8 @@ export async function sparseKernel(name: string, kind: SparseKind, M: number, K:
   let packed: PackedSparse;
   if (kind === '2:4') {
     emit2of4(m, spec, (packed = pack2of4(spec, W)).offsets);
+  } else if (kind === '4:8') {
+    emitNM(m, spec, (packed = packNM(spec, W, { n: 4, m: 8 })).offsets, { n: 4, m: 8 });
   } else if (kind === 'block4x1') {
     emitBsr(m, spec, (packed = packBsr(spec, W)).offsets);
   } else {

@@ -1,13 +1,13 @@
 // npm run bench (kernels): sparsec's WASM kernels against onnxruntime-web (WASM, 1 thread) and
 // onnxruntime-node (CPU, 1 thread) on the FFN-sized product 768 -> 3072, at 64 tokens and at
-// 1 token, dense and magnitude-pruned (50/70/90/95% unstructured, 2:4, 4x1 blocks at 80%), plus the baked
+// 1 token, dense and magnitude-pruned (50/70/90/95% unstructured, 2:4, 4:8, 4x1 blocks at 80%), plus the baked
 // (SparseRT-style) variant on a medium matrix. All contenders of a shape are timed in one
 // process, interleaved, medians reported. Prints a table; writes bench/results.json.
 
 import './v8-flags.js';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { matmulRef, maxRelError, prune2of4, pruneBlocks4x1, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
+import { matmulRef, maxRelError, prune2of4, pruneBlocks4x1, pruneNM, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
 import { denseKernel, sparseKernel, type SparseKind } from './contenders.js';
 import { matmulModel, ortNodeRunner, ortWebRunner } from './ort.js';
 import { timeInterleaved, type Contender } from './timing.js';
@@ -42,6 +42,7 @@ const SPARSITIES = [0.5, 0.7, 0.9, 0.95];
 const FFN_SPARSE: Case['sparse'] = [
   ...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })),
   { kind: '2:4', sparsity: 0.5 },
+  { kind: '4:8', sparsity: 0.5 },
   { kind: 'block4x1', sparsity: 0.8 },
 ];
 const CASES: Case[] = [
@@ -68,10 +69,10 @@ async function runCase(c: Case): Promise<Row[]> {
     entries.push({ c: { name: 'onnxruntime-node (cpu, 1 thread)', run: node.run }, error: async () => maxRelError(await node.output(), denseRef) });
   }
   for (const { kind, sparsity } of c.sparse) {
-    const Ws = kind === '2:4' ? prune2of4(W, K, N) : kind === 'block4x1' ? pruneBlocks4x1(W, K, N, sparsity) : pruneUnstructured(W, sparsity);
+    const Ws = kind === '2:4' ? prune2of4(W, K, N) : kind === '4:8' ? pruneNM(W, K, N, 4, 8) : kind === 'block4x1' ? pruneBlocks4x1(W, K, N, sparsity) : pruneUnstructured(W, sparsity);
     const ref = matmulRef(X, Ws, M, K, N);
     const pct = `${Math.round(sparsity * 100)}%`;
-    const label = kind === '2:4' ? 'sparsec 2:4' : kind === 'block4x1' ? `sparsec block 4x1 ${pct}` : `sparsec ${kind === 'baked' ? 'baked' : 'unstructured'} ${pct}`;
+    const label = kind === '2:4' || kind === '4:8' ? `sparsec ${kind}` : kind === 'block4x1' ? `sparsec block 4x1 ${pct}` : `sparsec ${kind === 'baked' ? 'baked' : 'unstructured'} ${pct}`;
     const k = await sparseKernel(label, kind, M, K, N, X, Ws);
     entries.push({ c: k, error: async () => maxRelError(k.output(), ref), weightBytes: k.weightBytes, wasmBytes: k.wasmBytes });
   }

@@ -63,6 +63,18 @@ export function prune2of4(W: Float32Array, K: number, N: number): Float32Array {
   return out;
 }
 
+/** Keep the n largest-magnitude of every m consecutive weights along K of W [K,N] (K % m == 0). */
+export function pruneNM(W: Float32Array, K: number, N: number, n: number, m: number): Float32Array {
+  const out = Float32Array.from(W);
+  for (let col = 0; col < N; col++) {
+    for (let g = 0; g < K; g += m) {
+      const ks = Array.from({ length: m }, (_, i) => g + i).sort((a, b) => Math.abs(W[a * N + col]!) - Math.abs(W[b * N + col]!));
+      for (const k of ks.slice(0, m - n)) out[k * N + col] = 0;
+    }
+  }
+  return out;
+}
+
 /**
  * Zero the fraction `sparsity` of W [K,N]'s 4x1 blocks (4 consecutive output channels x 1
  * input; a ragged last block has fewer channels) with the smallest summed magnitude.

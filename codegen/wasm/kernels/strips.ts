@@ -70,17 +70,17 @@ export class Strip {
 /**
  * Cover M tokens with strips: `body(strip)` computes the strip starting at the tokens that
  * `xs` and `ys` point to (byte addresses into X^T and Y^T); this advances them past every
- * strip, so they end M tokens further on.
+ * strip, so they end M tokens further on. `mainVectors` (at most 8) sets the main strip's width.
  */
-export function forEachStrip(fn: FunctionScope, M: number, xs: Local, ys: Local, body: (strip: Strip) => ExprRef[]): ExprRef[] {
+export function forEachStrip(fn: FunctionScope, M: number, xs: Local, ys: Local, body: (strip: Strip) => ExprRef[], mainVectors = MAIN_VECTORS): ExprRef[] {
   const out: ExprRef[] = [];
   const advance = (tokens: number) => [bump(fn, xs, tokens * 4), bump(fn, ys, tokens * 4)];
-  const full = Math.floor(M / (MAIN_VECTORS * 4));
+  const full = Math.floor(M / (mainVectors * 4));
   if (full > 0) {
-    const strip = new Strip(fn, MAIN_VECTORS, 0);
+    const strip = new Strip(fn, mainVectors, 0);
     out.push(repeat(fn, full, [...body(strip), ...advance(strip.tokens)]));
   }
-  let rest = M - full * MAIN_VECTORS * 4;
+  let rest = M - full * mainVectors * 4;
   for (const vectors of [4, 2, 1]) {
     if (rest < vectors * 4) continue;
     const strip = new Strip(fn, vectors, 0);
