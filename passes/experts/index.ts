@@ -1,9 +1,10 @@
 // MoE expert pruning: rank each block's experts by how calibration tokens route to them (gate
-// mass or selection frequency; router column norms without calibration data), keep the best
-// `keep` per block, remove the rest (remove.ts), and optionally merge each dropped expert into
-// the kept expert that inherits its tokens when that lowers the block's output error on
-// calibration data (merge.ts). Blocks are done in graph order, so a block's error is measured
-// with the blocks before it already pruned, against the unpruned model's block output.
+// mass or selection frequency; router column norms without calibration data) or choose the kept
+// set that keeps the block output closest to the original (error), keep `keep` per block,
+// remove the rest (remove.ts), and optionally merge each dropped expert into the kept expert
+// that inherits its tokens when that lowers the block's output error on calibration data
+// (merge.ts). Blocks are done in graph order, so a block's measured error has the blocks before
+// it already pruned, against the unpruned model's block output.
 
 import { SparsecError } from '../../ir/diagnostics.js';
 import type { Graph, Node, Value } from '../../ir/graph.js';
@@ -11,15 +12,16 @@ import { inferTypes } from '../../ir/infer.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { verify } from '../../ir/verify.js';
 import { findWeights, type WeightView } from '../analysis/weights.js';
-import { runWithObserver } from '../calibration.js';
 import { eliminateDeadCode } from '../dce.js';
 import type { MoeBlock } from '../structure/types.js';
 import { inheritors, mergeable, mergeExpert } from './merge.js';
-import { chooseExperts, routingScores, type ExpertRankBy } from './rank.js';
-import { removeExperts, type RouterEdit } from './remove.js';
+import { refitDownProjections } from './refit.js';
+import { chooseByError, chooseExperts, routingScores, type ExpertChoice, type ExpertRankBy } from './rank.js';
+import { removeExperts, type RemovalResult, type RouterEdit } from './remove.js';
 import { collectRouting, expertCount, routerColumnNorms, type RoutingStats } from './routing.js';
+import { CalibrationSamples, gateRule } from './samples.js';
 
-export { chooseExperts, type ExpertRankBy } from './rank.js';
+export { chooseByError, chooseExperts, type ExpertRankBy } from './rank.js';
 export { collectRouting, routerColumnNorms, type RoutingStats } from './routing.js';
 export { removeExperts, type RemovalResult, type RouterEdit } from './remove.js';
 
@@ -32,21 +34,31 @@ export interface ExpertPruneConfig {
   readonly calib?: Iterable<ReadonlyMap<string, Tensor>>;
   /** Try merging dropped experts into kept ones (needs calib). */
   readonly merge?: boolean;
-  /** Batches used to measure block output errors for the merge decision (default 4). */
+  /** Calibration batches whose block outputs judge kept sets (rank 'error') and merges (default 8; the last quarter is held out to judge merges). */
   readonly errorBatches?: number;
   readonly onProgress?: (step: string) => void;
 }
 
-export interface MergeDecision {
-  readonly applied: boolean;
-  /** Relative block output error (squared, vs the unpruned model) without and with merging. */
-  readonly errorDropped: number;
-  readonly errorMerged?: number;
-  /** Dropped router column -> the kept column it was merged into. */
-  readonly into: Readonly<Record<number, number>>;
-  /** The dropped experts' averaging weight that gave `errorMerged`. */
+export type MergeMethod = 'neurons' | 'refit';
+
+export interface MergeCandidate {
+  readonly method: MergeMethod;
+  /** For 'neurons': the dropped experts' averaging weight. */
   readonly alpha?: number;
-  readonly reason?: string;
+  /** Relative squared block output error on the held-out samples. */
+  readonly error: number;
+}
+
+export interface MergeDecision {
+  /** The method kept, or false when none lowered the error. */
+  readonly applied: MergeMethod | false;
+  /** Relative squared block output error (vs the unpruned model) on held-out samples, without merging. */
+  readonly errorDropped: number;
+  readonly candidates: readonly MergeCandidate[];
+  /** Dropped router column -> the kept column inheriting most of its tokens (neurons merge into it). */
+  readonly into: Readonly<Record<number, number>>;
+  /** Why a method could not be tried or none was kept. */
+  readonly notes: readonly string[];
 }
 
 export interface ExpertLayerReport {
@@ -62,6 +74,8 @@ export interface ExpertLayerReport {
   readonly mass?: number[];
   /** Per router column: the score experts were ranked by. */
   readonly scores: number[];
+  /** With rank 'error': the kept set's relative squared block output error on the samples. */
+  readonly error?: number;
   readonly kept: readonly number[];
   readonly dropped: readonly number[];
   readonly k?: { readonly before: number; readonly after: number };
@@ -83,21 +97,21 @@ export interface LocatedBlock {
   readonly block: MoeBlock;
 }
 
-/** The averaging weights tried for a dropped expert (its share, then less of it). */
+/** The averaging weights tried when merging a dropped expert's neurons into its heir's. */
 const ALPHAS = [0.5, 0.25];
 
 export function pruneExpertBlocks(graph: Graph, blocks: readonly LocatedBlock[], config: ExpertPruneConfig): ExpertPruneReport {
   const start = performance.now();
   const merge = config.merge === true && config.calib !== undefined;
-  const errorSet = merge ? firstBatches(config.calib!, config.errorBatches ?? 4) : [];
-  const references = new BlockOutputs(blocks.map((b) => b.block));
   let stats: Map<MoeBlock, RoutingStats> | undefined;
+  let samples: CalibrationSamples | undefined;
   if (config.calib) {
     config.onProgress?.('calibrating');
     stats = collectRouting(graph, blocks.map((b) => b.block), config.calib);
-    if (merge) {
+    if (merge || config.rankBy === 'error') {
       config.onProgress?.('recording block outputs');
-      references.record(graph, errorSet);
+      samples = new CalibrationSamples(blocks.map((b) => b.block), firstBatches(config.calib, config.errorBatches ?? 8));
+      samples.record(graph);
     }
   }
   const calibrationMs = performance.now() - start;
@@ -105,7 +119,9 @@ export function pruneExpertBlocks(graph: Graph, blocks: readonly LocatedBlock[],
   const layers: ExpertLayerReport[] = [];
   for (const { layer, block } of blocks) {
     config.onProgress?.(`pruning layer ${layer}`);
-    layers.push(pruneBlock(graph, layer, block, config, stats?.get(block), merge ? { errorSet, references, views } : undefined));
+    const blockStats = stats?.get(block);
+    const ctx = { graph, config, ...(blockStats ? { stats: blockStats } : {}), ...(samples ? { samples } : {}), merge: merge ? views : undefined };
+    layers.push(pruneBlock(layer, block, ctx));
   }
   eliminateDeadCode(graph);
   inferTypes(graph, { overwrite: true });
@@ -113,37 +129,70 @@ export function pruneExpertBlocks(graph: Graph, blocks: readonly LocatedBlock[],
   return { layers, calibrationMs, ms: performance.now() - start };
 }
 
-interface MergeContext {
-  readonly errorSet: readonly ReadonlyMap<string, Tensor>[];
-  readonly references: BlockOutputs;
-  readonly views: ReadonlyMap<Node, WeightView>;
+interface BlockContext {
+  readonly graph: Graph;
+  readonly config: ExpertPruneConfig;
+  readonly stats?: RoutingStats;
+  readonly samples?: CalibrationSamples;
+  /** Weight views of the unpruned graph, when merging. */
+  readonly merge: ReadonlyMap<Node, WeightView> | undefined;
 }
 
-function pruneBlock(graph: Graph, layer: number, block: MoeBlock, config: ExpertPruneConfig, stats: RoutingStats | undefined, merge: MergeContext | undefined): ExpertLayerReport {
+/** The kept set, the scores shown for it, and what ranked it. */
+function choose(block: MoeBlock, ctx: BlockContext): ExpertChoice & { rankedBy: ExpertRankBy | 'router-norm'; scores: Float64Array; error?: number; note?: string } {
+  const { stats, samples, config } = ctx;
+  const by = config.rankBy ?? 'mass';
+  if (!stats) {
+    const scores = routerColumnNorms(block);
+    return { ...chooseExperts(scores, config.keep), rankedBy: 'router-norm', scores };
+  }
+  if (by === 'error' && samples) {
+    const experts = expertCount(block);
+    const k = block.k;
+    const rule = gateRule(block);
+    const all = [...Array(experts).keys()];
+    const check = samples.simulatedError(block, all, k, rule);
+    // The recorded outputs must rebuild the block's output, or the simulation judges nothing.
+    if (check !== undefined && check < 1e-8) {
+      const picked = chooseByError(experts, Math.min(config.keep, experts), (kept) => samples.simulatedError(block, kept, k, rule)!);
+      return { ...picked, rankedBy: 'error' };
+    }
+    const scores = stats.mass;
+    return { ...chooseExperts(scores, config.keep), rankedBy: 'mass', scores, note: 'ranked by gate mass: the recorded expert outputs do not rebuild this block\'s output' };
+  }
+  const scores = routingScores(stats, by === 'frequency' ? 'frequency' : 'mass');
+  return { ...chooseExperts(scores, config.keep), rankedBy: by === 'frequency' ? 'frequency' : 'mass', scores };
+}
+
+function pruneBlock(layer: number, block: MoeBlock, ctx: BlockContext): ExpertLayerReport {
+  const { graph, stats } = ctx;
   const experts = expertCount(block);
-  const rankedBy = stats ? (config.rankBy ?? 'mass') : 'router-norm';
-  const scores = stats ? routingScores(stats, config.rankBy ?? 'mass') : routerColumnNorms(block);
-  const choice = chooseExperts(scores, config.keep);
+  const choice = choose(block, ctx);
   const base = {
     layer,
     router: block.router.name,
     experts,
-    rankedBy,
+    rankedBy: choice.rankedBy,
     ...(stats ? { tokens: stats.tokens, frequency: perToken(stats.selected, stats.tokens), mass: perToken(stats.mass, stats.tokens) } : {}),
-    scores: Array.from(scores),
+    scores: Array.from(choice.scores),
+    ...(choice.error !== undefined ? { error: choice.error } : {}),
   } as const;
-  if (choice.dropped.length === 0) return { ...base, kept: choice.kept, dropped: [], notes: [`keeps all ${experts} experts`] };
+  const notes = choice.note ? [choice.note] : [];
+  if (choice.dropped.length === 0) return { ...base, kept: choice.kept, dropped: [], notes: [...notes, `keeps all ${experts} experts`] };
 
   const consumer = outputConsumer(graph, block.output);
-  const scoresSeen = merge?.references.routerScores(block);
+  const scoresSeen = ctx.samples?.routerScores(block);
   try {
     const removal = removeExperts(graph, block, choice.kept);
     eliminateDeadCode(graph);
-    const decision = merge && scoresSeen ? mergeDropped(graph, block, removal.kept, removal.dropped, experts, removal.k.before, consumer, scoresSeen, merge) : undefined;
-    return { ...base, kept: removal.kept, dropped: removal.dropped, k: removal.k, routerEdit: removal.routerEdit, notes: removal.notes, ...(decision ? { merge: decision } : {}) };
+    const decision =
+      ctx.merge && ctx.samples && scoresSeen
+        ? mergeDropped(graph, block, removal, experts, consumer, scoresSeen, ctx.samples, ctx.merge)
+        : undefined;
+    return { ...base, kept: removal.kept, dropped: removal.dropped, k: removal.k, routerEdit: removal.routerEdit, notes: [...notes, ...removal.notes], ...(decision ? { merge: decision } : {}) };
   } catch (e) {
     if (!(e instanceof SparsecError)) throw e;
-    return { ...base, kept: [...Array(experts).keys()], dropped: [], notes: [], skipped: e.diagnostic.text };
+    return { ...base, kept: [...Array(experts).keys()], dropped: [], notes, skipped: e.diagnostic.text };
   }
 }
 
@@ -151,37 +200,69 @@ function perToken(a: Float64Array, tokens: number): number[] {
   return Array.from(a, (x) => (tokens ? x / tokens : 0));
 }
 
+/**
+ * Try each way of recombining the dropped experts into the kept ones and keep the one with the
+ * lowest block output error on held-out samples, if it beats plain dropping: fitting (the
+ * refit's least squares) uses the first batches, the decision the last ones.
+ */
 function mergeDropped(
   graph: Graph,
   block: MoeBlock,
-  kept: readonly number[],
-  dropped: readonly number[],
+  removal: RemovalResult,
   experts: number,
-  k: number,
   consumer: () => Value,
   scores: Float32Array,
-  ctx: MergeContext,
+  samples: CalibrationSamples,
+  views: ReadonlyMap<Node, WeightView>,
 ): MergeDecision {
-  const measure = () => ctx.references.error(graph, block, consumer(), ctx.errorSet);
+  const total = samples.batches.length;
+  const held = Math.max(1, Math.floor(total / 4));
+  const fitEnd = total > 1 ? total - held : total;
+  const measure = () => samples.measuredError(graph, block, consumer(), fitEnd < total ? fitEnd : 0, total);
   const errorDropped = measure();
-  const heirs = inheritors(scores, experts, k, kept);
-  const viewOf = (n: Node) => ctx.views.get(n);
+  const notes: string[] = [];
+  if (fitEnd === total) notes.push('one calibration batch only: merges are judged on the data they were fit on');
+  const viewOf = (n: Node) => views.get(n);
   const byIndex = new Map(block.experts.map((x) => [x.index, x]));
-  const pairs = dropped
+  const heirs = inheritors(scores, experts, removal.k.before, removal.kept);
+  const pairs = removal.dropped
     .filter((d) => heirs.has(d) && mergeable(byIndex.get(d)!, byIndex.get(heirs.get(d)!)!, viewOf))
     .map((d) => [d, heirs.get(d)!] as const);
-  const into = Object.fromEntries(pairs);
-  if (pairs.length === 0) return { applied: false, errorDropped, into, reason: 'no dropped expert was routed to, or none matches a kept one in shape' };
-  let best: { alpha: number; error: number } | undefined;
-  for (const alpha of ALPHAS) {
-    const undo = pairs.map(([d, j]) => mergeExpert(byIndex.get(d)!, byIndex.get(j)!, alpha, viewOf)).reverse();
+  if (pairs.length === 0) notes.push('neurons: no dropped expert was routed to, or none matches a kept one in shape');
+
+  const tries: { candidate: MergeCandidate; apply: () => (() => void) | string }[] = [
+    ...ALPHAS.filter(() => pairs.length > 0).map((alpha) => ({
+      candidate: { method: 'neurons' as const, alpha, error: NaN },
+      apply: () => {
+        const undo = pairs.map(([d, j]) => mergeExpert(byIndex.get(d)!, byIndex.get(j)!, alpha, viewOf)).reverse();
+        return () => undo.forEach((u) => u());
+      },
+    })),
+    {
+      candidate: { method: 'refit' as const, error: NaN },
+      apply: () => refitDownProjections(graph, removal.kept.map((e) => byIndex.get(e)!), samples.batches.slice(0, fitEnd), samples.references(block, 0, fitEnd), viewOf),
+    },
+  ];
+  const candidates: MergeCandidate[] = [];
+  let best: (typeof tries)[number] | undefined;
+  let bestError = errorDropped;
+  for (const t of tries) {
+    const undo = t.apply();
+    if (typeof undo === 'string') {
+      notes.push(`${t.candidate.method}: ${undo}`);
+      continue;
+    }
     const error = measure();
-    for (const u of undo) u();
-    if (!best || error < best.error) best = { alpha, error };
+    undo();
+    candidates.push({ ...t.candidate, error });
+    if (error < bestError) {
+      best = t;
+      bestError = error;
+    }
   }
-  const applied = best!.error < errorDropped;
-  if (applied) for (const [d, j] of pairs) mergeExpert(byIndex.get(d)!, byIndex.get(j)!, best!.alpha, viewOf);
-  return { applied, errorDropped, errorMerged: best!.error, into, alpha: best!.alpha, ...(applied ? {} : { reason: 'merging did not lower the output error' }) };
+  if (best) best.apply();
+  else notes.push('no merge lowered the output error');
+  return { applied: best ? best.candidate.method : false, errorDropped, candidates, into: Object.fromEntries(pairs), notes };
 }
 
 /** Whatever reads `v` now (the block's output may be replaced when its last Add goes). */
@@ -199,55 +280,4 @@ function firstBatches(batches: Iterable<ReadonlyMap<string, Tensor>>, n: number)
     out.push(b);
   }
   return out;
-}
-
-/** The unpruned model's block outputs and router scores on the error batches. */
-class BlockOutputs {
-  private readonly outputs = new Map<MoeBlock, Float32Array[]>();
-  private readonly scores = new Map<MoeBlock, Float32Array[]>();
-
-  constructor(private readonly blocks: readonly MoeBlock[]) {}
-
-  record(graph: Graph, batches: readonly ReadonlyMap<string, Tensor>[]): void {
-    const byValue = new Map<Value, [MoeBlock, Map<MoeBlock, Float32Array[]>]>();
-    for (const b of this.blocks) {
-      this.outputs.set(b, []);
-      this.scores.set(b, []);
-      byValue.set(b.output, [b, this.outputs]);
-      byValue.set(b.topK.inputs[0]!, [b, this.scores]);
-    }
-    runWithObserver(graph, batches, new Set(byValue.keys()), (v, t) => {
-      const [b, into] = byValue.get(v)!;
-      into.get(b)!.push(t.toFloat32().slice());
-    });
-  }
-
-  routerScores(b: MoeBlock): Float32Array | undefined {
-    const parts = this.scores.get(b);
-    if (!parts || parts.length === 0) return undefined;
-    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-
-  /** sum |y - ref|^2 / sum |ref|^2 of the value now computing block b's output. */
-  error(graph: Graph, b: MoeBlock, output: Value, batches: readonly ReadonlyMap<string, Tensor>[]): number {
-    const refs = this.outputs.get(b)!;
-    let i = 0;
-    let diff = 0;
-    let norm = 0;
-    runWithObserver(graph, batches, new Set([output]), (_, t) => {
-      const y = t.toFloat32();
-      const r = refs[i++]!;
-      for (let j = 0; j < r.length; j++) {
-        diff += (y[j]! - r[j]!) ** 2;
-        norm += r[j]! ** 2;
-      }
-    });
-    return norm > 0 ? diff / norm : 0;
-  }
 }

@@ -44,6 +44,9 @@ export interface RemovalResult {
 /** Ops between the router and TopK that treat each expert's column on its own. */
 const COLUMNWISE: ReadonlySet<Op> = new Set([Op.Sigmoid, Op.Cast, Op.Identity]);
 
+/** Ops that pass TopK's indices on unchanged in value. */
+const INDEX_PRESERVING: ReadonlySet<Op> = new Set([Op.Cast, Op.Unsqueeze, Op.Reshape]);
+
 interface Plan {
   readonly block: MoeBlock;
   readonly experts: number;
@@ -62,28 +65,41 @@ function unsupported(block: MoeBlock, text: string, at: Node = block.topK): neve
   throw error('UNSUPPORTED_OP', `MoE block of router '${block.router.name}': ${text}`, { node: at.name, opType: at.opType });
 }
 
-function lastAxis(node: Node, value: Value | undefined, axis: number | undefined): boolean {
+function lastAxis(value: Value | undefined, axis: number | undefined): boolean {
   const rank = value?.rank;
   return axis === -1 || (rank !== undefined && axis === rank - 1);
 }
 
 /** The routing-weight tensor an expert's weight is read from, checked to be column `e`. */
-function routingSource(block: MoeBlock, x: Expert): Value {
+function routingSource(block: MoeBlock, x: Expert, experts: number): Value {
   const w = x.weight;
   const p = w?.producer;
   if (!w || !p || !x.combine) unsupported(block, `expert ${x.index} has no routing weight applied by a Mul`);
+  const column = (i: number | undefined) => (i !== undefined && i < 0 ? i + experts : i);
   if (p.op === Op.Slice) {
     const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => constNumbers(p, i));
-    const axisOk = axes === undefined ? p.inputs[0]?.rank === 1 : axes.length === 1 && lastAxis(p, p.inputs[0], axes[0]);
-    if (starts?.[0] !== x.index || ends?.[0] !== x.index + 1 || !axisOk || (steps && steps[0] !== 1) || starts.length !== 1) {
+    const axisOk = axes === undefined ? p.inputs[0]?.rank === 1 : axes.length === 1 && lastAxis(p.inputs[0], axes[0]);
+    const start = column(starts?.[0]);
+    const end = ends?.length === 1 ? Math.min(column(ends[0])!, experts) : undefined;
+    if (start !== x.index || end !== x.index + 1 || !axisOk || (steps && steps[0] !== 1) || starts!.length !== 1) {
       unsupported(block, `expert ${x.index}'s routing weight is not the slice [${x.index}:${x.index + 1}] of the last axis`, p);
     }
     return p.inputs[0]!;
   }
-  if (p.op === Op.Gather && lastAxis(p, p.inputs[0], p.attrInt('axis', 0)) && constNumbers(p, 1)?.length === 1 && constNumbers(p, 1)![0] === x.index) {
+  const index = constNumbers(p, 1);
+  if (p.op === Op.Gather && lastAxis(p.inputs[0], p.attrInt('axis', 0)) && index?.length === 1 && column(index[0]) === x.index) {
     return p.inputs[0]!;
   }
   return unsupported(block, `expert ${x.index}'s routing weight comes from ${p.describe()}, not a Slice or Gather of one expert`, p);
+}
+
+/** Whether `v` is TopK's indices, directly or through ops that keep index values. */
+function carriesIndices(v: Value | undefined, indices: Value): boolean {
+  for (let i = 0; v && i < 4; i++, v = v.producer?.inputs[0]) {
+    if (v === indices) return true;
+    if (!v.producer || !INDEX_PRESERVING.has(v.producer.op)) return false;
+  }
+  return false;
 }
 
 /** How the routed values after TopK are normalized: renormalized weights make 'columns' exact. */
@@ -108,10 +124,10 @@ function plan(block: MoeBlock, kept: readonly number[]): Plan {
   const dropped = [...Array(experts).keys()].filter((e) => !kept.includes(e));
   const notes: string[] = [];
 
-  const sources = new Set(block.experts.map((x) => routingSource(block, x)));
+  const sources = new Set(block.experts.map((x) => routingSource(block, x, experts)));
   if (sources.size !== 1) unsupported(block, 'experts read their routing weights from different tensors');
   const scatter = [...sources][0]!.producer;
-  if (scatter?.op !== Op.ScatterElements || scatter.inputs[1] !== block.topK.outputs[1] || !lastAxis(scatter, scatter.inputs[0], scatter.attrInt('axis', 0))) {
+  if (scatter?.op !== Op.ScatterElements || !carriesIndices(scatter.inputs[1], block.topK.outputs[1]!) || !lastAxis(scatter.inputs[0], scatter.attrInt('axis', 0))) {
     unsupported(block, 'the routing weights are not the top-k weights scattered into an expert axis', scatter ?? block.topK);
   }
   for (const x of block.experts) {
@@ -122,7 +138,7 @@ function plan(block: MoeBlock, kept: readonly number[]): Plan {
   }
 
   const k = constNumbers(block.topK, 1);
-  if (k?.length !== 1 || !lastAxis(block.topK, block.topK.inputs[0], block.topK.attrInt('axis', -1))) {
+  if (k?.length !== 1 || !lastAxis(block.topK.inputs[0], block.topK.attrInt('axis', -1))) {
     unsupported(block, 'TopK does not choose a constant k along the expert axis');
   }
 
@@ -132,7 +148,7 @@ function plan(block: MoeBlock, kept: readonly number[]): Plan {
   for (let v = block.topK.inputs[0]!; v !== block.router.outputs[0]; ) {
     const p = v.producer;
     if (!p) unsupported(block, 'TopK does not read the router output');
-    if (p.op === Op.Softmax && lastAxis(p, p.inputs[0], p.attrInt('axis', -1))) softmax = true;
+    if (p.op === Op.Softmax && lastAxis(p.inputs[0], p.attrInt('axis', -1))) softmax = true;
     else if (p.op === Op.Reshape && constNumbers(p, 1)?.at(-1) === experts) reshapes.push(p);
     else if (!COLUMNWISE.has(p.op)) unsupported(block, `${p.describe()} between the router and TopK mixes expert columns`, p);
     v = p.inputs[0]!;

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../../../frontend/index.js';
 import { execute } from '../../../ir/executor/index.js';
-import type { Graph, Model } from '../../../ir/graph.js';
+import type { Graph, Model, Value } from '../../../ir/graph.js';
 import { readNpy } from '../../../ir/npy.js';
 import { Op } from '../../../ir/ops.js';
 import { Tensor } from '../../../ir/tensor.js';
@@ -54,6 +54,13 @@ function prune(model: Model, config: ExpertPruneConfig) {
 
 function logits(graph: Graph): Tensor {
   return execute(graph, sample).get('logits')!;
+}
+
+/** The tensor `v` holds when the sample runs. */
+function observe(graph: Graph, v: Value): Tensor {
+  let seen: Tensor | undefined;
+  execute(graph, sample, { onValue: (u, t) => u === v && (seen = t) });
+  return seen!;
 }
 
 /** Give router column `e` of every layer a bias of -1e4: softmax sends it no tokens. */
@@ -144,25 +151,51 @@ describe('prune experts (fixtures/moe)', () => {
       div.outputs[0]!.replaceAllUsesWith(block.topK.outputs[0]!);
     }
     eliminateDeadCode(model.graph);
+    const probsBefore = observe(model.graph, denseMoeBlocks(model.graph)[0]!.topK.inputs[0]!);
+    const report = prune(model, { keep: 6, calib });
+    for (const l of report.layers) expect(l.routerEdit).toBe('gather');
+    const blocks = denseMoeBlocks(model.graph);
+    expect(blocks.map((b) => b.router.inputs[1]!.const!.shape)).toEqual([[64, 8], [64, 8]]);
+    // Layer 0 sees the same input as before: each kept expert's weight, where it is chosen,
+    // is still its probability over all 8 experts (a 6-way softmax would make it larger).
+    const weights = observe(model.graph, blocks[0]!.experts[0]!.weight!.producer!.inputs[0]!).toFloat32();
+    const probs = probsBefore.toFloat32();
+    const kept = report.layers[0]!.kept;
+    let chosen = 0;
+    for (let t = 0; t < weights.length / 6; t++) {
+      for (let j = 0; j < 6; j++) {
+        if (weights[t * 6 + j] === 0) continue;
+        chosen++;
+        expect(weights[t * 6 + j]).toBeCloseTo(probs[t * 8 + kept[j]!]!, 6);
+      }
+    }
+    expect(chosen).toBeGreaterThan(weights.length / 6);
+  });
+
+  it('without renormalization, removing an expert no token is routed to leaves the outputs unchanged', async () => {
+    const model = await canonical();
+    for (const block of denseMoeBlocks(model.graph)) {
+      const div = block.topK.outputs[0]!.uses.find((u) => u.node.op === Op.Div)!.node;
+      div.outputs[0]!.replaceAllUsesWith(block.topK.outputs[0]!);
+    }
+    eliminateDeadCode(model.graph);
     makeUnreachable(model.graph, 2);
     const before = logits(model.graph);
     const report = prune(model, { keep: 7, calib });
-    for (const l of report.layers) {
-      expect(l.routerEdit).toBe('gather');
-      expect(l.dropped).toEqual([2]);
-    }
-    expect(denseMoeBlocks(model.graph).map((b) => b.router.inputs[1]!.const!.shape)).toEqual([[64, 8], [64, 8]]);
+    expect(report.layers.map((l) => l.dropped)).toEqual([[2], [2]]);
     expectClose(logits(model.graph), before, 1e-5);
   });
 
   it('--merge reports its decision per layer and only keeps a merge that lowers the error', async () => {
     const model = await canonical();
-    const report = prune(model, { keep: 6, calib, merge: true, errorBatches: 1 });
+    const report = prune(model, { keep: 6, calib, merge: true, errorBatches: 2 });
     for (const l of report.layers) {
       const m = l.merge!;
       expect(m.errorDropped).toBeGreaterThan(0);
       expect(Object.keys(m.into).length).toBeGreaterThan(0);
-      expect(m.applied).toBe(m.errorMerged! < m.errorDropped);
+      expect(m.candidates.map((c) => c.method)).toEqual(['neurons', 'neurons', 'refit']);
+      const best = m.candidates.reduce((a, b) => (b.error < a.error ? b : a));
+      expect(m.applied).toBe(best.error < m.errorDropped ? best.method : false);
     }
     verify(model.graph);
   });
