@@ -10,16 +10,29 @@
 // its producers and all consumers of the sum). Constants met on the way (biases, norm scales,
 // BatchNorm statistics, elementwise constants, embedding tables) are edited, not joined.
 //
-// An op that cannot pass a permutation through (a reshape splitting channels into heads,
-// Concat along channels, a graph output, ...) stops the group; the group is then left alone and
+// Blocks. A group permutes `channels` channels, and an axis that carries them may hold several
+// blocks of them: the permutation then moves channels within every block alike (channel
+// b*channels + i goes to b*channels + perm[i]). That is what lets a group pass an attention
+// head reshape: the output projection reads heads*head_dim channels that were head_dim
+// channels of each head, so a permutation of head_dim shared by all heads passes back through
+// the merge, the attention product and the split to the value projection's output rows (and,
+// for a fused qkv projection, to q and k too, whose head channels meet only in their product).
+// A group starts with all of the reader's channels in one block; when a reshape, Split or
+// Concat cuts the channel axis into pieces that are not whole blocks, the walk starts over
+// with blocks of the largest size that divides them all (when that size can still hold N:M
+// groups), see findChannelGroups.
+//
+// An op that cannot pass a permutation through (a reshape mixing channels with another axis,
+// a Slice of channels, a graph output, ...) stops the group; the group is then left alone and
 // the stop names the node. The walk still finishes the group, so every reader meets its group
 // once and no stop is reported twice.
 
 import type { Graph, Node, Value } from '../../ir/graph.js';
-import { Elementwise, Op, Reduce } from '../../ir/ops.js';
-import { linearLayer } from './layers.js';
+import { Dims } from './dims.js';
+import { linearLayer, type LinearLayer } from './layers.js';
+import { ruleFor } from './rules.js';
 
-/** Permute the constant `node.inputs[index]` along `axis`. */
+/** Permute the constant `node.inputs[index]` along `axis` (blockwise when the axis is longer). */
 export interface ConstEdit {
   readonly node: Node;
   readonly index: number;
@@ -33,6 +46,7 @@ export interface Stop {
 }
 
 export interface ChannelGroup {
+  /** Channels the permutation moves; an axis carrying them holds a whole number of blocks of them. */
   readonly channels: number;
   /** Activations carrying the permuted channels, with their channel axis. */
   readonly members: ReadonlyMap<Value, number>;
@@ -44,32 +58,57 @@ export interface ChannelGroup {
   readonly stops: readonly Stop[];
 }
 
+export interface GroupOptions {
+  /**
+   * Blocks smaller than the reader's channels are tried only when their size is a multiple of
+   * this (M of N:M: a block must hold whole N:M groups) and at least twice it (one stripe has
+   * nothing to rearrange). Default 1.
+   */
+  readonly granularity?: number;
+}
+
 /** The channel group of each reader's input; a reader appears in exactly one group. */
-export function findChannelGroups(graph: Graph, readers: readonly Node[]): ChannelGroup[] {
+export function findChannelGroups(graph: Graph, readers: readonly Node[], opts: GroupOptions = {}): ChannelGroup[] {
+  const granularity = opts.granularity ?? 1;
+  const dims = new Dims(graph);
   const groups: ChannelGroup[] = [];
   const seen = new Set<Node>();
   for (const reader of readers) {
     if (seen.has(reader)) continue;
     const layer = linearLayer(reader);
     if (!layer || layer.channelwise) continue;
-    const channels = reader.inputs[layer.weightIndex]!.const!.shape[layer.weightInAxis]!;
-    const walk = new GroupWalk(graph, channels);
-    walk.join(reader.inputs[0]!, layer.inputAxis);
-    walk.run();
+    let channels = reader.inputs[layer.weightIndex]!.const!.shape[layer.weightInAxis]!;
+    let walk: GroupWalk;
+    for (;;) {
+      walk = new GroupWalk(graph, channels, dims);
+      walk.join(reader.inputs[0]!, layer.inputAxis);
+      walk.run();
+      const smaller = walk.blockHint;
+      const retry = walk.stops.length > 0 && walk.stops.length === walk.misfits && smaller < channels && smaller % granularity === 0 && smaller >= 2 * granularity;
+      if (!retry) break;
+      channels = smaller;
+    }
     for (const r of walk.readers) seen.add(r);
     groups.push(walk.result());
   }
   return groups;
 }
 
-type Entry = { side: 'in'; index: number; axis: number } | { side: 'out'; index: number; axis: number };
+export type Entry = { side: 'in'; index: number; axis: number } | { side: 'out'; index: number; axis: number };
 
-class GroupWalk {
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The walk of one group; rules (rules.ts) call join/joinInput/stop to spread it across a node. */
+export class GroupWalk {
   readonly members = new Map<Value, number>();
   readonly readers: Node[] = [];
   readonly writers: Node[] = [];
   readonly edits: ConstEdit[] = [];
   readonly stops: Stop[] = [];
+  /** The largest block size dividing every axis length met that `channels` did not divide. */
+  blockHint: number;
+  /** Stops made by fits(): a smaller block size may pass where these stopped. */
+  misfits = 0;
   private readonly queue: Value[] = [];
   /** Nodes already coupled, by role ('in'/'out' for linear layers, 'all' otherwise). */
   private readonly done = new Set<string>();
@@ -77,7 +116,10 @@ class GroupWalk {
   constructor(
     readonly graph: Graph,
     readonly channels: number,
-  ) {}
+    readonly dims: Dims,
+  ) {
+    this.blockHint = channels;
+  }
 
   result(): ChannelGroup {
     const { channels, members, readers, writers, edits, stops } = this;
@@ -88,6 +130,18 @@ class GroupWalk {
     this.stops.push({ node, value, reason });
   }
 
+  /**
+   * Whether an axis of `size` entries can carry the channels (whole blocks of them). If not,
+   * stops there and remembers the block size that would fit.
+   */
+  fits(size: number, what: string, node?: Node, value?: Value): boolean {
+    if (size % this.channels === 0) return true;
+    this.blockHint = gcd(this.blockHint, size);
+    this.misfits++;
+    this.stop(`${what} has ${size} entries on the channel axis, not a multiple of ${this.channels}`, node, value);
+    return false;
+  }
+
   /** `v` carries the channels on `axis`. */
   join(v: Value, axis: number): void {
     const known = this.members.get(v);
@@ -96,11 +150,9 @@ class GroupWalk {
       return;
     }
     if (v.const) return this.stop(`constant ${v} reached without a consumer to edit it for`, v.producer, v);
-    const dim = v.shape?.[axis];
     if (v.rank === undefined || axis < 0 || axis >= v.rank) return this.stop(`rank of ${v} unknown or too small`, v.producer, v);
-    if (typeof dim === 'number' && dim !== this.channels) {
-      return this.stop(`${v} has ${dim} channels on axis ${axis}, expected ${this.channels}`, v.producer, v);
-    }
+    const size = this.dims.of(v, axis);
+    if (size !== undefined && !this.fits(size, `${v}`, v.producer, v)) return;
     this.members.set(v, axis);
     this.queue.push(v);
   }
@@ -110,9 +162,9 @@ class GroupWalk {
     const v = node.inputs[index];
     if (!v) return;
     if (!v.const) return this.join(v, axis);
-    const dim = v.const.shape[axis];
-    if (dim === 1) return;
-    if (dim !== this.channels) return this.stop(`constant ${v} has ${dim} entries on axis ${axis}, expected ${this.channels}`, node);
+    const size = v.const.shape[axis];
+    if (size === 1) return;
+    if (size === undefined || !this.fits(size, `constant ${v}`, node)) return;
     this.edits.push({ node, index, axis });
   }
 
@@ -137,13 +189,12 @@ class GroupWalk {
     if (this.done.has(key)) return;
     this.done.add(key);
     if (layer && (entry.side === 'out' || entry.index === 0)) return this.coupleLayer(node, entry, layer);
-    for (const rule of rules) {
-      if (rule.ops.has(node.op)) return rule.couple(this, node, entry);
-    }
+    const rule = ruleFor(node.op);
+    if (rule) return rule.couple(this, node, entry);
     this.stop(`${node.opType} does not pass a channel permutation through`, node);
   }
 
-  private coupleLayer(node: Node, entry: Entry, layer: NonNullable<ReturnType<typeof linearLayer>>): void {
+  private coupleLayer(node: Node, entry: Entry, layer: LinearLayer): void {
     const axis = entry.side === 'in' ? layer.inputAxis : layer.outputAxis;
     if (entry.axis !== axis) return this.stop(`channels reach ${node.opType} on axis ${entry.axis}, not its channel axis ${axis}`, node);
     if (layer.channelwise) {
@@ -151,7 +202,11 @@ class GroupWalk {
       this.join(node.outputs[0]!, layer.outputAxis);
       this.editBias(node, layer.weightIndex, layer.weightOutAxis);
       if (layer.biasIndex !== undefined) this.editBias(node, layer.biasIndex);
-    } else if (entry.side === 'in') {
+      return;
+    }
+    const weightAxis = entry.side === 'in' ? layer.weightInAxis : layer.weightOutAxis;
+    if (!this.fits(node.inputs[layer.weightIndex]!.const!.shape[weightAxis]!, `the weight of ${node.opType} '${node.name}'`, node)) return;
+    if (entry.side === 'in') {
       this.readers.push(node);
       this.edits.push({ node, index: layer.weightIndex, axis: layer.weightInAxis });
     } else {
@@ -168,231 +223,3 @@ class GroupWalk {
     this.joinInput(node, index, axis ?? t.rank - 1);
   }
 }
-
-// ---- rules: how each kind of op passes channels between its inputs and outputs ----
-
-interface Rule {
-  readonly ops: ReadonlySet<Op>;
-  couple(walk: GroupWalk, node: Node, entry: Entry): void;
-}
-
-const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
-
-function rankOf(v: Value | undefined): number | undefined {
-  return v?.const ? v.const.rank : v?.rank;
-}
-
-/** Output channel axis from the entry, for ops whose output 0 aligns with broadcast inputs. */
-function alignedOutputAxis(node: Node, entry: Entry): number | undefined {
-  if (entry.side === 'out') return entry.axis;
-  const inRank = rankOf(node.inputs[entry.index]);
-  const outRank = node.outputs[0]!.rank;
-  return inRank === undefined || outRank === undefined ? undefined : entry.axis + outRank - inRank;
-}
-
-/** Join output 0 at `axis` and every input broadcast onto it (inputs of size 1 there are not channels). */
-function joinBroadcast(walk: GroupWalk, node: Node, axis: number, inputs: readonly number[]): void {
-  const outRank = node.outputs[0]!.rank!;
-  for (const i of inputs) {
-    const v = node.inputs[i];
-    const r = rankOf(v);
-    if (!v || r === undefined) continue;
-    const a = axis - (outRank - r);
-    if (a < 0) continue;
-    const dim = v.const ? v.const.shape[a] : v.shape?.[a];
-    if (dim === 1) continue;
-    walk.joinInput(node, i, a);
-  }
-  walk.join(node.outputs[0]!, axis);
-}
-
-function unusedExtraOutputs(walk: GroupWalk, node: Node): boolean {
-  const used = node.outputs.slice(1).some((o) => o.uses.length > 0 || o.isGraphOutput);
-  if (used) walk.stop(`${node.opType} has a second output in use`, node);
-  return !used;
-}
-
-const elementwise: Rule = {
-  ops: Elementwise,
-  couple(walk, node, entry) {
-    const axis = alignedOutputAxis(node, entry);
-    if (axis === undefined) return walk.stop('operand ranks unknown', node);
-    joinBroadcast(walk, node, axis, node.inputs.map((_, i) => i));
-  },
-};
-
-/**
- * Norms and softmax: per-channel parameters are edited; statistics over an axis set that
- * contains the whole channel axis do not depend on channel order; softmax is equivariant.
- */
-const norms: Rule = {
-  ops: new Set<Op>([Op.LayerNormalization, Op.RMSNorm, Op.Softmax, Op.LogSoftmax, Op.Dropout]),
-  couple(walk, node, entry) {
-    if (entry.side === 'in' && entry.index !== 0) return walk.stop('channels reach a parameter input', node);
-    if (!unusedExtraOutputs(walk, node)) return;
-    const params = node.op === Op.LayerNormalization ? [0, 1, 2] : node.op === Op.RMSNorm ? [0, 1] : [0];
-    joinBroadcast(walk, node, entry.axis, params);
-  },
-};
-
-/** BatchNormalization and InstanceNormalization: parameters per axis-1 channel. */
-const channelNorms: Rule = {
-  ops: new Set<Op>([Op.BatchNormalization, Op.InstanceNormalization]),
-  couple(walk, node, entry) {
-    if (entry.side === 'in' && entry.index !== 0) return walk.stop('channels reach a parameter input', node);
-    if (!unusedExtraOutputs(walk, node)) return;
-    walk.joinInput(node, 0, entry.axis);
-    walk.join(node.outputs[0]!, entry.axis);
-    if (entry.axis !== 1) return;
-    for (let i = 1; i < node.inputs.length; i++) {
-      if (!node.inputs[i]?.const) return walk.stop(`parameter ${i} is not a constant`, node);
-      walk.joinInput(node, i, 0);
-    }
-  },
-};
-
-/** Pooling keeps axes 0 (batch) and 1 (channels) and works within each channel. */
-const pooling: Rule = {
-  ops: new Set<Op>([Op.MaxPool, Op.AveragePool, Op.LpPool, Op.GlobalAveragePool, Op.GlobalMaxPool, Op.GlobalLpPool]),
-  couple(walk, node, entry) {
-    if (entry.axis > 1) return walk.stop('channels on a pooled axis', node);
-    if (!unusedExtraOutputs(walk, node)) return;
-    walk.joinInput(node, 0, entry.axis);
-    walk.join(node.outputs[0]!, entry.axis);
-  },
-};
-
-const transpose: Rule = {
-  ops: new Set<Op>([Op.Transpose]),
-  couple(walk, node, entry) {
-    const rank = node.inputs[0]!.rank;
-    if (rank === undefined) return walk.stop('rank unknown', node);
-    const perm = node.attrInts('perm') ?? [...Array(rank).keys()].reverse();
-    const inAxis = entry.side === 'in' ? entry.axis : perm[entry.axis]!;
-    walk.joinInput(node, 0, inAxis);
-    walk.join(node.outputs[0]!, perm.indexOf(inAxis));
-  },
-};
-
-/** Static product of dims, or undefined when one is symbolic. */
-function staticProduct(dims: readonly (number | string)[]): number | undefined {
-  let p = 1;
-  for (const d of dims) {
-    if (typeof d !== 'number') return undefined;
-    p *= d;
-  }
-  return p;
-}
-
-/**
- * Reshape, Flatten, Squeeze, Unsqueeze keep channels intact when the other side has an axis of
- * the same size with the same (static) number of elements after it: then element
- * (outer, c, inner) is at the same flat position on both sides.
- */
-const reshapes: Rule = {
-  ops: new Set<Op>([Op.Reshape, Op.Flatten, Op.Squeeze, Op.Unsqueeze]),
-  couple(walk, node, entry) {
-    if (entry.side === 'in' && entry.index !== 0) return walk.stop('channels reach a shape input', node);
-    const from = entry.side === 'in' ? node.inputs[0]! : node.outputs[0]!;
-    const to = entry.side === 'in' ? node.outputs[0]! : node.inputs[0]!;
-    const inner = from.shape && staticProduct(from.shape.slice(entry.axis + 1));
-    const axis = to.shape?.findIndex((d, b) => d === walk.channels && staticProduct(to.shape!.slice(b + 1)) === inner);
-    if (inner === undefined || axis === undefined || axis < 0) {
-      return walk.stop(`${node.opType} splits or merges the channel axis (${shapeText(from)} -> ${shapeText(to)})`, node);
-    }
-    walk.join(from, entry.axis);
-    walk.join(to, axis);
-  },
-};
-
-const shapeText = (v: Value) => (v.shape ? `[${v.shape.join(',')}]` : '?');
-
-/** Concat/Split along another axis pass channels to every part. */
-const concatSplit: Rule = {
-  ops: new Set<Op>([Op.Concat, Op.Split]),
-  couple(walk, node, entry) {
-    const rank = node.outputs[0]!.rank;
-    if (rank === undefined) return walk.stop('rank unknown', node);
-    if (normAxis(node.attrInt('axis', 0), rank) === entry.axis) return walk.stop(`${node.opType} along the channel axis`, node);
-    if (node.op === Op.Concat) {
-      node.inputs.forEach((_, i) => walk.joinInput(node, i, entry.axis));
-      walk.join(node.outputs[0]!, entry.axis);
-    } else {
-      walk.joinInput(node, 0, entry.axis);
-      for (const o of node.outputs) walk.join(o, entry.axis);
-    }
-  },
-};
-
-const gather: Rule = {
-  ops: new Set<Op>([Op.Gather]),
-  couple(walk, node, entry) {
-    const dataRank = rankOf(node.inputs[0]);
-    const q = rankOf(node.inputs[1]);
-    if (dataRank === undefined || q === undefined) return walk.stop('rank unknown', node);
-    if (entry.side === 'in' && entry.index !== 0) return walk.stop('channels reach the indices', node);
-    const g = normAxis(node.attrInt('axis', 0), dataRank);
-    let dataAxis: number;
-    if (entry.side === 'in') dataAxis = entry.axis;
-    else if (entry.axis < g) dataAxis = entry.axis;
-    else if (entry.axis >= g + q) dataAxis = entry.axis - q + 1;
-    else return walk.stop('channels on the gathered axis', node);
-    if (dataAxis === g) return walk.stop('Gather selects along the channel axis', node);
-    walk.joinInput(node, 0, dataAxis);
-    walk.join(node.outputs[0]!, dataAxis < g ? dataAxis : dataAxis + q - 1);
-  },
-};
-
-/** Ops whose output depends on the input's shape only. */
-const shapeOnly: Rule = { ops: new Set<Op>([Op.Shape, Op.Size]), couple() {} };
-
-/** Reductions: over the channel axis the result no longer depends on channel order. */
-const reductions: Rule = {
-  ops: new Set<Op>([...Reduce].filter((op) => op !== Op.ArgMax && op !== Op.ArgMin)),
-  couple(walk, node, entry) {
-    const x = node.inputs[0]!;
-    const rank = x.rank;
-    const axesValue = node.inputs[1];
-    if (rank === undefined || (axesValue && !axesValue.const)) return walk.stop('rank or axes unknown', node);
-    if (entry.side === 'in' && entry.index !== 0) return walk.stop('channels reach the axes input', node);
-    const listed = axesValue?.const ? axesValue.const.toNumbers().map((a) => normAxis(a, rank)) : [];
-    const noop = node.attrInt('noop_with_empty_axes', 0) !== 0;
-    const axes = listed.length > 0 ? listed : noop ? [] : [...Array(rank).keys()];
-    const keep = node.attrInt('keepdims', 1) !== 0;
-    const kept = [...Array(rank).keys()].filter((a) => keep || !axes.includes(a));
-    const inAxis = entry.side === 'in' ? entry.axis : kept[entry.axis]!;
-    walk.joinInput(node, 0, inAxis);
-    if (!axes.includes(inAxis)) walk.join(node.outputs[0]!, kept.indexOf(inAxis));
-  },
-};
-
-/**
- * A product of two activations: the reduction axis of both operands may be permuted together
- * (the sum does not change), and the row/column axes pass to the output.
- */
-const matmul: Rule = {
-  ops: new Set<Op>([Op.MatMul]),
-  couple(walk, node, entry) {
-    const [ra, rb, ro] = [rankOf(node.inputs[0]), rankOf(node.inputs[1]), node.outputs[0]!.rank];
-    if (ra === undefined || rb === undefined || ro === undefined || ra < 2 || rb < 2) return walk.stop('operand ranks unknown or below 2', node);
-    const where =
-      entry.side === 'out'
-        ? entry.axis === ro - 1 ? 'n' : entry.axis === ro - 2 ? 'm' : 'batch'
-        : entry.index === 0
-          ? entry.axis === ra - 1 ? 'k' : entry.axis === ra - 2 ? 'm' : 'batch'
-          : entry.axis === rb - 2 ? 'k' : entry.axis === rb - 1 ? 'n' : 'batch';
-    if (where === 'batch') return walk.stop('channels on a batch axis of MatMul', node);
-    if (where === 'k') {
-      walk.joinInput(node, 0, ra - 1);
-      walk.joinInput(node, 1, rb - 2);
-    } else if (where === 'm') {
-      walk.joinInput(node, 0, ra - 2);
-      walk.join(node.outputs[0]!, ro - 2);
-    } else {
-      walk.joinInput(node, 1, rb - 1);
-      walk.join(node.outputs[0]!, ro - 1);
-    }
-  },
-};
-
-const rules: readonly Rule[] = [elementwise, norms, channelNorms, pooling, transpose, reshapes, concatSplit, gather, shapeOnly, reductions, matmul];

@@ -6,10 +6,14 @@ import type { Graph, Value } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import type { ChannelGroup, ConstEdit } from './coupling.js';
 
-/** `t` with index i of `axis` taken from index perm[i]. */
+/**
+ * `t` with index i of `axis` taken from index perm[i]; an axis holding several blocks of
+ * perm.length entries is permuted within every block alike.
+ */
 export function permuteAxis(t: Tensor, axis: number, perm: ArrayLike<number>): Tensor {
   const dim = t.shape[axis]!;
-  if (perm.length !== dim) throw new Error(`permuteAxis: ${perm.length} indices for a dim of ${dim}`);
+  if (dim % perm.length !== 0) throw new Error(`permuteAxis: ${perm.length} indices for a dim of ${dim}`);
+  if (dim !== perm.length) perm = tiled(perm, dim);
   const inner = t.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = t.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const src = t.data;
@@ -22,6 +26,13 @@ export function permuteAxis(t: Tensor, axis: number, perm: ArrayLike<number>): T
     }
   }
   return new Tensor(t.dtype, t.shape, out);
+}
+
+/** `perm` applied to every block of perm.length entries of a length-`dim` axis. */
+function tiled(perm: ArrayLike<number>, dim: number): Int32Array {
+  const out = new Int32Array(dim);
+  for (let i = 0; i < dim; i++) out[i] = i - (i % perm.length) + perm[i % perm.length]!;
+  return out;
 }
 
 /**

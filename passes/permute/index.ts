@@ -83,7 +83,7 @@ export function permuteForNM(model: Model, opts: PermuteOptions): PermuteReport 
   const views = new Map<Node, WeightView>(findWeights(graph).map((v) => [v.node, v]));
   const readers = graph.nodes.filter((n) => linearLayer(n) && !linearLayer(n)!.channelwise);
   const selected = opts.only?.length ? compileGlobs(opts.only) : undefined;
-  const groups = findChannelGroups(graph, readers);
+  const groups = findChannelGroups(graph, readers, { granularity: opts.m });
   const deadline = opts.timeLimitMs === undefined ? Infinity : performance.now() + opts.timeLimitMs;
   const reports: GroupReport[] = [];
   let searchable = groups.filter((g) => g.stops.length === 0).length;
@@ -118,12 +118,16 @@ function describeStop(stop: Stop): Pick<GroupReport, 'reason' | 'stop'> {
   };
 }
 
-/** The reader's |W| over its input channels: rows are output channels (times kernel taps). */
-function channelMatrix(view: WeightView, channels: number): ColumnMatrix | undefined {
+/**
+ * The reader's |W| over the group's channels: rows are output channels (times kernel taps,
+ * times blocks). Columns run (tap, input channel) with the channel innermost, and the input
+ * channels run (block, channel), so [rows, taps*blocks*C] is [rows*taps*blocks, C]; N:M groups
+ * of consecutive columns stay within one block since C is a multiple of M.
+ */
+function channelMatrix(view: WeightView, inputChannels: number, channels: number): ColumnMatrix | undefined {
   const { rows, cols, colChannel } = view;
-  if (cols % channels !== 0) return undefined;
-  for (let j = 0; j < cols; j++) if (colChannel[j] !== j % channels) return undefined;
-  // Columns run (tap, channel) with the channel innermost, so [rows, taps*C] is [rows*taps, C].
+  if (cols % inputChannels !== 0 || inputChannels % channels !== 0) return undefined;
+  for (let j = 0; j < cols; j++) if (colChannel[j] !== j % inputChannels) return undefined;
   return magnitudeColumns(view.read(), (rows * cols) / channels, channels);
 }
 
@@ -131,7 +135,9 @@ function permuteGroup(model: Model, group: ChannelGroup, views: Map<Node, Weight
   const base = { channels: group.channels, readers: group.readers.map((r) => r.name), writers: group.writers.map((w) => w.name) };
   const matrices = group.readers.map((r) => {
     const view = views.get(r);
-    return { reader: r, view, matrix: view && channelMatrix(view, group.channels) };
+    const layer = linearLayer(r)!;
+    const inputChannels = r.inputs[layer.weightIndex]!.const!.shape[layer.weightInAxis]!;
+    return { reader: r, view, matrix: view && channelMatrix(view, inputChannels, group.channels) };
   });
   const usable = matrices.filter((x) => x.matrix);
   if (usable.length === 0) {

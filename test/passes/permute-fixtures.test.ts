@@ -13,17 +13,21 @@ import * as ort from 'onnxruntime-node';
 import { compareAll, fixturePath, readSampleSet, runOrt } from '../differential/harness.js';
 
 /**
- * Per fixture: groups that must be permuted, readers of the largest permuted group, and why
- * some group must be skipped.
+ * Per fixture: groups that must be searched, readers of the largest permuted group, and why
+ * some group must be skipped (none when undefined).
  */
-const cases: Record<string, { permuted: number; largest: number; skippedAt: RegExp }> = {
-  // The residual stream (4 qkv, 4 fc1 and the tied head) plus 4 MLP hidden layers; the
-  // attention output projections read across the head reshape.
-  gpt2: { permuted: 5, largest: 9, skippedAt: /splits or merges the channel axis .* at Reshape/ },
-  // The stream (q, k, v, gate, up per layer and the head) plus 4 SwiGLU hidden layers.
-  llama: { permuted: 5, largest: 21, skippedAt: /splits or merges the channel axis .* at Reshape/ },
-  // The stream ends in the last_hidden_state output, so only the MLP hidden layers permute.
-  bert: { permuted: 2, largest: 1, skippedAt: /graph output/ },
+const cases: Record<string, { permuted: number; largest: number; skippedAt?: RegExp }> = {
+  // The residual stream (4 qkv, 4 fc1 and the tied head), 4 MLP hidden layers, and the 4
+  // attention output projections, whose head channels pass the head reshape back to the fused
+  // qkv projection.
+  gpt2: { permuted: 9, largest: 9 },
+  // The stream (q, k, v, gate, up per layer and the head), 4 SwiGLU hidden layers, and the 4
+  // output projections (back through the grouped-query head repeat to the value projection).
+  llama: { permuted: 9, largest: 21 },
+  // The stream (through the routing weights' Slice), 2 output projections, 16 experts.
+  moe: { permuted: 19, largest: 41 },
+  // The stream ends in the last_hidden_state output; MLP hidden layers and output projections permute.
+  bert: { permuted: 4, largest: 1, skippedAt: /graph output/ },
   // Every block's expansion/projection pair; the first conv reads the image.
   mobilenet: { permuted: 13, largest: 2, skippedAt: /graph input/ },
 };
@@ -37,13 +41,17 @@ describe('permute-nm on fixture models', () => {
       const before = execute(model.graph, inputs);
       const report = permuteForNM(model, { n: 2, m: 4, escapeAttempts: 0, timeLimitMs: 10_000 });
 
+      // A group may come out unchanged when its share of the time limit ends before any gain
+      // (the 41 readers of moe's stream on a slow machine): count the groups the walk let through.
+      const searched = report.groups.filter((g) => g.status === 'permuted' || g.status === 'unchanged');
+      expect(searched.length).toBe(expected.permuted);
+      expect(Math.max(...searched.map((g) => g.readers.length))).toBe(expected.largest);
       const permuted = report.groups.filter((g) => g.status === 'permuted');
-      expect(permuted.length).toBe(expected.permuted);
-      expect(Math.max(...permuted.map((g) => g.readers.length))).toBe(expected.largest);
       expect(report.meanEfficacy).toBeGreaterThan(0.1);
       for (const g of permuted) for (const l of g.layers) expect(l.lostPermuted, l.layer).toBeLessThanOrEqual(l.lostDefault * 1.05);
       const skipped = report.groups.filter((g) => g.status === 'skipped');
-      expect(skipped.some((g) => expected.skippedAt.test(g.reason ?? '')), skipped.map((g) => g.reason).join('; ')).toBe(true);
+      if (expected.skippedAt) expect(skipped.some((g) => expected.skippedAt!.test(g.reason ?? '')), skipped.map((g) => g.reason).join('; ')).toBe(true);
+      else expect(skipped.map((g) => g.reason)).toEqual([]);
       expect(report.warnings.length).toBe(skipped.length);
 
       const after = execute(model.graph, inputs);
