@@ -7,6 +7,7 @@ import type { Graph, Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
 import { linearLayer } from '../permute/layers.js';
 import { isNorm, normOf } from './norms.js';
+import { findBranch } from './stream.js';
 import type { Embedding, Norm, OutputHead } from './types.js';
 import { otherInput } from './walk.js';
 
@@ -24,10 +25,18 @@ function embeddingGather(v: Value | undefined): Node | undefined {
   return p && tableOf(p) && !p.inputs[1]?.isConstant ? p : undefined;
 }
 
-export function findEmbedding(graph: Graph): Embedding | undefined {
-  const gather = graph.nodes.find((n) => tableOf(n) !== undefined && n.inputs[1]?.isGraphInput === true);
-  if (!gather) return undefined;
-  let output = gather.outputs[0]!;
+/**
+ * The token embedding: a Gather from a constant table by a model input. Other inputs index
+ * tables too (position_ids into a rotary cache), so the one whose output starts a residual
+ * stream wins; failing that, the first in graph order.
+ */
+export function findEmbedding(graph: Graph, pos: ReadonlyMap<Node, number>): Embedding | undefined {
+  const candidates = graph.nodes.filter((n) => tableOf(n) !== undefined && n.inputs[1]?.isGraphInput === true).map(embeddingFrom);
+  return candidates.find((e) => findBranch(e.output, pos) !== undefined) ?? candidates[0];
+}
+
+function embeddingFrom(gather: Node): Embedding {
+  let output = scaled(gather.outputs[0]!);
   let positions: Embedding['positions'];
   // Embeddings summed into the token embedding: positions first, then token types and such.
   for (;;) {
@@ -35,7 +44,7 @@ export function findEmbedding(graph: Graph): Embedding | undefined {
     const other = add && embeddingGather(otherInput(add, output));
     if (!add || !other) break;
     positions ??= { gather: other, table: other.inputs[0]!, add };
-    output = add.outputs[0]!;
+    output = scaled(add.outputs[0]!);
   }
   const only = output.uses.length === 1 ? output.uses[0]!.node : undefined;
   let norm: Norm | undefined;
@@ -44,6 +53,13 @@ export function findEmbedding(graph: Graph): Embedding | undefined {
     output = only.outputs[0]!;
   }
   return { gather, table: gather.inputs[0]!, ...(positions ? { positions } : {}), output, ...(norm ? { norm } : {}) };
+}
+
+/** v, or v scaled by a constant when that is its only use (Gemma's embeddings * sqrt(width)). */
+function scaled(v: Value): Value {
+  const only = v.uses.length === 1 ? v.uses[0]!.node : undefined;
+  const scale = only && (only.op === Op.Mul || (only.op === Op.Div && v.uses[0]!.index === 0)) ? otherInput(only, v) : undefined;
+  return scale?.isConstant && scale.const!.size === 1 ? only!.outputs[0]! : v;
 }
 
 /** The final norm (pre-norm models) and the head reading the last stream value. */

@@ -12,15 +12,24 @@ import { matchMlp } from './mlp.js';
 import { matchMoe } from './moe.js';
 import { findBranch, postNormOf, streamInput, streamWidth } from './stream.js';
 import type { ModelStructure, Sublayer, TransformerLayer, Unrecognized } from './types.js';
-import { nodePositions } from './walk.js';
+import { linearWidth, nodePositions } from './walk.js';
 
 /** Sublayers of a stream longer than this are not looked for (a guard against cycles in bad input). */
 const MAX_SUBLAYERS = 100_000;
 
 export function recognizeStructure(graph: Graph): ModelStructure {
+  try {
+    return recognize(graph);
+  } catch (e) {
+    // A bug meeting an unfamiliar graph must not take the command down with it.
+    return { layers: [], unrecognized: [{ reason: `structure recognition failed: ${e instanceof Error ? e.message : String(e)}` }] };
+  }
+}
+
+function recognize(graph: Graph): ModelStructure {
   const unrecognized: Unrecognized[] = [];
   const pos = nodePositions(graph);
-  const embedding = findEmbedding(graph);
+  const embedding = findEmbedding(graph, pos);
   const start = embedding?.output ?? streamInput(graph);
   if (!start) {
     return {
@@ -76,11 +85,42 @@ function classify(b: Branch): MatchResult<Sublayer> {
   tries.push(['mlp', matchMlp]);
   const reasons: Mismatch[] = [];
   for (const [name, match] of tries) {
-    const r = match(b);
-    if ('block' in r) return r;
-    reasons.push({ ...r.mismatch, reason: `${name}: ${r.mismatch.reason}${r.mismatch.node ? ` at ${r.mismatch.node.describe()}` : ''}` });
+    const r = safely(match, b);
+    const stray = 'block' in r ? strayLinear(b, r.block) : undefined;
+    if ('block' in r && !stray) return r;
+    const m = 'block' in r ? { reason: `linear layer ${stray!.describe()} in the branch is not part of the ${name} block`, node: stray } : r.mismatch;
+    reasons.push({ ...m, reason: `${name}: ${m.reason}${m.node && 'mismatch' in r ? ` at ${m.node.describe()}` : ''}` });
   }
   return { mismatch: { reason: reasons.map((r) => r.reason).join('; '), ...(reasons[0]?.node ? { node: reasons[0].node } : {}) } };
+}
+
+/** A matcher's exceptions are bugs on unfamiliar graphs: report them as a mismatch, never throw. */
+function safely(match: (b: Branch) => MatchResult<Sublayer>, b: Branch): MatchResult<Sublayer> {
+  try {
+    return match(b);
+  } catch (e) {
+    return { mismatch: { reason: `internal error: ${e instanceof Error ? e.message : String(e)}` } };
+  }
+}
+
+/**
+ * A linear layer in the branch that the block does not list (a MoE's shared expert, a second
+ * MLP): passes that rewrite every reader and writer of the stream must not miss it.
+ */
+function strayLinear(b: Branch, block: Sublayer): Node | undefined {
+  const known = new Set(blockLinears(block));
+  return b.nodes.find((n) => linearWidth(n) !== undefined && !known.has(n));
+}
+
+function blockLinears(s: Sublayer): Node[] {
+  switch (s.kind) {
+    case 'attention':
+      return [s.q.node, s.k.node, s.v.node, s.out];
+    case 'mlp':
+      return [s.up, s.down, ...(s.gate ? [s.gate] : [])];
+    case 'moe':
+      return [s.router, ...s.experts.flatMap((e) => [e.up, e.down, ...(e.gate ? [e.gate] : [])])];
+  }
 }
 
 /** Layers: an attention sublayer starts one; an MLP/MoE joins the attention before it. */
