@@ -51,8 +51,9 @@ describe('N:M kernels on transposed activations (row-step storage)', () => {
     });
   }
 
-  test('one token with 4:8 uses the row-step kernel; 2:4 at one token the position bytes', async () => {
+  test('one token: row-step gather for 4:8 and 1:4 (runs of 4 and tails of 1-3), position bytes for 2:4', async () => {
     expect(await check({ name: 'nm', M: 1, K: 24, N: 5, bias: true }, { n: 4, m: 8 }, 3)).toBeLessThan(1e-4);
+    for (const K of [4, 8, 12, 20, 28]) expect(await check({ name: 'nm', M: 1, K, N: 3, relu: K > 8 }, { n: 1, m: 4 }, K, K === 20)).toBeLessThan(1e-4);
     expect(await check({ name: 'nm', M: 1, K: 24, N: 5, relu: true }, { n: 2, m: 4 }, 4, true)).toBeLessThan(1e-4);
   });
 
