@@ -150,6 +150,24 @@ class Conv1DMlp(nn.Module):
         return self.c_proj(h)
 
 
+class SharedExpertMoe(nn.Module):
+    """Dense top-2 of 4 (weights scattered into zeros, every expert on every token) plus a shared expert."""
+
+    def __init__(self, experts=4, k=2):
+        super().__init__()
+        self.k = k
+        self.router = nn.Linear(WIDTH, experts, bias=False)
+        self.experts = nn.ModuleList(Mlp('swiglu', 24, bias=False) for _ in range(experts))
+        self.shared = Mlp('swiglu', 24, bias=False)
+
+    def forward(self, x):
+        p = self.router(x).softmax(-1)
+        w, sel = torch.topk(p, self.k, dim=-1)
+        dense = torch.zeros_like(p).scatter(-1, sel, w)
+        out = sum(dense[..., e:e + 1] * expert(x) for e, expert in enumerate(self.experts))
+        return out + self.shared(x)
+
+
 class Block(nn.Module):
     def __init__(self, attn, ffn, norm='layer', post=False):
         super().__init__()
@@ -203,6 +221,8 @@ def variants():
         'gqa_geglu_trilu_op16': (Lm([Block(Attention(bias=False, kv_heads=2, mask='trilu'), Mlp('geglu', bias=False), norm='rms') for _ in range(2)], final_norm='rms'), 16),
         # opset 17: a causal mask from comparing position ranges; a MoE in gathered form.
         'moe_gathered_op17': (Lm([Block(Attention(bias=False, mask='range'), GatheredMoe(), norm='rms') for _ in range(2)], final_norm='rms'), 17),
+        # opset 17: a dense MoE with a shared expert beside the routed ones.
+        'moe_shared_op17': (Lm([Block(Attention(bias=False), SharedExpertMoe(), norm='rms')], final_norm='rms'), 17),
     }
 
 

@@ -63,7 +63,9 @@ function recognize(graph: Graph): ModelStructure {
 
   const normPlacement = sublayers.some((s) => s.postNorm) ? 'post' : 'pre';
   const width = streamWidth(start) ?? embedding?.table.const?.shape[1];
-  const { finalNorm, head } = findHead(state, normPlacement, embedding);
+  // Where the walk stopped at an unrecognized branch, the stream goes on: no head to look for.
+  const stopped = unrecognized.length > 0;
+  const { finalNorm, head } = stopped ? {} : findHead(state, normPlacement, embedding);
   const structure: ModelStructure = {
     ...(embedding ? { embedding } : {}),
     ...(width !== undefined ? { stream: { width, states, normPlacement } } : {}),

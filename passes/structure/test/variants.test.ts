@@ -87,4 +87,15 @@ describe('recognizeStructure on exporter variants', () => {
       }
     }
   });
+
+  it('a MoE with a shared expert beside the routed ones is refused, naming the unlisted linear layer', async () => {
+    const s = await structureOf('moe_shared_op17');
+    expect(s.layers.map((l) => l.sublayers.map((b) => b.kind))).toEqual([['attention']]);
+    expect(s.stream!.states).toHaveLength(2);
+    expect(s.unrecognized[0]!.reason).toMatch(/^sublayer 1 .* moe: linear layer Linear '.*' in the branch is not part of the moe block/);
+    expect(s.unrecognized[0]!.node!.op).toBe('Linear');
+    // The walk stopped inside the stream: what follows is not taken for the final norm and head.
+    expect(s.finalNorm).toBeUndefined();
+    expect(s.head).toBeUndefined();
+  });
 });
