@@ -33,6 +33,8 @@ export interface SliceOptions {
    * sublayer input as in the SliceGPT paper, a shortcut matrix on every residual connection.
    */
   basis: BasisScope;
+  /** --untie-head: give a tied head its own rotated weight instead of keeping it tied. */
+  untieHead: boolean;
   /** --calib: calibration token windows (or arrays per input), as for `sparsec prune`. */
   calib: InputBinding[];
   /** --calib-batch: rows per calibration batch. */
@@ -89,6 +91,7 @@ function runSlicing(model: Model, structure: ModelStructure, opts: SliceOptions,
       ratio: opts.ratio,
       multiple: opts.multiple,
       scope: opts.basis,
+      tieHead: !opts.untieHead,
       file: opts.model,
       ...(calib ? { calib } : {}),
       onProgress: (p) => (p.phase === 'calibrate' ? ctx.progress.update('calibrating', p.done, calib?.batches) : ctx.progress.update('rotating and slicing')),
@@ -132,7 +135,11 @@ function formatReport(r: SliceReport, opts: SliceOptions, calib: CalibrationSet 
     `parameters: ${formatCount(r.parametersBefore)} -> ${formatCount(r.parametersAfter)} (${signedPercent(change)}), ` +
       `${r.shortcuts} shortcut matrices with ${formatCount(r.shortcutParameters)} parameters included`,
   );
-  if (r.untiedHead) lines.push(`the output head shared the token embedding table; it now has its own ${r.kept}-row weight (untied)`);
+  if (r.storedParametersBefore !== r.parametersBefore) {
+    lines.push(`(the tied embedding table counted once: ${opts.model} stores the head's copy too, ${formatCount(r.storedParametersBefore)} in all)`);
+  }
+  if (r.headTie === 'kept') lines.push(`the output head stays tied to the token embedding table, reading it through a fitted ${r.kept}-row matrix`);
+  if (r.headTie === 'untied') lines.push(`the output head shared the token embedding table; it now has its own ${r.kept}-row weight (untied)`);
   if (r.pinnedShapes > 0) lines.push(`${r.pinnedShapes} Shape nodes of sliced values now report the original width ${r.width} (attention reshapes)`);
   const energy = (x: number | undefined) => (x === undefined ? '' : percent(x));
   lines.push(

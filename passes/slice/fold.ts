@@ -17,10 +17,11 @@ import type { Norm } from '../structure/types.js';
 import { readLinear, readTable, tableTensor, writeLinear, type Matrix } from './matrix.js';
 import type { SlicePlan } from './plan.js';
 
-export function foldNorms(plan: SlicePlan): void {
+/** Returns, for LayerNorm models, the row means removed from each embedding table (by Gather). */
+export function foldNorms(plan: SlicePlan): Map<Node, Float64Array> {
   const norms = [...plan.sublayers.map((s) => ({ norm: s.norm, readers: s.readers })), { norm: plan.final.norm, readers: plan.final.readers }];
   for (const { norm, readers } of norms) foldNorm(norm, readers);
-  if (plan.normKind === 'layernorm') centerWriters(plan);
+  return plan.normKind === 'layernorm' ? centerWriters(plan) : new Map();
 }
 
 function foldNorm(norm: Norm, readers: readonly Node[]): void {
@@ -48,11 +49,12 @@ function filled(like: Tensor, x: number): Tensor {
   return t;
 }
 
-function centerWriters(plan: SlicePlan): void {
+function centerWriters(plan: SlicePlan): Map<Node, Float64Array> {
+  const means = new Map<Node, Float64Array>();
   for (const gather of plan.tables) {
     const table = gather.inputs[0]!;
     const m = readTable(table);
-    centerRows(m);
+    means.set(gather, centerRows(m));
     gather.setInput(0, plan.graph.addConstant(table.name, tableTensor(m, table.const!)));
   }
   for (const s of plan.sublayers) {
@@ -63,13 +65,18 @@ function centerWriters(plan: SlicePlan): void {
       writeLinear(lw);
     }
   }
+  return means;
 }
 
-function centerRows(m: Matrix): void {
+/** Subtract each row's mean; returns the means. */
+function centerRows(m: Matrix): Float64Array {
+  const means = new Float64Array(m.rows);
   for (let r = 0; r < m.rows; r++) {
     let mean = 0;
     for (let c = 0; c < m.cols; c++) mean += m.data[r * m.cols + c]!;
     mean /= m.cols;
     for (let c = 0; c < m.cols; c++) m.data[r * m.cols + c]! -= mean;
+    means[r] = mean;
   }
+  return means;
 }

@@ -25,6 +25,7 @@ import { matrix } from './matrix.js';
 import { collectCovariances, principalBasis, retainedEnergy, type Basis, type StateCovariance } from './pca.js';
 import { planSlicing, type SlicePlan } from './plan.js';
 import { rotateAndSlice } from './rotate.js';
+import { tieHead } from './tied-head.js';
 import { pinWidthShapes } from './width-shapes.js';
 
 export type BasisScope = 'sublayer' | 'layer' | 'model';
@@ -38,6 +39,12 @@ export interface SliceModelOptions {
   scope?: BasisScope;
   /** Calibration batches; required unless ratio is 0 (then the rotation is the identity). */
   calib?: Iterable<ReadonlyMap<string, Tensor>>;
+  /**
+   * A head tied to the token table stays tied, reading the sliced table through a kept x kept
+   * matrix fitted by least squares (exact at ratio 0); false gives it its own rotated weight.
+   * Default true.
+   */
+  tieHead?: boolean;
   /** Diagonal damping as a fraction of H's mean diagonal (default 0.01). */
   damping?: number;
   /** For messages. */
@@ -62,13 +69,22 @@ export interface SliceReport {
   readonly normKind: 'layernorm' | 'rmsnorm';
   /** LayerNorm model: writers were mean-centered and the norms became RMSNorm. */
   readonly centered: boolean;
+  /**
+   * Learned parameters before, a tied embedding/head table counted once even where the file
+   * stores the head's copy separately (as torch's exporter does); `storedParametersBefore`
+   * counts every stored tensor.
+   */
   readonly parametersBefore: number;
+  readonly storedParametersBefore: number;
   readonly parametersAfter: number;
   /** Elements of the shortcut matrices (included in parametersAfter). */
   readonly shortcutParameters: number;
   readonly shortcuts: number;
-  /** The head shared the token table; it now has its own (rotated) weight. */
-  readonly untiedHead: boolean;
+  /**
+   * What became of a head tied to the token table: 'kept' (it reads the sliced table through a
+   * small fitted matrix), 'untied' (it has its own rotated weight); 'none' if it was not tied.
+   */
+  readonly headTie: 'kept' | 'untied' | 'none';
   readonly sublayers: readonly SublayerReport[];
   /** Retained energy of the final norm's input. */
   readonly finalRetained?: number;
@@ -101,9 +117,10 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
   const scope = opts.scope ?? 'model';
   const width = plan.width;
   const kept = targetWidth(width, opts.ratio, opts.multiple);
-  const parametersBefore = countParameters(graph);
+  const storedParametersBefore = countParameters(graph);
+  const parametersBefore = storedParametersBefore - tiedCopySize(structure);
 
-  foldNorms(plan);
+  const tableMeans = foldNorms(plan);
   let covariances: Map<Value, StateCovariance> | undefined;
   if (opts.calib) {
     covariances = collectCovariances(graph, plan.states, width, opts.calib, (done) => opts.onProgress?.({ phase: 'calibrate', done }));
@@ -113,8 +130,11 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
   const sublayerWriters = plan.sublayers.flatMap((s) => branchValues(s.writers, s.add));
   const shortcuts = rotateAndSlice(plan, bases, kept);
   const shortcutIds = new Set(shortcuts.map((s) => s.add));
+  const headTie = !plan.tiedHead ? 'none' : opts.tieHead === false ? 'untied' : 'kept';
+  const embedded = headTie === 'kept' ? tieHead(plan, structure.head!.node, tableMeans.get(plan.tables[0]!)) : undefined;
   inferTypes(graph, { overwrite: true });
-  const pinned = kept < width ? pinWidthShapes(graph, slicedValues(plan, sublayerWriters, shortcuts.map((s) => s.node)), width) : [];
+  const sliced = [...slicedValues(plan, sublayerWriters, shortcuts.map((s) => s.node)), ...(embedded ? [embedded] : [])];
+  const pinned = kept < width ? pinWidthShapes(graph, sliced, width) : [];
   graph.removeUnusedConstants();
   inferTypes(graph, { overwrite: true });
 
@@ -125,8 +145,8 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
   const shortcutParameters = shortcuts.reduce((n, s) => n + s.node.inputs[1]!.const!.size, 0);
   return {
     width, kept, scope, normKind: plan.normKind, centered: plan.normKind === 'layernorm',
-    parametersBefore, parametersAfter: countParameters(graph), shortcutParameters, shortcuts: shortcuts.length,
-    untiedHead: plan.tiedHead,
+    parametersBefore, storedParametersBefore, parametersAfter: countParameters(graph), shortcutParameters, shortcuts: shortcuts.length,
+    headTie,
     sublayers: plan.sublayers.map((s, i) => ({
       name: s.name, readers: s.readers.length, writers: s.writers.length, shortcut: shortcutIds.has(s.add),
       ...(covariances ? { retained: retained(i)! } : {}),
@@ -136,6 +156,13 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
     calibrationSamples: covariances ? [...covariances.values()][0]?.samples ?? 0 : 0,
     ms: performance.now() - start,
   };
+}
+
+/** Elements of a tied head's weight when it is a separate copy of the token table. */
+function tiedCopySize(s: ModelStructure): number {
+  if (!s.head?.tied || !s.embedding) return 0;
+  const weight = s.head.node.inputs[1];
+  return weight && weight !== s.embedding.table && weight.const ? weight.const.size : 0;
 }
 
 /**

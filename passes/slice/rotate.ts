@@ -81,6 +81,7 @@ function replaceNorm(norm: Norm, width: number, kept: number): void {
   );
   const out = rms.outputs[0]!;
   out.dtype = norm.output.dtype;
+  out.shape = norm.output.shape;
   norm.output.replaceAllUsesWith(out);
   g.removeNode(node, true);
 }

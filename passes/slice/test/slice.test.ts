@@ -45,7 +45,7 @@ describe('sliceModel', () => {
     const model = canonical('gpt2');
     const report = sliceModel(model, recognizeStructure(model.graph), { ratio: 0.25, calib: calib('gpt2'), scope: 'sublayer' });
     expect(report.kept).toBe(48);
-    expect(report.untiedHead).toBe(true);
+    expect(report.headTie).toBe('kept');
     expect(report.shortcutParameters).toBe(8 * 48 * 48);
     const inputs = sample('gpt2');
     const ours = execute(model.graph, inputs).get('logits')!;
