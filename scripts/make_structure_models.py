@@ -168,6 +168,34 @@ class SharedExpertMoe(nn.Module):
         return out + self.shared(x)
 
 
+class PaddedCausalLm(nn.Module):
+    """HF's older mask recipe: a Range-comparison causal mask plus the padding mask from an
+    attention_mask input, added into one additive mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.lm = Lm([Block(Attention(bias=False, mask='none'), Mlp('swiglu', bias=False), norm='rms')], final_norm='rms')
+        for blk in self.lm.blocks:
+            blk.attn.forward = self._attend(blk.attn)
+
+    def _attend(self, attn):
+        def forward(x):
+            b, t, _ = x.shape
+            q, k, v = (p(x).view(b, t, HEADS, -1).transpose(1, 2) for p in (attn.q, attn.k, attn.v))
+            s = q @ k.transpose(-1, -2) / attn.hd ** 0.5 + self.mask
+            y = (s.softmax(-1) @ v).transpose(1, 2).reshape(b, t, WIDTH)
+            return attn.o(y)
+        return forward
+
+    def forward(self, ids, attention_mask):
+        t = ids.shape[1]
+        cond = torch.arange(t, device=ids.device)
+        causal = torch.zeros(t, t).masked_fill(cond < (cond + 1).view(t, 1), 0.0).masked_fill(cond >= (cond + 1).view(t, 1), -1e9)
+        pad = (1.0 - attention_mask[:, None, None, :].float()) * -1e9
+        self.mask = causal[None, None] + pad
+        return self.lm(ids)
+
+
 class Block(nn.Module):
     def __init__(self, attn, ffn, norm='layer', post=False):
         super().__init__()
@@ -221,6 +249,8 @@ def variants():
         'gqa_geglu_trilu_op16': (Lm([Block(Attention(bias=False, kv_heads=2, mask='trilu'), Mlp('geglu', bias=False), norm='rms') for _ in range(2)], final_norm='rms'), 16),
         # opset 17: a causal mask from comparing position ranges; a MoE in gathered form.
         'moe_gathered_op17': (Lm([Block(Attention(bias=False, mask='range'), GatheredMoe(), norm='rms') for _ in range(2)], final_norm='rms'), 17),
+        # opset 14: HF's older additive mask, causal (Range comparison) plus padding from an input.
+        'padded_causal_op14': (PaddedCausalLm(), 14),
         # opset 17: a dense MoE with a shared expert beside the routed ones.
         'moe_shared_op17': (Lm([Block(Attention(bias=False), SharedExpertMoe(), norm='rms')], final_norm='rms'), 17),
     }
@@ -232,9 +262,12 @@ def main():
     for name, (model, opset) in variants().items():
         model.eval()
         path = os.path.join(OUT, f'{name}.onnx')
+        padded = isinstance(model, PaddedCausalLm)
+        inputs = (ids, torch.ones_like(ids)) if padded else (ids,)
+        names = ['input_ids', 'attention_mask'][:len(inputs)]
         torch.onnx.export(
-            model, (ids,), path, input_names=['input_ids'], output_names=['out'],
-            dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'out': {0: 'batch', 1: 'sequence'}},
+            model, inputs, path, input_names=names, output_names=['out'],
+            dynamic_axes={**{n: {0: 'batch', 1: 'sequence'} for n in names}, 'out': {0: 'batch', 1: 'sequence'}},
             opset_version=opset,
         )
         onnx.checker.check_model(onnx.load(path))

@@ -1,8 +1,8 @@
 // Is an attention mask causal? Exporters write the causal mask three ways: a constant
 // triangular buffer sliced to the sequence length (GPT-2's `bias`, Llama's cached mask), a
-// Trilu, or a comparison of position ranges (Range, Less/Greater) built from the sequence
-// length alone. A mask computed from a model input's values (BERT's attention_mask) is not
-// causal, whatever else it contains.
+// Trilu, or a comparison of position ranges (Range, then Less/Greater) built from the sequence
+// length alone. The padding mask computed from a model input (BERT's attention_mask) is not
+// causal by itself, but HF exports often add it to a causal one: any causal evidence counts.
 
 import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
@@ -15,35 +15,44 @@ const SEARCH_LIMIT = 256;
 const CHECK_SIZE = 64;
 
 export function isCausalMask(mask: Value): boolean {
-  let trilu = false;
-  let triangular = false;
-  let comparison = false;
-  let range = false;
-  let readsInputData = false;
   const seen = new Set<Node>();
   const stack: Value[] = [mask];
   while (stack.length > 0 && seen.size < SEARCH_LIMIT) {
     const v = stack.pop()!;
     if (v.const) {
-      triangular ||= isTriangular(v.const);
+      if (isTriangular(v.const)) return true;
       continue;
     }
     const p = v.producer;
-    if (!p) {
-      readsInputData = true;
-      continue;
-    }
-    if (seen.has(p)) continue;
+    if (!p || seen.has(p)) continue;
     seen.add(p);
-    trilu ||= p.op === Op.Trilu;
-    comparison ||= COMPARISONS.has(p.op);
-    range ||= p.op === Op.Range;
+    if (p.op === Op.Trilu) return true;
+    if (COMPARISONS.has(p.op) && p.inputs.every((i) => i !== undefined && fromPositions(i))) return true;
     // Shape reads only the dims of its input, never its values.
     if (p.op === Op.Shape || p.op === Op.Size) continue;
     for (const i of p.inputs) if (i) stack.push(i);
   }
-  if (readsInputData) return false;
-  return trilu || triangular || (comparison && range);
+  return false;
+}
+
+/** v is computed from a Range of positions and shapes, never from a model input's values. */
+function fromPositions(v: Value): boolean {
+  let range = false;
+  const seen = new Set<Node>();
+  const stack = [v];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if (x.const) continue;
+    const p = x.producer;
+    if (!p) return false;
+    if (seen.has(p)) continue;
+    if (seen.size >= SEARCH_LIMIT) return false;
+    seen.add(p);
+    range ||= p.op === Op.Range;
+    if (p.op === Op.Shape || p.op === Op.Size) continue;
+    for (const i of p.inputs) if (i) stack.push(i);
+  }
+  return range;
 }
 
 /**

@@ -88,6 +88,13 @@ describe('recognizeStructure on exporter variants', () => {
     }
   });
 
+  it('opset 14: a causal Range-comparison mask added to a padding mask from an input is still causal', async () => {
+    const s = await structureOf('padded_causal_op14');
+    expect(s.unrecognized).toEqual([]);
+    const [a] = blocks<AttentionBlock>(s, 'attention');
+    expect(a).toMatchObject({ heads: 4, headDim: 8, causalMask: true });
+  });
+
   it('a MoE with a shared expert beside the routed ones is refused, naming the unlisted linear layer', async () => {
     const s = await structureOf('moe_shared_op17');
     expect(s.layers.map((l) => l.sublayers.map((b) => b.kind))).toEqual([['attention']]);
