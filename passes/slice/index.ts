@@ -26,7 +26,7 @@ import { collectCovariances, principalBasis, retainedEnergy, type Basis, type St
 import { planSlicing, type SlicePlan } from './plan.js';
 import { rotateAndSlice } from './rotate.js';
 import { tieHead } from './tied-head.js';
-import { pinWidthShapes } from './width-shapes.js';
+import { narrowReshapeTargets, pinWidthShapes } from './width-shapes.js';
 
 export type BasisScope = 'sublayer' | 'layer' | 'model';
 export const BASIS_SCOPES: readonly BasisScope[] = ['sublayer', 'layer', 'model'];
@@ -132,6 +132,7 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
   const shortcutIds = new Set(shortcuts.map((s) => s.add));
   const headTie = !plan.tiedHead ? 'none' : opts.tieHead === false ? 'untied' : 'kept';
   const embedded = headTie === 'kept' ? tieHead(plan, structure.head!.node, tableMeans.get(plan.tables[0]!)) : undefined;
+  narrowReshapeTargets(graph, sublayerWriters, width, kept);
   inferTypes(graph, { overwrite: true });
   const sliced = [...slicedValues(plan, sublayerWriters, shortcuts.map((s) => s.node)), ...(embedded ? [embedded] : [])];
   const pinned = kept < width ? pinWidthShapes(graph, sliced, width) : [];

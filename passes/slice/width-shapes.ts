@@ -47,3 +47,23 @@ function shapeRange(node: Node, rank: number): [number, number] {
   const clamp = (i: number) => Math.min(rank, Math.max(0, i < 0 ? i + rank : i));
   return [clamp(node.attrInt('start', 0)), clamp(node.attrInt('end', rank))];
 }
+
+/**
+ * Reshapes on a sublayer's way to the stream with a constant target ending in the stream width
+ * (an MoE block flattening tokens to [-1, width] and back) now produce the kept width.
+ */
+export function narrowReshapeTargets(graph: Graph, values: Iterable<Value>, width: number, kept: number): Node[] {
+  const changed: Node[] = [];
+  for (const v of new Set(values)) {
+    for (const { node } of [...v.uses]) {
+      const target = node.inputs[1];
+      if (node.op !== Op.Reshape || node.inputs[0] !== v || !target?.const) continue;
+      const dims = target.const.toNumbers();
+      if (dims[dims.length - 1] !== width) continue;
+      dims[dims.length - 1] = kept;
+      node.setInput(1, graph.addConstant(target.name, Tensor.int64(dims)));
+      changed.push(node);
+    }
+  }
+  return changed;
+}

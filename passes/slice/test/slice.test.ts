@@ -47,8 +47,14 @@ describe('sliceModel', () => {
     expect(report.kept).toBe(48);
     expect(report.headTie).toBe('kept');
     expect(report.shortcutParameters).toBe(8 * 48 * 48);
+    // GPT-2 merges its heads with Reshape(x, [B, T, Shape(ln_out)[2]]): those Shapes keep reporting 64.
+    expect(report.pinnedShapes).toBeGreaterThan(0);
+    const norms = model.graph.nodes.filter((n) => n.op === 'RMSNorm');
+    expect(norms).toHaveLength(9);
+    for (const n of norms) expect(n.outputs[0]!.shape).toEqual(['batch', 'sequence', 48]);
     const inputs = sample('gpt2');
     const ours = execute(model.graph, inputs).get('logits')!;
+    expect(ours.shape).toEqual([2, 64, 256]);
     const ort = await runInOrt(model, inputs.get('input_ids')!);
     const a = ours.toFloat32();
     let worst = 0;
