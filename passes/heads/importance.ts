@@ -10,7 +10,8 @@
 // rows and output rows, Frobenius norms), a channel ||W_up[j]|| (* ||W_gate[j]||) * ||W_down[j]||.
 
 import type { Graph, Node, Value } from '../../ir/graph.js';
-import type { Tensor } from '../../ir/tensor.js';
+import { execute } from '../../ir/executor/index.js';
+import { Tensor } from '../../ir/tensor.js';
 import { runWithObserver } from '../calibration.js';
 import { linearLayer } from '../permute/layers.js';
 import type { AttentionBlock, MlpBlock } from '../structure/types.js';
@@ -70,22 +71,67 @@ export function headScoresFromWeights(sites: readonly HeadSite[]): Float64Array[
   });
 }
 
-export function headScoresFromCalibration(graph: Graph, sites: readonly HeadSite[], batches: Batches): Float64Array[] {
-  const scores = sites.map((s) => new Float64Array(s.heads));
-  const byValue = new Map<Value, number[]>();
-  sites.forEach((s, i) => {
-    const v = s.out.inputs[0]!;
-    byValue.set(v, [...(byValue.get(v) ?? []), i]);
-  });
-  const weights = sites.map((s) => inputMajor(s.out));
-  runWithObserver(graph, batches, new Set(byValue.keys()), (v, t) => {
-    for (const i of byValue.get(v)!) accumulateHeads(t, sites[i]!, weights[i]!, scores[i]!);
-  });
-  return scores;
+/**
+ * Scores from calibration, with the mean of every input channel of the reading layer (the out
+ * or down projection): removal replaces a group by its mean output (see compensate.ts), so a
+ * group's importance is how much its output fluctuates around that mean.
+ */
+export interface CalibratedScores {
+  readonly scores: Float64Array[];
+  /** Per site: the mean over calibration tokens of each input channel of the reading layer. */
+  readonly means: Float64Array[];
 }
 
-function accumulateHeads(t: Tensor, site: HeadSite, { k, n, w }: { k: number; n: number; w: Float32Array }, into: Float64Array): void {
-  const x = t.toFloat32();
+/** Per head: sum over tokens of ||(x_h - mean_h) W_o[h]||^2, the centered output contribution. */
+export function headScoresFromCalibration(graph: Graph, sites: readonly HeadSite[], batches: Batches): CalibratedScores {
+  const raw = sites.map((s) => new Float64Array(s.heads));
+  const weights = sites.map((s) => inputMajor(s.out));
+  const sums = weights.map((w) => new Float64Array(w.k));
+  const tokens = observeReaderInputs(graph, sites.map((s) => s.out), batches, (i, x) => {
+    accumulateHeads(x, sites[i]!, weights[i]!, raw[i]!);
+    addColumnSums(x, sums[i]!);
+  });
+  const means = sums.map((s, i) => s.map((x) => x / Math.max(1, tokens[i]!)));
+  const scores = sites.map((site, i) => {
+    const { n, w } = weights[i]!;
+    return raw[i]!.map((r, h) => {
+      // sum_t ||(x_t - m) W||^2 = sum_t ||x_t W||^2 - T ||m W||^2
+      let mean = 0;
+      for (let j = 0; j < n; j++) {
+        let y = 0;
+        for (let d = 0; d < site.headDim; d++) y += means[i]![h * site.headDim + d]! * w[(h * site.headDim + d) * n + j]!;
+        mean += y * y;
+      }
+      return Math.max(0, r - tokens[i]! * mean);
+    });
+  });
+  return { scores, means };
+}
+
+/** Run the batches, calling `observe(site, x)` with each reader's input; returns tokens seen per site. */
+function observeReaderInputs(graph: Graph, readers: readonly Node[], batches: Batches, observe: (site: number, x: Float32Array) => void): number[] {
+  const byValue = new Map<Value, number[]>();
+  readers.forEach((r, i) => {
+    const v = r.inputs[0]!;
+    byValue.set(v, [...(byValue.get(v) ?? []), i]);
+  });
+  const tokens = readers.map(() => 0);
+  runWithObserver(graph, batches, new Set(byValue.keys()), (v, t) => {
+    const x = t.toFloat32();
+    for (const i of byValue.get(v)!) {
+      tokens[i]! += x.length / t.shape[t.shape.length - 1]!;
+      observe(i, x);
+    }
+  });
+  return tokens;
+}
+
+function addColumnSums(x: Float32Array, into: Float64Array): void {
+  const k = into.length;
+  for (let r = 0; r < x.length; r += k) for (let j = 0; j < k; j++) into[j]! += x[r + j]!;
+}
+
+function accumulateHeads(x: Float32Array, site: HeadSite, { k, n, w }: { k: number; n: number; w: Float32Array }, into: Float64Array): void {
   const tokens = x.length / k;
   const y = new Float64Array(n);
   for (let r = 0; r < tokens; r++) {
@@ -114,23 +160,66 @@ export function neuronScoresFromWeights(sites: readonly MlpSite[]): Float64Array
   });
 }
 
-export function neuronScoresFromCalibration(graph: Graph, sites: readonly MlpSite[], batches: Batches): Float64Array[] {
+/** Per channel: its standard deviation over tokens times its down-projection row norm. */
+export function neuronScoresFromCalibration(graph: Graph, sites: readonly MlpSite[], batches: Batches): CalibratedScores {
   const sums = sites.map((s) => new Float64Array(channelRows(s.up, 'out').rows));
-  const byValue = new Map<Value, number[]>();
-  sites.forEach((s, i) => {
-    const v = s.down.inputs[0]!;
-    byValue.set(v, [...(byValue.get(v) ?? []), i]);
+  const squares = sums.map((s) => new Float64Array(s.length));
+  const tokens = observeReaderInputs(graph, sites.map((s) => s.down), batches, (i, x) => {
+    addColumnSums(x, sums[i]!);
+    const sq = squares[i]!;
+    const c = sq.length;
+    for (let r = 0; r < x.length; r += c) for (let j = 0; j < c; j++) sq[j]! += x[r + j]! * x[r + j]!;
   });
-  runWithObserver(graph, batches, new Set(byValue.keys()), (v, t) => {
-    const x = t.toFloat32();
-    for (const i of byValue.get(v)!) {
-      const acc = sums[i]!;
-      const c = acc.length;
-      for (let r = 0; r < x.length; r += c) for (let j = 0; j < c; j++) acc[j]! += x[r + j]! * x[r + j]!;
-    }
-  });
-  return sites.map((s, i) => {
+  const means = sums.map((s, i) => s.map((x) => x / Math.max(1, tokens[i]!)));
+  const scores = sites.map((s, i) => {
     const down = channelRows(s.down, 'in');
-    return sums[i]!.map((sq, j) => Math.sqrt(sq * down.norms(j, j + 1)));
+    const t = Math.max(1, tokens[i]!);
+    return squares[i]!.map((sq, j) => Math.sqrt(Math.max(0, sq / t - means[i]![j]! ** 2) * down.norms(j, j + 1)));
   });
+  return { scores, means };
+}
+
+/**
+ * Head importance by ablation: how much the model's outputs move (summed squared difference)
+ * when the head alone is silenced (its output-projection rows zeroed), over the first
+ * `maxBatches` calibration batches. Costs one run per head and batch.
+ */
+export function headScoresByAblation(graph: Graph, sites: readonly HeadSite[], batches: Batches, maxBatches: number): Float64Array[] {
+  const scores = sites.map((s) => new Float64Array(s.heads));
+  let seen = 0;
+  for (const batch of batches) {
+    if (seen++ >= maxBatches) break;
+    const base = execute(graph, batch);
+    sites.forEach((site, i) => {
+      const weight = site.out.inputs[linearLayer(site.out)!.weightIndex]!;
+      const original = weight.const!;
+      try {
+        for (let h = 0; h < site.heads; h++) {
+          weight.const = zeroedInputRows(site.out, original, h * site.headDim, (h + 1) * site.headDim);
+          scores[i]![h]! += outputDistance(base, execute(graph, batch));
+        }
+      } finally {
+        weight.const = original;
+      }
+    });
+  }
+  return scores;
+}
+
+function zeroedInputRows(node: Node, t: Tensor, from: number, to: number): Tensor {
+  const inAxis = linearLayer(node)!.weightInAxis;
+  const data = Float32Array.from(t.toFloat32());
+  const [r, c] = t.shape as [number, number];
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) if ((inAxis === 0 ? i : j) >= from && (inAxis === 0 ? i : j) < to) data[i * c + j] = 0;
+  return new Tensor('float32', t.shape, data);
+}
+
+function outputDistance(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>): number {
+  let s = 0;
+  for (const [name, t] of a) {
+    const x = t.toFloat32();
+    const y = b.get(name)!.toFloat32();
+    for (let i = 0; i < x.length; i++) s += (x[i]! - y[i]!) ** 2;
+  }
+  return s;
 }

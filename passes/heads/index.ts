@@ -9,7 +9,7 @@
 // reason in the report.
 
 import { error } from '../../ir/diagnostics.js';
-import type { Graph } from '../../ir/graph.js';
+import type { Graph, Node } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { applyCoupling, describeStops, layerOutputSeed, planCoupling, type RemovalSeed } from '../structure/coupling.js';
 import {
@@ -21,6 +21,7 @@ import {
   type MlpSite,
   type ScoreSource,
 } from './importance.js';
+import { canCompensate, compensateBias } from './compensate.js';
 import { lowestAcrossLayers, lowestPerLayer } from './select.js';
 
 export type { HeadSite, MlpSite, ScoreSource } from './importance.js';
@@ -68,6 +69,7 @@ export interface HeadPruneReport {
 export function pruneHeads(graph: Graph, sites: readonly Labeled<HeadSite>[], opts: HeadPruneOptions): HeadPruneReport {
   let scoring: HeadPruneReport['scoring'];
   let scores: Float64Array[] | undefined;
+  let means: Float64Array[] | undefined;
   let choice: number[][];
   if (opts.heads) {
     scoring = 'explicit';
@@ -76,15 +78,18 @@ export function pruneHeads(graph: Graph, sites: readonly Labeled<HeadSite>[], op
     const ratio = checkRatio(opts.ratio);
     scoring = opts.calib ? 'calibration' : 'weights';
     const plain = sites.map((s) => s.site);
-    scores = opts.calib ? headScoresFromCalibration(graph, plain, opts.calib) : headScoresFromWeights(plain);
+    const calibrated = opts.calib ? headScoresFromCalibration(graph, plain, opts.calib) : undefined;
+    scores = calibrated?.scores ?? headScoresFromWeights(plain);
+    means = calibrated?.means;
     choice = lowestAcrossLayers(scores, ratio);
   }
   const layers = sites.map(({ layer, name, site }, i): HeadLayerReport => {
     const removed = choice[i]!;
     const base = { layer, name, heads: site.heads, kvHeads: site.kvHeads, headDim: site.headDim, ...(scores ? { scores: [...scores[i]!] } : {}) };
     if (removed.length === 0) return { ...base, removed, removedKv: [] };
-    const seed: RemovalSeed = { value: site.q.value, axis: -1, remove: removed.flatMap((h) => channelsOf(h, site.headDim)) };
-    const skipped = removeGroup(graph, seed);
+    const channels = removed.flatMap((h) => channelsOf(h, site.headDim));
+    const seed: RemovalSeed = { value: site.q.value, axis: -1, remove: channels };
+    const skipped = removeGroup(graph, seed, means && { reader: site.out, means: means[i]!, channels });
     if (skipped) return { ...base, removed: [], removedKv: [], skipped };
     return { ...base, removed, removedKv: wholeGroups(removed, site.heads, site.kvHeads) };
   });
@@ -113,22 +118,32 @@ export interface NeuronPruneReport {
 export function pruneNeurons(graph: Graph, sites: readonly Labeled<MlpSite>[], opts: NeuronPruneOptions): NeuronPruneReport {
   const ratio = checkRatio(opts.ratio);
   const plain = sites.map((s) => s.site);
-  const scores = opts.calib ? neuronScoresFromCalibration(graph, plain, opts.calib) : neuronScoresFromWeights(plain);
+  const calibrated = opts.calib ? neuronScoresFromCalibration(graph, plain, opts.calib) : undefined;
+  const scores = calibrated?.scores ?? neuronScoresFromWeights(plain);
+  const means = calibrated?.means;
   const choice = lowestPerLayer(scores, ratio);
   const layers = sites.map(({ layer, name, site }, i): NeuronLayerReport => {
     const removed = choice[i]!;
     const hidden = scores[i]!.length;
     if (removed.length === 0) return { layer, name, hidden, removed: 0 };
-    const skipped = removeGroup(graph, layerOutputSeed(site.up, removed));
+    const skipped = removeGroup(graph, layerOutputSeed(site.up, removed), means && { reader: site.down, means: means[i]!, channels: removed });
     return skipped ? { layer, name, hidden, removed: 0, skipped } : { layer, name, hidden, removed: removed.length };
   });
   return { scoring: opts.calib ? 'calibration' : 'weights', layers };
 }
 
+/** The reading layer's bias takes the removed channels' mean contribution. */
+interface Compensation {
+  readonly reader: Node;
+  readonly means: Float64Array;
+  readonly channels: readonly number[];
+}
+
 /** Plan and apply one coupled removal; the reason when it cannot be applied. */
-function removeGroup(graph: Graph, seed: RemovalSeed): string | undefined {
+function removeGroup(graph: Graph, seed: RemovalSeed, compensation?: Compensation): string | undefined {
   const plan = planCoupling(graph, [seed]);
   if (plan.stops.length > 0) return describeStops(plan);
+  if (compensation && canCompensate(compensation.reader)) compensateBias(graph, compensation.reader, compensation.means, compensation.channels);
   applyCoupling(graph, plan);
   return undefined;
 }
