@@ -34,7 +34,7 @@ export interface ExpertPruneConfig {
   readonly calib?: Iterable<ReadonlyMap<string, Tensor>>;
   /** Try merging dropped experts into kept ones (needs calib). */
   readonly merge?: boolean;
-  /** Calibration batches whose block outputs judge kept sets (rank 'error') and merges (default 8; the last quarter is held out to judge merges). */
+  /** Calibration batches whose block outputs judge kept sets (rank 'error') and merges (default 16; the last quarter is held out to judge merges). */
   readonly errorBatches?: number;
   readonly onProgress?: (step: string) => void;
 }
@@ -110,8 +110,8 @@ export function pruneExpertBlocks(graph: Graph, blocks: readonly LocatedBlock[],
     stats = collectRouting(graph, blocks.map((b) => b.block), config.calib);
     if (merge || config.rankBy === 'error') {
       config.onProgress?.('recording block outputs');
-      samples = new CalibrationSamples(blocks.map((b) => b.block), firstBatches(config.calib, config.errorBatches ?? 8));
-      samples.record(graph);
+      samples = new CalibrationSamples(blocks.map((b) => b.block), firstBatches(config.calib, config.errorBatches ?? 16));
+      samples.record(graph, { experts: config.rankBy === 'error' });
     }
   }
   const calibrationMs = performance.now() - start;
@@ -146,7 +146,7 @@ function choose(block: MoeBlock, ctx: BlockContext): ExpertChoice & { rankedBy: 
     const scores = routerColumnNorms(block);
     return { ...chooseExperts(scores, config.keep), rankedBy: 'router-norm', scores };
   }
-  if (by === 'error' && samples) {
+  if (by === 'error' && samples && block.form === 'dense') {
     const experts = expertCount(block);
     const k = block.k;
     const rule = gateRule(block);
@@ -240,7 +240,10 @@ function mergeDropped(
     })),
     {
       candidate: { method: 'refit' as const, error: NaN },
-      apply: () => refitDownProjections(graph, removal.kept.map((e) => byIndex.get(e)!), samples.batches.slice(0, fitEnd), samples.references(block, 0, fitEnd), viewOf),
+      apply: () =>
+        block.form !== 'dense'
+          ? 'needs the dense form, where every expert sees every token'
+          : refitDownProjections(graph, removal.kept.map((e) => byIndex.get(e)!), samples.batches.slice(0, fitEnd), samples.references(block, 0, fitEnd), viewOf),
     },
   ];
   const candidates: MergeCandidate[] = [];

@@ -1,12 +1,16 @@
-// Removing experts from a dense-form MoE block (every expert runs, its output scaled by a
-// routing weight that is zero unless the expert is in the top-k):
+// Removing experts from a MoE block, in either form structure recognition finds:
 //
-//   router -> [Softmax] -> TopK(k) -> [renormalize] -> ScatterElements into zeros [.., E]
-//     -> per expert e: Slice [e:e+1] (or Gather e) -> Mul with the expert's output -> Add chain
+//   dense (every expert runs, its output scaled by a routing weight that is zero unless chosen):
+//     router -> [Softmax] -> TopK(k) -> [renormalize] -> ScatterElements into zeros [.., E]
+//       -> per expert e: Slice [e:e+1] (or Gather e) -> Mul with the expert's output -> Add chain
+//   gathered (each expert runs on the tokens that chose it):
+//     per expert e: NonZero(Equal(TopK indices, e)) -> Gather tokens -> expert -> Mul by their
+//       weights -> ScatterND into zeros [tokens, width] -> Add chain
 //
-// Dropped experts leave the Add chain (DCE then removes their weights), kept experts' Slice
-// indices are renumbered, the zeros' expert axis shrinks where a constant fixes it, and k is
-// clamped to the experts left. The router is edited one of two ways:
+// Dropped experts leave the Add chain (DCE then removes their weights), kept experts' column
+// numbers (Slice/Gather indices, or the Equal constants) are renumbered, the dense zeros'
+// expert axis shrinks where a constant fixes it, and k is clamped to the experts left. The
+// router is edited one of two ways:
 //
 // - 'columns': its dropped output columns (weight and bias) are removed. Exact for the kept
 //   experts' relative weights when nothing between router and TopK mixes columns (logits,
@@ -56,10 +60,17 @@ interface Plan {
   readonly routerEdit: RouterEdit;
   /** Reshapes on the router -> TopK path whose constant shape ends in the expert count. */
   readonly reshapes: readonly Node[];
-  /** The zeros the routing weights are scattered into. */
-  readonly zeros: { readonly kind: 'constant' | 'constant-shape' | 'dynamic'; readonly node: Node };
+  /** Per dropped expert: the value its Add-chain term enters the sum as. */
+  readonly terms: ReadonlyMap<number, Value>;
+  /** Per expert: the node naming its column, and the input holding that number. */
+  readonly selectors: ReadonlyMap<number, { readonly node: Node; readonly input: number }>;
+  /** Dense form: the zeros the routing weights are scattered into. */
+  readonly zeros?: { readonly kind: 'constant' | 'constant-shape' | 'dynamic'; readonly node: Node };
   readonly notes: string[];
 }
+
+/** Ops a gathered expert's weighted output passes through on its way into the Add chain. */
+const TERM_PATH: ReadonlySet<Op> = new Set([Op.Reshape, Op.Unsqueeze, Op.Squeeze, Op.Cast, Op.ScatterND, Op.ScatterElements]);
 
 function unsupported(block: MoeBlock, text: string, at: Node = block.topK): never {
   throw error('UNSUPPORTED_OP', `MoE block of router '${block.router.name}': ${text}`, { node: at.name, opType: at.opType });
@@ -71,7 +82,7 @@ function lastAxis(value: Value | undefined, axis: number | undefined): boolean {
 }
 
 /** The routing-weight tensor an expert's weight is read from, checked to be column `e`. */
-function routingSource(block: MoeBlock, x: Expert, experts: number): Value {
+function routingSource(block: MoeBlock, x: Expert, experts: number): { source: Value; selector: { node: Node; input: number } } {
   const w = x.weight;
   const p = w?.producer;
   if (!w || !p || !x.combine) unsupported(block, `expert ${x.index} has no routing weight applied by a Mul`);
@@ -84,11 +95,11 @@ function routingSource(block: MoeBlock, x: Expert, experts: number): Value {
     if (start !== x.index || end !== x.index + 1 || !axisOk || (steps && steps[0] !== 1) || starts!.length !== 1) {
       unsupported(block, `expert ${x.index}'s routing weight is not the slice [${x.index}:${x.index + 1}] of the last axis`, p);
     }
-    return p.inputs[0]!;
+    return { source: p.inputs[0]!, selector: { node: p, input: 1 } };
   }
   const index = constNumbers(p, 1);
   if (p.op === Op.Gather && lastAxis(p.inputs[0], p.attrInt('axis', 0)) && index?.length === 1 && column(index[0]) === x.index) {
-    return p.inputs[0]!;
+    return { source: p.inputs[0]!, selector: { node: p, input: 1 } };
   }
   return unsupported(block, `expert ${x.index}'s routing weight comes from ${p.describe()}, not a Slice or Gather of one expert`, p);
 }
@@ -113,7 +124,6 @@ function renormalizes(topK: Node): boolean {
 }
 
 function plan(block: MoeBlock, kept: readonly number[]): Plan {
-  if (block.form !== 'dense') unsupported(block, "the 'gathered' form (tokens gathered per expert) is not supported yet");
   const experts = expertCount(block);
   const indices = new Set(block.experts.map((x) => x.index));
   if (block.experts.length !== experts || indices.size !== experts || ![...indices].every((i) => i >= 0 && i < experts)) {
@@ -124,18 +134,10 @@ function plan(block: MoeBlock, kept: readonly number[]): Plan {
   const dropped = [...Array(experts).keys()].filter((e) => !kept.includes(e));
   const notes: string[] = [];
 
-  const sources = new Set(block.experts.map((x) => routingSource(block, x, experts)));
-  if (sources.size !== 1) unsupported(block, 'experts read their routing weights from different tensors');
-  const scatter = [...sources][0]!.producer;
-  if (scatter?.op !== Op.ScatterElements || !carriesIndices(scatter.inputs[1], block.topK.outputs[1]!) || !lastAxis(scatter.inputs[0], scatter.attrInt('axis', 0))) {
-    unsupported(block, 'the routing weights are not the top-k weights scattered into an expert axis', scatter ?? block.topK);
-  }
-  for (const x of block.experts) {
-    const uses = x.combine!.outputs[0]!.uses;
-    if (dropped.includes(x.index) && (uses.length !== 1 || uses[0]!.node.op !== Op.Add || x.combine!.outputs[0]!.isGraphOutput)) {
-      unsupported(block, `expert ${x.index}'s weighted output is not summed by an Add`, x.combine);
-    }
-  }
+  const terms = new Map<number, Value>();
+  for (const e of dropped) terms.set(e, sumTerm(block, block.experts.find((x) => x.index === e)!));
+  const dense = block.form === 'dense' ? densePlan(block, experts) : undefined;
+  const selectors = dense ? dense.selectors : gatheredSelectors(block, experts);
 
   const k = constNumbers(block.topK, 1);
   if (k?.length !== 1 || !lastAxis(block.topK.inputs[0], block.topK.attrInt('axis', -1))) {
@@ -161,21 +163,74 @@ function plan(block: MoeBlock, kept: readonly number[]): Plan {
     notes.push('router columns removed: the top-k weights are renormalized, so the kept experts keep their relative weights');
   }
 
+  return { block, experts, kept, dropped, k: k[0]!, routerEdit, reshapes, terms, selectors, ...(dense ? { zeros: dense.zeros } : {}), notes };
+}
+
+/** Dense form: each expert's Slice/Gather of the scattered weights, and the scatter's zeros. */
+function densePlan(block: MoeBlock, experts: number): { selectors: Plan['selectors']; zeros: NonNullable<Plan['zeros']> } {
+  const found = block.experts.map((x) => ({ x, ...routingSource(block, x, experts) }));
+  const sources = new Set(found.map((f) => f.source));
+  if (sources.size !== 1) unsupported(block, 'experts read their routing weights from different tensors');
+  const scatter = [...sources][0]!.producer;
+  if (scatter?.op !== Op.ScatterElements || !carriesIndices(scatter.inputs[1], block.topK.outputs[1]!) || !lastAxis(scatter.inputs[0], scatter.attrInt('axis', 0))) {
+    unsupported(block, 'the routing weights are not the top-k weights scattered into an expert axis', scatter ?? block.topK);
+  }
+  const selectors = new Map(found.map((f) => [f.x.index, f.selector]));
   const zerosNode = scatter.inputs[0]!.producer;
   const zerosConst = scatter.inputs[0]!.const;
-  let zeros: Plan['zeros'];
   if (zerosConst) {
     if (zerosConst.shape.at(-1) !== experts) unsupported(block, 'the routing-weight zeros do not have one entry per expert', scatter);
-    zeros = { kind: 'constant', node: scatter };
-  } else if (zerosNode?.op === Op.ConstantOfShape && zerosNode.inputs[0]?.const) {
-    if (constNumbers(zerosNode, 0)!.at(-1) !== experts) unsupported(block, 'the routing-weight zeros do not have one entry per expert', zerosNode);
-    zeros = { kind: 'constant-shape', node: zerosNode };
-  } else if (zerosNode?.op === Op.ConstantOfShape && zerosNode.inputs[0]?.producer?.op === Op.Shape && followsExpertAxis(zerosNode.inputs[0].producer.inputs[0]!, block)) {
-    zeros = { kind: 'dynamic', node: zerosNode };
-  } else {
-    return unsupported(block, 'cannot tell how the routing-weight zeros get their expert axis', zerosNode ?? scatter);
+    return { selectors, zeros: { kind: 'constant', node: scatter } };
   }
-  return { block, experts, kept, dropped, k: k[0]!, routerEdit, reshapes, zeros, notes };
+  if (zerosNode?.op === Op.ConstantOfShape && zerosNode.inputs[0]?.const) {
+    if (constNumbers(zerosNode, 0)!.at(-1) !== experts) unsupported(block, 'the routing-weight zeros do not have one entry per expert', zerosNode);
+    return { selectors, zeros: { kind: 'constant-shape', node: zerosNode } };
+  }
+  if (zerosNode?.op === Op.ConstantOfShape && zerosNode.inputs[0]?.producer?.op === Op.Shape && followsExpertAxis(zerosNode.inputs[0].producer.inputs[0]!, block)) {
+    return { selectors, zeros: { kind: 'dynamic', node: zerosNode } };
+  }
+  return unsupported(block, 'cannot tell how the routing-weight zeros get their expert axis', zerosNode ?? scatter);
+}
+
+/** Gathered form: the Equal(TopK indices, e) choosing each expert's tokens. */
+function gatheredSelectors(block: MoeBlock, experts: number): Plan['selectors'] {
+  const selectors = new Map<number, { node: Node; input: number }>();
+  const indices = block.topK.outputs[1]!;
+  const readers: Node[] = [];
+  const stack = [indices];
+  while (stack.length > 0) {
+    for (const u of stack.pop()!.uses) {
+      if (INDEX_PRESERVING.has(u.node.op)) stack.push(u.node.outputs[0]!);
+      else readers.push(u.node);
+    }
+  }
+  for (const n of readers) {
+    if (n.op !== Op.Equal) continue;
+    const input = n.inputs[0]?.const ? 0 : n.inputs[1]?.const ? 1 : -1;
+    const value = input >= 0 ? n.inputs[input]!.const! : undefined;
+    if (!value || value.size !== 1) continue;
+    const e = value.get(0) < 0 ? value.get(0) + experts : value.get(0);
+    if (selectors.has(e)) unsupported(block, `two nodes choose the tokens of expert ${e}`, n);
+    selectors.set(e, { node: n, input });
+  }
+  for (const x of block.experts) {
+    if (!selectors.has(x.index)) unsupported(block, `cannot find the Equal(TopK indices, ${x.index}) choosing expert ${x.index}'s tokens`);
+  }
+  return selectors;
+}
+
+/** The value an expert's weighted output enters the block's Add chain as. */
+function sumTerm(block: MoeBlock, x: Expert): Value {
+  if (!x.combine) unsupported(block, `expert ${x.index} has no Mul applying its routing weight`, x.down);
+  let v = x.combine.outputs[0]!;
+  for (let i = 0; i < 8; i++) {
+    if (v.uses.length !== 1 || v.isGraphOutput) break;
+    const next = v.uses[0]!.node;
+    if (next.op === Op.Add) return v;
+    if (!TERM_PATH.has(next.op)) break;
+    v = next.outputs[0]!;
+  }
+  return unsupported(block, `expert ${x.index}'s weighted output is not summed by an Add`, x.combine);
 }
 
 /** A value on the router -> TopK path (its last axis is the expert axis, and shrinks with it). */
@@ -193,19 +248,18 @@ export function removeExperts(graph: Graph, block: MoeBlock, kept: readonly numb
   const newIndex = new Map(p.kept.map((e, i) => [e, i]));
   const remaining = p.kept.length;
 
-  for (const x of block.experts) {
-    if (!newIndex.has(x.index)) leaveSum(graph, x.combine!.outputs[0]!);
-  }
-  for (const x of block.experts) {
-    const e = newIndex.get(x.index);
-    if (e === undefined || e === x.index) continue;
-    const slice = x.weight!.producer!;
-    if (slice.op === Op.Slice) {
-      setConstInput(slice, 1, Tensor.int64([e]));
-      setConstInput(slice, 2, Tensor.int64([e + 1]));
+  for (const term of p.terms.values()) leaveSum(graph, term);
+  for (const [old, { node, input }] of p.selectors) {
+    const e = newIndex.get(old);
+    if (e === undefined || e === old) continue;
+    if (node.op === Op.Slice) {
+      setConstInput(node, 1, Tensor.int64([e]));
+      setConstInput(node, 2, Tensor.int64([e + 1]));
     } else {
-      const old = slice.inputs[1]!.const!;
-      setConstInput(slice, 1, new Tensor('int64', old.shape, BigInt64Array.of(BigInt(e))));
+      const t = node.inputs[input]!.const!;
+      const renumbered = Tensor.zeros(t.dtype, t.shape);
+      renumbered.set(0, t.dtype === 'int64' ? BigInt(e) : e);
+      setConstInput(node, input, renumbered);
     }
   }
 
@@ -219,10 +273,10 @@ export function removeExperts(graph: Graph, block: MoeBlock, kept: readonly numb
     gatherBeforeTopK(graph, block, p.kept);
   }
 
-  if (p.zeros.kind === 'constant') {
+  if (p.zeros?.kind === 'constant') {
     const z = p.zeros.node.inputs[0]!.const!;
     setConstInput(p.zeros.node, 0, Tensor.zeros(z.dtype, [...z.shape.slice(0, -1), remaining]));
-  } else if (p.zeros.kind === 'constant-shape') {
+  } else if (p.zeros?.kind === 'constant-shape') {
     setConstInput(p.zeros.node, 0, withLast(p.zeros.node.inputs[0]!.const!, remaining));
   }
 

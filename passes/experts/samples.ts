@@ -49,8 +49,11 @@ export class CalibrationSamples {
     readonly batches: readonly ReadonlyMap<string, Tensor>[],
   ) {}
 
-  /** Run the batches through the unpruned `graph`, keeping what each block saw and did. */
-  record(graph: Graph): void {
+  /**
+   * Run the batches through the unpruned `graph`, keeping what each block saw and did (every
+   * expert's output only with `experts`: they take experts x the block output's memory).
+   */
+  record(graph: Graph, opts: { experts: boolean }): void {
     const sinks = new Map<Value, Float32Array[]>();
     for (const b of this.blocks) {
       const rec: BlockRecord = { scores: [], reference: [], outputs: [] };
@@ -61,7 +64,7 @@ export class CalibrationSamples {
         const out = expertOutput(b, x.index);
         const list: Float32Array[] = [];
         rec.outputs[x.index] = list;
-        if (out) sinks.set(out, list);
+        if (out && opts.experts && b.form === 'dense') sinks.set(out, list);
       }
     }
     runWithObserver(graph, this.batches, new Set(sinks.keys()), (v, t) => sinks.get(v)!.push(t.toFloat32().slice()));
@@ -104,7 +107,7 @@ export class CalibrationSamples {
    */
   simulatedError(b: MoeBlock, kept: readonly number[], k: number, rule: GateRule): number | undefined {
     const rec = this.records.get(b)!;
-    if (kept.some((e) => !rec.outputs[e] || rec.outputs[e]!.length !== rec.reference.length)) return undefined;
+    if (b.form !== 'dense' || kept.some((e) => !rec.outputs[e] || rec.outputs[e]!.length !== rec.reference.length)) return undefined;
     const experts = rec.outputs.length;
     const take = Math.min(k, kept.length);
     const chosen = new Array<number>(take);

@@ -14,6 +14,9 @@ import { Tensor } from '../../../ir/tensor.js';
 import { verify } from '../../../ir/verify.js';
 import { runOrt } from '../../../test/differential/harness.js';
 import { eliminateDeadCode } from '../../dce.js';
+import { specializeShapes } from '../../specialize.js';
+import { canonicalStructure } from '../../structure/canonical.js';
+import type { MoeBlock } from '../../structure/types.js';
 import { PassManager } from '../../manager.js';
 import { parsePipeline } from '../../pipeline.js';
 import { expectClose } from '../../test/helpers.js';
@@ -186,6 +189,32 @@ describe('prune experts (fixtures/moe)', () => {
     expectClose(logits(model.graph), before, 1e-5);
   });
 
+  it('with static shapes the scattered zeros are a constant, and shrink with the experts', async () => {
+    const model = specializeShapes(await canonical(), { input_ids: [2, 64] });
+    new PassManager(parsePipeline('default')).run(model);
+    makeUnreachable(model.graph, 6);
+    const zerosShape = () => model.graph.nodes.filter((n) => n.op === Op.ScatterElements).map((n) => n.inputs[0]!.const?.shape);
+    expect(zerosShape()).toEqual([[2, 64, 8], [2, 64, 8]]);
+    const before = logits(model.graph);
+    const report = prune(model, { keep: 7, calib: [sample] });
+    expect(report.layers.map((l) => l.dropped)).toEqual([[6], [6]]);
+    expect(zerosShape()).toEqual([[2, 64, 7], [2, 64, 7]]);
+    expectClose(logits(model.graph), before, 1e-5);
+  });
+
+  it('rank by block output error: an expert no token reaches is the one to drop', async () => {
+    const model = await canonical();
+    makeUnreachable(model.graph, 3);
+    const report = prune(model, { keep: 7, calib, rankBy: 'error' });
+    for (const l of report.layers) {
+      expect(l.rankedBy).toBe('error');
+      expect(l.dropped).toEqual([3]);
+      expect(l.error).toBeLessThan(1e-10);
+      // Dropping a reachable expert alone costs more than dropping the unreachable one.
+      expect(Math.min(...l.scores.filter((_, e) => e !== 3))).toBeGreaterThan(l.scores[3]!);
+    }
+  });
+
   it('--merge reports its decision per layer and only keeps a merge that lowers the error', async () => {
     const model = await canonical();
     const report = prune(model, { keep: 6, calib, merge: true, errorBatches: 2 });
@@ -198,5 +227,28 @@ describe('prune experts (fixtures/moe)', () => {
       expect(m.applied).toBe(best.error < m.errorDropped ? best.method : false);
     }
     verify(model.graph);
+  });
+});
+
+describe('prune experts (gathered form: tokens gathered per expert)', () => {
+  const GATHERED = new URL('../../structure/test/models/moe_gathered_op17.onnx', import.meta.url).pathname;
+  const ids = new Map([['input_ids', new Tensor('int64', [2, 16], BigInt64Array.from({ length: 32 }, (_, i) => BigInt((i * 7) % 50)))]]);
+
+  it('removing an expert no token is routed to leaves the outputs unchanged, also in onnxruntime', async () => {
+    const { model, structure } = canonicalStructure(decodeModel(new Uint8Array(readFileSync(GATHERED))));
+    const blocks = structure.layers.flatMap((l) => l.sublayers.filter((x): x is MoeBlock => x.kind === 'moe').map((block) => ({ layer: l.index, block })));
+    expect(blocks.map((b) => [b.block.form, b.block.experts.length])).toEqual([['gathered', 4], ['gathered', 4]]);
+    for (const { block } of blocks) {
+      const bias = new Float32Array(4);
+      bias[1] = -1e4;
+      block.router.setInput(2, model.graph.addConstant(`${block.router.name}_bias`, Tensor.float32(bias)));
+    }
+    const before = execute(model.graph, ids).get('out')!;
+    const report = pruneExpertBlocks(model.graph, blocks, { keep: 3, calib: [ids] });
+    expect(report.layers.map((l) => [l.dropped, l.skipped])).toEqual([[[1], undefined], [[1], undefined]]);
+    expect(blocks.map((b) => b.block.router.inputs[1]!.const!.shape)).toEqual([[32, 3], [32, 3]]);
+    expectClose(execute(model.graph, ids).get('out')!, before, 1e-5);
+    const session = await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: 1 });
+    expectClose((await runOrt(session, ids)).get('out')!, before, 1e-4);
   });
 });
