@@ -32,7 +32,7 @@ export function describeMlp(m: MlpBlock): string {
 
 export function describeMoe(m: MoeBlock): string {
   const first = m.experts[0];
-  const ffn = first ? `, ${first.gate ? 'gated ' : ''}experts ${ffnWidths(first.up, first.down, linearWidth(first.up) ?? 0)}` : '';
+  const ffn = first ? `, ${first.activation ?? (first.gate ? 'gated' : 'other')} experts ${ffnWidths(first.up, first.down, linearWidth(first.up) ?? 0)}` : '';
   return `moe        ${m.experts.length} experts, top-${m.k} (${m.form})${ffn}, router ${m.router.name}`;
 }
 
@@ -53,8 +53,8 @@ export function formatStructure(s: ModelStructure): string[] {
       lines.push(`${lead}${text}${normRef(b.norm)}${postRef(b.postNorm)}`);
     });
   }
-  if (s.finalNorm) lines.push(`  final norm ${s.finalNorm.kind} ${s.finalNorm.node.name}`);
-  if (s.head) lines.push(`  head       ${s.head.node.name}${s.head.tied ? ' (tied to the token embedding)' : ''}`);
+  if (s.finalNorm) lines.push(`  final norm ${s.finalNorm.node.name} (${s.finalNorm.kind})`);
+  if (s.head) lines.push(`  head       ${s.head.node.name}, ${s.head.tied ? 'tied to the token embedding' : 'untied'}`);
   if (s.layers.length === 0 && s.unrecognized.length === 0) lines.push('  (no transformer layers)');
   return lines;
 }

@@ -35,6 +35,24 @@ describe('sparsec inspect --structure', () => {
     expect(j.structure.unrecognized[0].reason).toMatch(/no residual stream/);
   });
 
+  it('shows MoE blocks, post-norm arrows and the head', async () => {
+    const moe = (await cli(['inspect', 'fixtures/moe/model.onnx', '--structure'])).stdout;
+    expect(moe).toMatch(/\n {11}moe {8}8 experts, top-2 \(dense\), swiglu experts 64 -> 64 -> 64, router \S+ {2}<- rmsnorm_3\n/);
+    expect(moe).toMatch(/\n {2}head {7}\S+, untied\n/);
+    const bert = (await cli(['inspect', 'fixtures/bert/model.onnx', '--structure'])).stdout;
+    expect(bert).toContain('stream     width 64, post-norm, 5 states');
+    expect(bert).toMatch(/layer 0 {2}attention {2}heads 4 x 16, q\/k\/v separate, biases {2}-> \/layers\.0\/attention_norm\/LayerNormalization\n/);
+    const gpt2 = (await cli(['inspect', 'fixtures/gpt2/model.onnx', '--structure'])).stdout;
+    expect(gpt2).toContain('fused qkv (Split), biases');
+    expect(gpt2).toMatch(/head {7}\S+, tied to the token embedding/);
+  });
+
+  it('names what stopped the walk, with the reason, and lists it under "not recognized"', async () => {
+    const r = await cli(['inspect', 'passes/structure/test/models/moe_shared_op17.onnx', '--structure']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/not recognized \(2\)\n {2}Linear '[^']+': sublayer 1 \(residual Add '[^']+'\) not recognized: moe: linear layer/);
+  });
+
   it('leaves the structure out without the flag', async () => {
     const r = await cli(['inspect', 'fixtures/gpt2/model.onnx', '--json']);
     expect(JSON.parse(r.stdout).structure).toBeUndefined();

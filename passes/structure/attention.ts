@@ -9,7 +9,7 @@ import { Op } from '../../ir/ops.js';
 import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
 import { isCausalMask } from './masks.js';
 import type { AttentionBlock, ProjectionPart } from './types.js';
-import { headSplit, linearProducer, projectionPart, sameTokens } from './walk.js';
+import { headSplit, linearProducer, notTheInput, projectionPart, sameTokens } from './walk.js';
 
 /** Ops that move or repeat head data without changing it, on the way back to a projection. */
 const LAYOUT_OPS = new Set<Op>([Op.Transpose, Op.Reshape, Op.Expand, Op.Unsqueeze, Op.Squeeze, Op.Identity, Op.Cast, Op.Tile]);
@@ -47,7 +47,7 @@ export function matchAttention(b: Branch): MatchResult<AttentionBlock> {
     return mismatch(`inconsistent heads: q ${q.heads}x${q.headDim}, k ${k.heads}x${k.headDim}, v ${v.heads}x${v.headDim}`, scores);
   }
   for (const t of [q, k, v]) {
-    if (!readsInput(t.part.node, b.input)) return mismatch('a q/k/v projection does not read the block input', t.part.node);
+    if (!readsInput(t.part.node, b.input)) return mismatch(notTheInput('a q/k/v projection', t.part.node.inputs[0], b.input), t.part.node);
   }
   return {
     block: {

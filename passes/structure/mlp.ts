@@ -6,7 +6,7 @@ import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
 import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
 import type { MlpActivation, MlpBlock } from './types.js';
-import { beforeTokenReshapes, linearProducer, linearWidth, sameTokens } from './walk.js';
+import { beforeTokenReshapes, linearProducer, linearWidth, notTheInput, sameTokens } from './walk.js';
 
 export interface FeedForward {
   readonly up: Node;
@@ -25,7 +25,7 @@ export function matchMlp(b: Branch): MatchResult<MlpBlock> {
   const ff = feedForward(b.output);
   if ('reason' in ff) return mismatch(ff.reason, ff.node);
   for (const proj of [ff.up, ff.gate]) {
-    if (proj && !sameTokens(proj.inputs[0], b.input)) return mismatch('an MLP projection does not read the block input', proj);
+    if (proj && !sameTokens(proj.inputs[0], b.input)) return mismatch(notTheInput('an MLP projection', proj.inputs[0], b.input), proj);
   }
   return { block: { kind: 'mlp', ...branchFields(b), ...ff } };
 }

@@ -12,7 +12,7 @@ import { Op } from '../../ir/ops.js';
 import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
 import { feedForward, type FeedForward } from './mlp.js';
 import type { Expert, MoeBlock } from './types.js';
-import { constNumbers, constScalar, lastAxisSlice, linearProducer, linearWidth, sameTokens } from './walk.js';
+import { constNumbers, constScalar, lastAxisSlice, linearProducer, linearWidth, notTheInput, sameTokens } from './walk.js';
 
 export function matchMoe(b: Branch): MatchResult<MoeBlock> {
   const topK = b.nodes.find((n) => n.op === Op.TopK);
@@ -21,7 +21,7 @@ export function matchMoe(b: Branch): MatchResult<MoeBlock> {
   if (k === undefined) return mismatch('the TopK count is not a constant', topK);
   const router = routerOf(topK);
   if (!router) return mismatch('the TopK does not rank the outputs of a router linear layer', topK);
-  if (!sameTokens(router.inputs[0], b.input)) return mismatch('the router does not read the block input', router);
+  if (!sameTokens(router.inputs[0], b.input)) return mismatch(notTheInput('the router', router.inputs[0], b.input), router);
   const count = linearWidth(router)!;
 
   const dense = denseExperts(topK, count);
@@ -89,6 +89,7 @@ function expert(index: number, ff: FeedForward, weight?: Value, combine?: Node):
     up: ff.up,
     ...(ff.gate ? { gate: ff.gate } : {}),
     down: ff.down,
+    activation: ff.activation,
     ...(weight ? { weight } : {}),
     ...(combine ? { combine } : {}),
   };

@@ -52,7 +52,7 @@ export type SublayerSummary =
       router: string;
       topK: string;
       k: number;
-      experts: { index: number; up: string; gate?: string; down: string; combine?: string }[];
+      experts: { index: number; activation?: string; up: string; gate?: string; down: string; combine?: string }[];
       residualAdd?: string;
     };
 
@@ -112,7 +112,14 @@ function sublayer(s: Sublayer): SublayerSummary {
         router: s.router.name,
         topK: s.topK.name,
         k: s.k,
-        experts: s.experts.map((e) => ({ index: e.index, up: e.up.name, ...optional('gate', e.gate), down: e.down.name, ...optional('combine', e.combine) })),
+        experts: s.experts.map((e) => ({
+          index: e.index,
+          ...(e.activation ? { activation: e.activation } : {}),
+          up: e.up.name,
+          ...optional('gate', e.gate),
+          down: e.down.name,
+          ...optional('combine', e.combine),
+        })),
         ...optional('residualAdd', s.residualAdd),
       };
   }

@@ -92,6 +92,8 @@ export interface Expert {
   readonly up: Node;
   readonly gate?: Node;
   readonly down: Node;
+  /** The expert's activation, as for an MLP block (recognition always sets it). */
+  readonly activation?: MlpActivation;
   /** The value that scales this expert's output (its routing weight per token), if found. */
   readonly weight?: Value;
   /** The node applying that weight to the expert's output (a Mul), if found. */

@@ -245,3 +245,14 @@ function isLastDimOf(piece: Value | undefined, x: Value): boolean {
   }
   return false;
 }
+
+/**
+ * Why a projection reading `read` instead of the block input is refused: most often the
+ * stream reaches it through a norm written out in a form canonicalize does not recognize.
+ */
+export function notTheInput(what: string, read: Value | undefined, input: Value): string {
+  const by = read?.producer;
+  const source = by ? by.describe() : (read?.name ?? 'nothing');
+  const hint = by && by.op !== Op.LayerNormalization && by.op !== Op.RMSNorm ? ' (a norm in a form canonicalize does not recognize?)' : '';
+  return `${what} reads ${source}, not the block input ${input.name}${hint}`;
+}

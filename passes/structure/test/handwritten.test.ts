@@ -151,3 +151,15 @@ describe('recognizeStructure on hand-written graphs', () => {
     expect(model.graph.nodes.map((n) => n.op)).toEqual(['Linear', 'Relu', 'Add']);
   });
 });
+
+describe('reasons for refused blocks', () => {
+  it('an MLP reading the stream through a norm written out in a form canonicalize leaves alone', () => {
+    const net = new Net();
+    // x / (|x| + 1): norm-like arithmetic, not a LayerNorm or RMSNorm.
+    const scaled = net.op('Div', [net.x, net.op('Add', [net.op('Abs', [net.x]), net.b.constant('one', Tensor.float32([1], []))])]);
+    const s = net.recognize(net.add(net.x, net.relu(scaled)));
+    expect(s.layers).toEqual([]);
+    expect(s.unrecognized[0]!.reason).toMatch(/mlp: an MLP projection reads Div '.*', not the block input x \(a norm in a form canonicalize does not recognize\?\)/);
+    expect(s.unrecognized[0]!.node!.op).toBe('Linear');
+  });
+});
