@@ -8,6 +8,7 @@ import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
 import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
 import { isCausalMask } from './masks.js';
+import { isNorm } from './norms.js';
 import type { AttentionBlock, ProjectionPart } from './types.js';
 import { headSplit, linearProducer, notTheInput, projectionPart, sameTokens } from './walk.js';
 
@@ -171,7 +172,7 @@ function traceToHeads(start: Value): HeadTrace | undefined {
         return split ? { part, reshape: p, ...split, rotary } : undefined;
       }
     }
-    if (LAYOUT_OPS.has(p.op)) {
+    if (LAYOUT_OPS.has(p.op) || perHeadNorm(p)) {
       v = p.inputs[0]!;
       continue;
     }
@@ -199,6 +200,16 @@ function traceToHeads(start: Value): HeadTrace | undefined {
     return undefined;
   }
   return undefined;
+}
+
+/**
+ * A norm over the head dim after the heads are split (Qwen3/OLMo's q/k norms): each head is
+ * normalized alone, so it does not mix heads and the trace goes through it.
+ */
+function perHeadNorm(p: Node): boolean {
+  const rank = p.inputs[0]?.rank;
+  const axis = p.attrInt('axis', -1);
+  return isNorm(p) && rank !== undefined && rank >= 4 && (axis === -1 || axis === rank - 1);
 }
 
 /** A Concat of pieces that all trace to one head split (GQA heads repeated piece by piece). */

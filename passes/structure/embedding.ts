@@ -68,8 +68,18 @@ export function findHead(last: Value, placement: 'pre' | 'post', embedding: Embe
   const finalNorm = normOf(normNode);
   const x = finalNorm?.output ?? last;
   const node = x.uses.find((u) => u.index === 0 && isHeadLayer(u.node))?.node;
-  if (!node) return finalNorm ? { finalNorm } : {};
-  return { ...(finalNorm ? { finalNorm } : {}), head: { node, tied: embedding !== undefined && isTied(node, embedding.table) } };
+  const transposed = embedding && x.uses.find((u) => u.index === 0 && readsTransposed(u.node, embedding.table))?.node;
+  const head: OutputHead | undefined = node
+    ? { node, tied: embedding !== undefined && isTied(node, embedding.table) }
+    : transposed ? { node: transposed, tied: true } : undefined;
+  return { ...(finalNorm ? { finalNorm } : {}), ...(head ? { head } : {}) };
+}
+
+/** MatMul(x, Transpose(table)): a tied head where constant folding has not run. */
+function readsTransposed(node: Node, table: Value): boolean {
+  const t = node.op === Op.MatMul ? node.inputs[1]?.producer : undefined;
+  const perm = t?.attrInts('perm');
+  return t?.op === Op.Transpose && t.inputs[0] === table && (perm === undefined || (perm[0] === 1 && perm[1] === 0));
 }
 
 function isHeadLayer(node: Node): boolean {

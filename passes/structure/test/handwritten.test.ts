@@ -42,14 +42,16 @@ class Net {
   }
 
   /** Multi-head attention with constant reshape targets [0, 0, heads, headDim]. */
-  attention(x: Value, heads: number, opts: { out?: boolean } = {}): Value {
+  attention(x: Value, heads: number, opts: { out?: boolean; qkNorm?: boolean } = {}): Value {
     const hd = WIDTH / heads;
     const split = (v: Value) => {
       const r = this.op('Reshape', [v, this.ints([0, 0, heads, hd])], ['batch', 'sequence', heads, hd]);
       return this.op('Transpose', [r], ['batch', heads, 'sequence', hd], { perm: [0, 2, 1, 3] });
     };
-    const q = split(this.linear(x, WIDTH, true));
-    const k = split(this.linear(x, WIDTH, true));
+    // Per-head q/k norms (Qwen3): RMSNorm over the head dim after the split.
+    const headNorm = (v: Value) => (opts.qkNorm ? this.op('RMSNorm', [v, this.b.constant(`qk${this.n++}`, Tensor.float32(new Float32Array(hd).fill(1), [hd]))]) : v);
+    const q = headNorm(split(this.linear(x, WIDTH, true)));
+    const k = headNorm(split(this.linear(x, WIDTH, true)));
     const v = split(this.linear(x, WIDTH, true));
     const kt = this.op('Transpose', [k], ['batch', heads, hd, 'sequence'], { perm: [0, 1, 3, 2] });
     const scores = this.op('MatMul', [q, kt], ['batch', heads, 'sequence', 'sequence']);
@@ -103,6 +105,13 @@ describe('recognizeStructure on hand-written graphs', () => {
     expect(s.layers[0]!.sublayers[1]!.norm!.kind).toBe('rmsnorm');
   });
 
+  it('per-head q/k norms after the head split do not hide the heads', () => {
+    const net = new Net();
+    const s = net.recognize(net.add(net.x, net.attention(net.rmsnorm(net.x), 4, { qkNorm: true })));
+    expect(s.unrecognized).toEqual([]);
+    expect(s.layers[0]!.sublayers[0]).toMatchObject({ kind: 'attention', heads: 4, headDim: 2 });
+  });
+
   it('an attention without an output projection is named, with the reason, and the walk stops there', () => {
     const net = new Net();
     const h1 = net.add(net.x, net.relu(net.x));
@@ -138,6 +147,26 @@ describe('recognizeStructure on hand-written graphs', () => {
     const i = ints.input('i', 'int64', ['n']);
     ints.output(ints.op('Neg', [i]));
     expect(recognizeStructure(ints.graph)).toMatchObject({ layers: [], unrecognized: [{ reason: expect.stringMatching(/no residual stream/) }] });
+  });
+
+  it('a tied head written as MatMul with the transposed table (no constant folding) and an embedding Gather', () => {
+    const b = new GraphBuilder('tied');
+    const ids = b.input('ids', 'int64', ['batch', 'sequence']);
+    const table = b.constant('table', weights(16, WIDTH, 3));
+    const f = (op: Parameters<GraphBuilder['op']>[0], inputs: Value[], shape: (string | number)[], attrs?: Record<string, number[]>) =>
+      b.op(op, inputs, { types: [{ dtype: 'float32', shape }], ...(attrs ? { attrs } : {}) });
+    const x = f('Gather', [table, ids], ['batch', 'sequence', WIDTH]);
+    const up = f('Linear', [x, b.constant('up', weights(WIDTH, 16, 4))], ['batch', 'sequence', 16]);
+    const down = f('Linear', [f('Relu', [up], ['batch', 'sequence', 16]), b.constant('down', weights(16, WIDTH, 5))], ['batch', 'sequence', WIDTH]);
+    const h = f('Add', [x, down], ['batch', 'sequence', WIDTH]);
+    const logits = f('MatMul', [h, f('Transpose', [table], [WIDTH, 16], { perm: [1, 0] })], ['batch', 'sequence', 16]);
+    b.output(logits);
+    const s = recognizeStructure(b.graph);
+    expect(s.unrecognized).toEqual([]);
+    expect(s.embedding!.gather).toBe(x.producer);
+    expect(s.layers).toHaveLength(1);
+    expect(s.finalNorm).toBeUndefined();
+    expect(s.head).toEqual({ node: logits.producer, tied: true });
   });
 
   it('canonicalModel runs the default pipeline in place (a MatMul + bias Add becomes Linear)', () => {
