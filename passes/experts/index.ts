@@ -18,8 +18,8 @@ import { inheritors, mergeable, mergeExpert } from './merge.js';
 import { refitDownProjections } from './refit.js';
 import { chooseByError, chooseExperts, routingScores, type ExpertChoice, type ExpertRankBy } from './rank.js';
 import { removeExperts, type RemovalResult, type RouterEdit } from './remove.js';
-import { collectRouting, expertCount, routerColumnNorms, type RoutingStats } from './routing.js';
-import { CalibrationSamples, gateRule } from './samples.js';
+import { collectRouting, expertCount, gateRule, routerColumnNorms, type RoutingStats } from './routing.js';
+import { CalibrationSamples } from './samples.js';
 
 export { chooseByError, chooseExperts, type ExpertRankBy } from './rank.js';
 export { collectRouting, routerColumnNorms, type RoutingStats } from './routing.js';
@@ -146,19 +146,18 @@ function choose(block: MoeBlock, ctx: BlockContext): ExpertChoice & { rankedBy: 
     const scores = routerColumnNorms(block);
     return { ...chooseExperts(scores, config.keep), rankedBy: 'router-norm', scores };
   }
-  if (by === 'error' && samples && block.form === 'dense') {
+  if (by === 'error') {
     const experts = expertCount(block);
-    const k = block.k;
     const rule = gateRule(block);
     const all = [...Array(experts).keys()];
-    const check = samples.simulatedError(block, all, k, rule);
-    // The recorded outputs must rebuild the block's output, or the simulation judges nothing.
-    if (check !== undefined && check < 1e-8) {
-      const picked = chooseByError(experts, Math.min(config.keep, experts), (kept) => samples.simulatedError(block, kept, k, rule)!);
+    // The recorded expert outputs must rebuild the block's output, or the simulation judges nothing.
+    const check = samples?.simulatedError(block, all, block.k, rule);
+    if (samples && check !== undefined && check < 1e-8) {
+      const picked = chooseByError(experts, Math.min(config.keep, experts), (kept) => samples.simulatedError(block, kept, block.k, rule)!);
       return { ...picked, rankedBy: 'error' };
     }
-    const scores = stats.mass;
-    return { ...chooseExperts(scores, config.keep), rankedBy: 'mass', scores, note: 'ranked by gate mass: the recorded expert outputs do not rebuild this block\'s output' };
+    const why = block.form === 'dense' ? 'the recorded expert outputs do not rebuild the block output' : 'error ranking needs the dense form';
+    return { ...chooseExperts(stats.mass, config.keep), rankedBy: 'mass', scores: stats.mass, note: `ranked by gate mass: ${why}` };
   }
   const scores = routingScores(stats, by === 'frequency' ? 'frequency' : 'mass');
   return { ...chooseExperts(scores, config.keep), rankedBy: by === 'frequency' ? 'frequency' : 'mass', scores };

@@ -31,7 +31,7 @@ import { Op } from '../../ir/ops.js';
 import { Tensor } from '../../ir/tensor.js';
 import { linearLayer } from '../permute/layers.js';
 import type { Expert, MoeBlock } from '../structure/types.js';
-import { expertCount } from './routing.js';
+import { expertCount, gateRule } from './routing.js';
 import { constNumbers, setConstInput, takeAlong } from './tensors.js';
 
 export type RouterEdit = 'columns' | 'gather';
@@ -113,16 +113,6 @@ function carriesIndices(v: Value | undefined, indices: Value): boolean {
   return false;
 }
 
-/** How the routed values after TopK are normalized: renormalized weights make 'columns' exact. */
-function renormalizes(topK: Node): boolean {
-  const values = topK.outputs[0]!;
-  const uses = values.uses.map((u) => u.node);
-  if (uses.length === 1 && uses[0]!.op === Op.Softmax) return true;
-  const sum = uses.find((n) => n.op === Op.ReduceSum);
-  const div = uses.find((n) => n.op === Op.Div && n.inputs[0] === values && n.inputs[1] === sum?.outputs[0]);
-  return sum !== undefined && div !== undefined && uses.every((n) => n === sum || n === div);
-}
-
 function plan(block: MoeBlock, kept: readonly number[]): Plan {
   const experts = expertCount(block);
   const indices = new Set(block.experts.map((x) => x.index));
@@ -156,7 +146,7 @@ function plan(block: MoeBlock, kept: readonly number[]): Plan {
     v = p.inputs[0]!;
   }
   let routerEdit: RouterEdit = 'columns';
-  if (softmax && !renormalizes(block.topK)) {
+  if (softmax && gateRule(block) === 'raw') {
     routerEdit = 'gather';
     notes.push('the top-k softmax weights are not renormalized, so the router keeps all its columns and the kept probabilities are gathered before TopK: kept experts keep their weights exactly');
   } else if (softmax) {

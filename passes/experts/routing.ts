@@ -7,6 +7,7 @@
 // column has a small norm gets small logits, so it is chosen less (a weak proxy, said so).
 
 import type { Graph, Value } from '../../ir/graph.js';
+import { Op } from '../../ir/ops.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { runWithObserver } from '../calibration.js';
 import { linearLayer } from '../permute/layers.js';
@@ -21,6 +22,21 @@ export interface RoutingStats {
   readonly mass: Float64Array;
   /** Where the mass comes from: the weights scaling each expert's output, or TopK's values. */
   readonly massSource: 'expert-weights' | 'topk-values';
+}
+
+/**
+ * How the top-k scores become the weights applied to the experts' outputs: used as they are
+ * ('raw'), divided by their sum ('sum'), or put through a softmax over the k ('softmax').
+ */
+export type GateRule = 'raw' | 'sum' | 'softmax';
+
+export function gateRule(block: MoeBlock): GateRule {
+  const values = block.topK.outputs[0]!;
+  const uses = values.uses.map((u) => u.node);
+  if (uses.length === 1 && uses[0]!.op === Op.Softmax) return 'softmax';
+  const sum = uses.find((n) => n.op === Op.ReduceSum);
+  const div = uses.find((n) => n.op === Op.Div && n.inputs[0] === values && n.inputs[1] === sum?.outputs[0]);
+  return sum && div && uses.every((n) => n === sum || n === div) ? 'sum' : 'raw';
 }
 
 /** Experts a block routes between: the router's output channels. */

@@ -5,25 +5,10 @@
 // running the edited model and comparing block outputs.
 
 import type { Graph, Value } from '../../ir/graph.js';
-import { Op } from '../../ir/ops.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { runWithObserver } from '../calibration.js';
 import type { MoeBlock } from '../structure/types.js';
-
-/**
- * How the top-k scores become the weights applied to the experts' outputs: used as they are
- * ('raw'), divided by their sum ('sum'), or put through a softmax over the k ('softmax').
- */
-export type GateRule = 'raw' | 'sum' | 'softmax';
-
-export function gateRule(block: MoeBlock): GateRule {
-  const values = block.topK.outputs[0]!;
-  const uses = values.uses.map((u) => u.node);
-  if (uses.length === 1 && uses[0]!.op === Op.Softmax) return 'softmax';
-  const sum = uses.find((n) => n.op === Op.ReduceSum);
-  const div = uses.find((n) => n.op === Op.Div && n.inputs[0] === values && n.inputs[1] === sum?.outputs[0]);
-  return sum && div && uses.every((n) => n === sum || n === div) ? 'sum' : 'raw';
-}
+import type { GateRule } from './routing.js';
 
 /** The value an expert's routing weight multiplies (its output), if the block names it. */
 function expertOutput(block: MoeBlock, index: number): Value | undefined {
