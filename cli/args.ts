@@ -1,23 +1,21 @@
-// The argv parser. Each command is a record (its flags, each with a help line); the parser and
-// the help text are both generated from these records, and every flag maps onto exactly one
+// The argv parser. Each command is a record (its flags, each with a help line; the flag
+// machinery is in flags.ts, the structural commands' records in structural-args.ts); the parser
+// and the help text are both generated from these records, and every flag maps onto exactly one
 // field of the command's options object. Options are strict: an unknown flag, a missing value
 // or a malformed one is a BAD_OPTION error, never silently ignored.
 
-import { error } from '../ir/diagnostics.js';
 import { PRUNE_METHODS, type Allocation, type PruneMethod } from '../passes/prune/index.js';
 import { parsePattern, type SparsityPattern } from '../passes/prune/patterns.js';
+import type { PruneExpertsOptions } from './commands/prune-experts.js';
+import type { PruneHeadsOptions, PruneNeuronsOptions } from './commands/prune-heads.js';
+import type { SliceOptions } from './commands/slice.js';
+import {
+  badOption, calibBatchFlag, calibFlag, jsonFlag, parseCalibBatch, parseInputBinding, parsePositive, parseShapeBinding, scan, shapeFlag, usageLine,
+  type CommandSpec as FlagCommandSpec, type InputBinding, type ShapeBinding,
+} from './flags.js';
+import { structuralCommands, structuralOptions, type StructuralCommand } from './structural-args.js';
 
-/** `--shape name=1,3,224,224`; `input` is absent when the model's only input is meant. */
-export interface ShapeBinding {
-  input?: string;
-  dims: number[];
-}
-
-/** `--input name=file.npy`; `input` is absent when the model's only input is meant. */
-export interface InputBinding {
-  input?: string;
-  file: string;
-}
+export { DEFAULT_CALIB_BATCH, calibBatchFlag, calibFlag, parseCalibBatch, parseInputBinding, parseShapeBinding, type InputBinding, type ShapeBinding } from './flags.js';
 
 export interface InspectOptions {
   model: string;
@@ -123,7 +121,7 @@ export interface BuildOptions {
   json: boolean;
 }
 
-export type CommandName = 'inspect' | 'run' | 'analyze' | 'prune' | 'eval' | 'compare' | 'build';
+export type CommandName = 'inspect' | 'run' | 'analyze' | 'prune' | 'eval' | 'compare' | 'build' | StructuralCommand;
 
 export type ParsedArgs =
   | { command: 'help'; topic?: CommandName }
@@ -134,47 +132,15 @@ export type ParsedArgs =
   | { command: 'prune'; options: PruneOptions }
   | { command: 'eval'; options: EvalOptions }
   | { command: 'compare'; options: CompareOptions }
-  | { command: 'build'; options: BuildOptions };
+  | { command: 'build'; options: BuildOptions }
+  | { command: 'slice'; options: SliceOptions }
+  | { command: 'prune-heads'; options: PruneHeadsOptions }
+  | { command: 'prune-neurons'; options: PruneNeuronsOptions }
+  | { command: 'prune-experts'; options: PruneExpertsOptions };
 
 // ---- command records ----
 
-interface FlagSpec {
-  /** Placeholder for the value in help; absent for boolean flags. */
-  value?: string;
-  /** May be given several times; values are collected in order. */
-  repeated?: boolean;
-  /** Allowed values, when the set is closed. */
-  choices?: readonly string[];
-  /** A one-letter alias (`-o`). */
-  short?: string;
-  help: string;
-}
-
-export interface CommandSpec {
-  name: CommandName;
-  summary: string;
-  positional: { name: string; help: string };
-  /** A second positional argument (compare takes two models). */
-  second?: { name: string; help: string };
-  flags: Readonly<Record<string, FlagSpec>>;
-}
-
-const shapeFlag: FlagSpec = {
-  value: 'name=dims',
-  repeated: true,
-  help: 'bind an input shape, e.g. x=1,3,224,224 (the name may be left out for a single-input model)',
-};
-
-/** --calib and --calib-batch, shared by the commands that take calibration data. */
-export const calibFlag: FlagSpec = {
-  value: 'name=file|dir',
-  repeated: true,
-  help: 'calibration data: a .npy/.pb array per input (split into batches along dim 0; int64 [N, T] token windows feed their first T-1 tokens), or a folder of input_K.pb files or test_data_set_N folders',
-};
-export const calibBatchFlag: FlagSpec = { value: 'N', help: 'rows per calibration batch when splitting arrays (default 8)' };
-export const DEFAULT_CALIB_BATCH = 8;
-
-const jsonFlag: FlagSpec = { help: 'print one JSON document instead of text' };
+export type CommandSpec = FlagCommandSpec<CommandName>;
 
 export const commands: Readonly<Record<CommandName, CommandSpec>> = {
   inspect: {
@@ -270,11 +236,10 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       json: { help: 'print the manifest as JSON instead of the summary' },
     },
   },
+  ...structuralCommands,
 };
 
 const isCommand = (s: string): s is CommandName => Object.hasOwn(commands, s);
-
-const badOption = (text: string, hint = "Run 'sparsec --help' for usage.") => error('BAD_OPTION', text, undefined, hint);
 
 /** Parse argv (without `node` and the script path) into a command and its options. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -322,6 +287,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     };
   }
   if (spec.name === 'prune') return { command: 'prune', options: pruneOptions(model, flags) };
+  if (spec.name === 'slice') return { command: 'slice', options: structuralOptions('slice', model, flags) };
+  if (spec.name === 'prune-heads') return { command: 'prune-heads', options: structuralOptions('prune-heads', model, flags) };
+  if (spec.name === 'prune-neurons') return { command: 'prune-neurons', options: structuralOptions('prune-neurons', model, flags) };
+  if (spec.name === 'prune-experts') return { command: 'prune-experts', options: structuralOptions('prune-experts', model, flags) };
   if (spec.name === 'eval') {
     const data = str('data');
     if (data === undefined) throw badOption('eval needs --data tokens.npy', `Usage: ${usageLine(spec)}`);
@@ -391,90 +360,7 @@ function pruneOptions(model: string, flags: ReadonlyMap<string, string[]>): Prun
   };
 }
 
-/** A positive integer flag value (absent: `def`). */
-function parsePositive(text: string | undefined, flag: string, def: number): number {
-  if (text === undefined) return def;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw badOption(`${flag} must be a positive integer, not '${text}'`);
-  return n;
-}
-
-/** Split argv into positionals and flag values, checking every flag against the record. */
-function scan(spec: CommandSpec, args: readonly string[]): { positionals: string[]; flags: Map<string, string[]> } {
-  const positionals: string[] = [];
-  const flags = new Map<string, string[]>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') {
-      positionals.push(...args.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const written = (eq >= 0 ? arg.slice(0, eq) : arg).replace(/^--?/, '');
-    const name = arg.startsWith('--') ? written : (Object.keys(spec.flags).find((k) => spec.flags[k]!.short === written) ?? '');
-    const flag = Object.hasOwn(spec.flags, name) ? spec.flags[name]! : undefined;
-    if (!flag) throw badOption(`unknown option '${eq >= 0 ? arg.slice(0, eq) : arg}' for 'sparsec ${spec.name}'`, `Run 'sparsec ${spec.name} --help' for its options.`);
-    let value: string | undefined;
-    if (flag.value === undefined) {
-      if (eq >= 0) throw badOption(`--${name} takes no value`);
-      value = '';
-    } else if (eq >= 0) {
-      value = arg.slice(eq + 1);
-    } else {
-      value = args[++i];
-      if (value === undefined) throw badOption(`--${name} needs a value (${flag.value})`);
-    }
-    if (flag.choices && !flag.choices.includes(value)) {
-      throw badOption(`--${name} must be one of ${flag.choices.join(', ')}, not '${value}'`);
-    }
-    const seen = flags.get(name);
-    if (seen && !flag.repeated) throw badOption(`--${name} is given twice`);
-    flags.set(name, [...(seen ?? []), value]);
-  }
-  return { positionals, flags };
-}
-
-/** `x=1,3,224,224`, `1x3x224x224`, `x=` (a scalar). */
-export function parseShapeBinding(text: string): ShapeBinding {
-  const eq = text.lastIndexOf('=');
-  const input = eq >= 0 ? text.slice(0, eq) : undefined;
-  const dimsText = (eq >= 0 ? text.slice(eq + 1) : text).trim().replace(/^\[(.*)\]$/, '$1');
-  if (input === '') throw badOption(`--shape '${text}' has an empty input name`);
-  const dims = dimsText === '' ? [] : dimsText.split(/[,x]/).map((d) => d.trim());
-  const numbers = dims.map(Number);
-  if (numbers.some((n) => !Number.isSafeInteger(n) || n < 0) || dims.some((d) => d === '')) {
-    throw badOption(`--shape '${text}' must give non-negative integer dims, e.g. x=1,3,224,224`);
-  }
-  return input !== undefined ? { input, dims: numbers } : { dims: numbers };
-}
-
-/** `x=input.npy` or just `input.npy` (for --input, or another flag naming files per input). */
-export function parseInputBinding(text: string, flag = '--input'): InputBinding {
-  const eq = text.indexOf('=');
-  if (eq < 0) {
-    if (text === '') throw badOption(`${flag} needs a file`);
-    return { file: text };
-  }
-  const input = text.slice(0, eq);
-  const file = text.slice(eq + 1);
-  if (input === '' || file === '') throw badOption(`${flag} '${text}' must be name=file or file`);
-  return { input, file };
-}
-
-/** --calib-batch: a positive integer (absent: the default). */
-export function parseCalibBatch(text: string | undefined): number {
-  return parsePositive(text, '--calib-batch', DEFAULT_CALIB_BATCH);
-}
-
 // ---- help, generated from the records ----
-
-function usageLine(spec: CommandSpec): string {
-  return `sparsec ${spec.name} <${spec.positional.name}>${spec.second ? ` <${spec.second.name}>` : ''} [options]`;
-}
 
 export function helpText(topic?: CommandName): string {
   if (topic === undefined) {

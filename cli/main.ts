@@ -14,8 +14,11 @@ import { build } from './commands/build.js';
 import { compare } from './commands/compare.js';
 import { evaluate } from './commands/eval.js';
 import { inspect } from './commands/inspect.js';
+import { pruneExperts } from './commands/prune-experts.js';
+import { pruneHeads, pruneNeurons } from './commands/prune-heads.js';
 import { prune } from './commands/prune.js';
 import { runModel } from './commands/run.js';
+import { slice } from './commands/slice.js';
 import { commandContext, type CliIO, type CommandContext } from './context.js';
 import { colors, formatMessages, shouldColor } from './format.js';
 import { version } from './version.js';
@@ -50,6 +53,10 @@ const handlers: { [C in CommandName]: (options: CommandOptions<C>, ctx: CommandC
   prune,
   eval: evaluate,
   compare,
+  slice,
+  'prune-heads': pruneHeads,
+  'prune-neurons': pruneNeurons,
+  'prune-experts': pruneExperts,
 };
 
 function dispatch<C extends CommandName>(args: { command: C; options: CommandOptions<C> }, ctx: CommandContext): Promise<void> {
