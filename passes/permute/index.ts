@@ -4,8 +4,11 @@
 // afterwards; pruning it to N:M then loses less.
 //
 // The readers of a group share one permutation, so the objective is the sum of theirs: their
-// |W| matrices stacked along rows, each scaled to mean 1 so that a large layer does not drown
-// a small one. Efficacy is reported per layer on its own matrix.
+// |W| matrices stacked along rows, each scaled so that what permutation can win on it is 1
+// (score.ts scaledToRoom): the search then maximizes the mean of the layers' efficacies, and a
+// large layer does not drown a small one. Readers the pruner leaves dense by default (the
+// output head, a tied embedding) are permuted with their group but do not steer the search.
+// Efficacy is reported per layer on its own matrix.
 
 import { warning, type Diagnostic } from '../../ir/diagnostics.js';
 import type { Model, Node } from '../../ir/graph.js';
@@ -16,7 +19,7 @@ import { compileGlobs } from '../prune/glob.js';
 import { findChannelGroups, type ChannelGroup, type Stop } from './coupling.js';
 import { foldPermutation } from './fold.js';
 import { linearLayer } from './layers.js';
-import { efficacyOf, magnitudeColumns, normalized, stackRows, type ColumnMatrix } from './score.js';
+import { efficacyOf, magnitudeColumns, scaledToRoom, stackRows, type ColumnMatrix } from './score.js';
 import { searchPermutation, type SearchStrategy } from './search.js';
 
 export interface PermuteOptions {
@@ -30,6 +33,9 @@ export interface PermuteOptions {
   readonly strategy?: SearchStrategy;
   readonly stripesPerGroup?: 2 | 3;
   readonly escapeAttempts?: number;
+  /** Let the output head and tied embeddings steer the search (when they are pruned too). */
+  readonly includeHead?: boolean;
+  readonly includeEmbeddings?: boolean;
 }
 
 export interface LayerEfficacy {
@@ -139,11 +145,15 @@ function permuteGroup(model: Model, group: ChannelGroup, views: Map<Node, Weight
     const inputChannels = r.inputs[layer.weightIndex]!.const!.shape[layer.weightInAxis]!;
     return { reader: r, view, matrix: view && channelMatrix(view, inputChannels, group.channels) };
   });
-  const usable = matrices.filter((x) => x.matrix);
+  const pruned = (view: WeightView) => view.role === 'hidden' || (view.role === 'head' ? !!opts.includeHead : !!opts.includeEmbeddings);
+  const usable = matrices.filter((x) => x.matrix && pruned(x.view!));
   if (usable.length === 0) {
+    if (matrices.some((x) => x.matrix)) return { ...base, status: 'not-selected', reason: 'its readers (output head, tied embedding) stay dense', layers: [], searchMs: 0, timedOut: false };
     return { ...base, status: 'skipped', reason: 'no reader has a weight matrix over these channels', layers: [], searchMs: 0, timedOut: false };
   }
-  const objective = stackRows(usable.map((x) => normalized(x.matrix!)));
+  const parts = usable.map((x) => scaledToRoom(x.matrix!, opts.n, opts.m)).filter((x) => x !== undefined);
+  if (parts.length === 0) return { ...base, status: 'unchanged', layers: [], searchMs: 0, timedOut: false };
+  const objective = stackRows(parts);
   const result = searchPermutation(objective, {
     n: opts.n,
     m: opts.m,

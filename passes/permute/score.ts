@@ -46,6 +46,19 @@ export function normalized(m: ColumnMatrix): ColumnMatrix {
 }
 
 /**
+ * Scales a matrix so that what permutation can win on it, lostDefault - lostUnstructured, is 1:
+ * a sum of such matrices gains the sum of their efficacies, so a search on it maximizes the
+ * mean efficacy of the layers sharing a permutation. Undefined when nothing can be won.
+ */
+export function scaledToRoom(m: ColumnMatrix, n: number, groupSize: number): ColumnMatrix | undefined {
+  const identity = Int32Array.from({ length: m.cols }, (_, i) => i);
+  const { total, lostDefault, lostUnstructured } = efficacyOf(m, identity, n, groupSize);
+  const room = lostDefault - lostUnstructured;
+  if (!(room > 1e-9 * total)) return undefined;
+  return { rows: m.rows, cols: m.cols, data: m.data.map((v) => v / room) };
+}
+
+/**
  * A function giving the magnitude N:M pruning keeps in one stripe: the sum over rows of the N
  * largest of the stripe's M values in that row. `cols` holds the stripe's M column indices.
  */

@@ -147,7 +147,9 @@ describe('permute-nm pass record', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [3, 8]);
     const h = b.op('Relu', [b.op('Linear', [x, b.constant('w1', seeded([8, 32], 1))])]);
-    b.output(b.op('Linear', [h, b.constant('w2', seeded([32, 8], 2))]));
+    const h2 = b.op('Relu', [b.op('Linear', [h, b.constant('w2', seeded([32, 8], 2))])]);
+    // The last layer is the output head: it stays dense, so its group is not searched.
+    b.output(b.op('Linear', [h2, b.constant('w3', seeded([8, 4], 3))]));
     const warnings: unknown[] = [];
     const result = steps[0]!.pass.run({ graph: b.graph } as never, { options: steps[0]!.options as never, warn: (d) => warnings.push(d) });
     expect(result.changed).toBe(true);

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../test/helpers.js';
-import { efficacyOf, keptByNM, lostUnstructured, magnitudeColumns, stackRows, type ColumnMatrix } from '../score.js';
+import { efficacyOf, keptByNM, lostUnstructured, magnitudeColumns, scaledToRoom, stackRows, type ColumnMatrix } from '../score.js';
 import { searchPermutation } from '../search.js';
 
 function randomMatrix(rows: number, cols: number, seed: number): ColumnMatrix {
@@ -35,6 +35,21 @@ describe('N:M scoring', () => {
     const s = stackRows([a, b]);
     expect(s.rows).toBe(3);
     expect([...s.data.subarray(0, 3)]).toEqual([1, 5, 9]);
+  });
+
+  it('scales a matrix so that what permutation can win on it is 1, so stacked gains add efficacies', () => {
+    const a = randomMatrix(8, 16, 3);
+    const b = scaledToRoom(randomMatrix(32, 16, 4), 2, 4)!;
+    const identity = [...Array(16).keys()];
+    const e = efficacyOf(b, identity, 2, 4);
+    expect(e.lostDefault - e.lostUnstructured).toBeCloseTo(1, 5);
+    const perm = [4, 1, 2, 3, 0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+    const sa = scaledToRoom(a, 2, 4)!;
+    const stacked = efficacyOf(stackRows([sa, b]), perm, 2, 4);
+    const gain = (m: ColumnMatrix) => efficacyOf(m, perm, 2, 4).efficacy;
+    expect(stacked.lostDefault - stacked.lostPermuted).toBeCloseTo(gain(a) + gain(b), 4);
+    // A matrix N:M pruning loses nothing on has no room.
+    expect(scaledToRoom(magnitudeColumns([1, 1, 0, 0, 2, 2, 0, 0], 1, 8), 2, 4)).toBeUndefined();
   });
 });
 
