@@ -10,7 +10,7 @@ import { type Branch, branchFields, type MatchResult, mismatch } from './branch.
 import { isCausalMask } from './masks.js';
 import { isNorm } from './norms.js';
 import type { AttentionBlock, ProjectionPart } from './types.js';
-import { headSplit, linearProducer, notTheInput, projectionPart, sameTokens } from './walk.js';
+import { beforeTokenReshapes, headSplit, linearInWidth, linearProducer, notTheInput, projectionPart, sameTokens } from './walk.js';
 
 /** Ops that move or repeat head data without changing it, on the way back to a projection. */
 const LAYOUT_OPS = new Set<Op>([Op.Transpose, Op.Reshape, Op.Expand, Op.Unsqueeze, Op.Squeeze, Op.Identity, Op.Cast, Op.Tile]);
@@ -26,12 +26,11 @@ interface HeadTrace {
 export function matchAttention(b: Branch): MatchResult<AttentionBlock> {
   const out = linearProducer(b.output);
   if (!out) return mismatch('the branch output is not a linear layer', b.output.producer);
-  const softmax = b.nodes.find((n) => n.op === Op.Softmax && probsMatMul(n) !== undefined);
-  if (!softmax) return mismatch('no attention Softmax feeding a MatMul', out);
-  const pv = probsMatMul(softmax)!;
-
-  const merge = mergeReshape(out.inputs[0]!, pv);
-  if (!merge) return mismatch('the output projection does not read the merged heads of the attention MatMul', out);
+  const merged = mergedHeads(beforeTokenReshapes(out.inputs[0])!);
+  if (!merged) return mismatch('the output projection does not read heads merged by a Reshape from a MatMul', out);
+  const { merge, pv } = merged;
+  const softmax = softmaxOf(pv.inputs[0]!);
+  if (!softmax) return mismatch('the attention MatMul before the output projection does not read Softmax probabilities', pv);
 
   const masks: Value[] = [];
   const scores = scoresMatMul(softmax.inputs[0]!, masks, 0);
@@ -46,6 +45,9 @@ export function matchAttention(b: Branch): MatchResult<AttentionBlock> {
 
   if (k.heads !== v.heads || k.headDim !== q.headDim || q.heads % k.heads !== 0) {
     return mismatch(`inconsistent heads: q ${q.heads}x${q.headDim}, k ${k.heads}x${k.headDim}, v ${v.heads}x${v.headDim}`, scores);
+  }
+  if (linearInWidth(out) !== q.heads * v.headDim) {
+    return mismatch(`the output projection reads ${linearInWidth(out)} channels, not heads x head dim = ${q.heads * v.headDim}`, out);
   }
   for (const t of [q, k, v]) {
     if (!readsInput(t.part.node, b.input)) return mismatch(notTheInput('a q/k/v projection', t.part.node.inputs[0], b.input), t.part.node);
@@ -74,26 +76,27 @@ function readsInput(node: Node, input: Value): boolean {
   return sameTokens(node.inputs[0], input);
 }
 
-/** The MatMul computing probs @ v from a Softmax's output. */
-function probsMatMul(softmax: Node): Node | undefined {
-  let v = softmax.outputs[0]!;
+/** The Softmax whose probabilities a MatMul reads (through casts, as fp16 exports upcast). */
+function softmaxOf(v: Value): Node | undefined {
   for (let depth = 0; depth < 3; depth++) {
-    const mm = v.uses.find((u) => u.node.op === Op.MatMul && u.index === 0)?.node;
-    if (mm) return mm.inputs[1]?.isConstant ? undefined : mm;
-    const pass = v.uses.find((u) => u.node.op === Op.Cast || u.node.op === Op.Identity || u.node.op === Op.Dropout)?.node;
-    if (!pass) return undefined;
-    v = pass.outputs[0]!;
+    const p = v.producer;
+    if (p?.op === Op.Softmax) return p;
+    if (p?.op !== Op.Cast && p?.op !== Op.Identity && p?.op !== Op.Dropout) return undefined;
+    v = p.inputs[0]!;
   }
   return undefined;
 }
 
-/** The Reshape merging heads before `out` (the one nearest the probs @ v MatMul). */
-function mergeReshape(v: Value, pv: Node): Node | undefined {
+/**
+ * The Reshape merging heads before the output projection and the probs @ v MatMul before it:
+ * the merge is the Reshape nearest the MatMul.
+ */
+function mergedHeads(v: Value): { merge: Node; pv: Node } | undefined {
   let merge: Node | undefined;
   for (let depth = 0; depth < 6; depth++) {
     const p = v.producer;
     if (!p) return undefined;
-    if (p === pv) return merge;
+    if (p.op === Op.MatMul) return merge && p.inputs.every((i) => i && !i.isConstant) ? { merge, pv: p } : undefined;
     if (p.op === Op.Reshape) merge = p;
     else if (p.op !== Op.Transpose && p.op !== Op.Cast && p.op !== Op.Identity) return undefined;
     v = p.inputs[0]!;

@@ -51,7 +51,10 @@ function recognize(graph: Graph): ModelStructure {
       break;
     }
     let next = branch.residualAdd!.outputs[0]!;
-    const postNorm = branch.norm ? undefined : postNormOf(next);
+    // A norm after the Add is a post-norm only in a model without pre-norms: in a pre-norm
+    // model the norm reading the last Add is the final norm.
+    const preNorms = branch.norm !== undefined || sublayers.some((s) => s.norm);
+    const postNorm = preNorms ? undefined : postNormOf(next);
     if (postNorm) next = postNorm.output;
     sublayers.push(postNorm ? { ...result.block, postNorm } : result.block);
     states.push(next);

@@ -91,6 +91,19 @@ describe('recognizeStructure on hand-written graphs', () => {
     expect(s.layers[0]!.sublayers[0]!.norm).toBeUndefined();
   });
 
+  it('pre-norm blocks then a final norm: the norm after the last Add is the final norm, not a post-norm', () => {
+    const net = new Net();
+    const h1 = net.add(net.x, net.relu(net.rmsnorm(net.x)));
+    const h2 = net.add(h1, net.relu(net.rmsnorm(h1)));
+    const final = net.rmsnorm(h2);
+    const s = net.recognize(net.linear(final, 16));
+    expect(s.unrecognized).toEqual([]);
+    expect(s.stream!.normPlacement).toBe('pre');
+    expect(s.stream!.states).toEqual([net.x, h1, h2]);
+    expect(s.finalNorm!.output).toBe(final);
+    expect(s.head).toMatchObject({ tied: false });
+  });
+
   it('pre-RMSNorm attention with constant head reshapes, biases, no mask', () => {
     const net = new Net();
     const h1 = net.add(net.x, net.attention(net.rmsnorm(net.x), 2));
