@@ -127,14 +127,17 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
   }
   const bases = chooseBases(plan, structure, scope, covariances, opts.damping ?? 0.01);
   opts.onProgress?.({ phase: 'rotate', done: 0 });
-  const sublayerWriters = plan.sublayers.flatMap((s) => branchValues(s.writers, s.add));
-  const shortcuts = rotateAndSlice(plan, bases, kept);
+  const branches = plan.sublayers.flatMap((s) => branchValues(s.writers, s.add));
+  const { shortcuts, normOutputs } = rotateAndSlice(plan, bases, kept);
   const shortcutIds = new Set(shortcuts.map((s) => s.add));
   const headTie = !plan.tiedHead ? 'none' : opts.tieHead === false ? 'untied' : 'kept';
   const embedded = headTie === 'kept' ? tieHead(plan, structure.head!.node, tableMeans.get(plan.tables[0]!)) : undefined;
-  narrowReshapeTargets(graph, sublayerWriters, width, kept);
+  narrowReshapeTargets(graph, branches, width, kept);
   inferTypes(graph, { overwrite: true });
-  const sliced = [...slicedValues(plan, sublayerWriters, shortcuts.map((s) => s.node)), ...(embedded ? [embedded] : [])];
+  const sliced = [
+    ...plan.states, ...plan.tables.map((g) => g.outputs[0]!), ...normOutputs, ...branches,
+    ...shortcuts.map((s) => s.node.outputs[0]!), ...(embedded ? [embedded] : []),
+  ];
   const pinned = kept < width ? pinWidthShapes(graph, sliced, width) : [];
   graph.removeUnusedConstants();
   inferTypes(graph, { overwrite: true });
@@ -225,15 +228,4 @@ function branchValues(writers: readonly Node[], add: Node): Value[] {
     for (const { node } of v.uses) if (node !== add && node.outputs.length === 1 && node.op !== 'Shape') queue.push(node.outputs[0]!);
   }
   return out;
-}
-
-function slicedValues(plan: SlicePlan, branch: readonly Value[], shortcuts: readonly Node[]): Value[] {
-  const normOutputs = [...plan.sublayers.map((s) => s.norm), plan.final.norm].map((n) => n.input.uses.find((u) => u.node.op === 'RMSNorm')?.node.outputs[0]);
-  return [
-    ...plan.states,
-    ...plan.tables.map((g) => g.outputs[0]!),
-    ...normOutputs.filter((v): v is Value => v !== undefined),
-    ...branch,
-    ...shortcuts.map((n) => n.outputs[0]!),
-  ];
 }

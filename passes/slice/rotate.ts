@@ -26,8 +26,14 @@ export interface Shortcut {
   readonly node: Node;
 }
 
+export interface Rotated {
+  readonly shortcuts: readonly Shortcut[];
+  /** The new RMSNorms' outputs (sliced values, like the states). */
+  readonly normOutputs: readonly Value[];
+}
+
 /** `bases[i]` rotates states[i]; equal objects for consecutive states mean no shortcut matrix. */
-export function rotateAndSlice(plan: SlicePlan, bases: readonly Basis[], kept: number): Shortcut[] {
+export function rotateAndSlice(plan: SlicePlan, bases: readonly Basis[], kept: number): Rotated {
   if (bases.length !== plan.states.length) throw new Error(`rotateAndSlice: ${bases.length} bases for ${plan.states.length} states`);
   const g = plan.graph;
   for (const gather of plan.tables) {
@@ -35,17 +41,18 @@ export function rotateAndSlice(plan: SlicePlan, bases: readonly Basis[], kept: n
     gather.setInput(0, g.addConstant(table.name, tableTensor(times(readTable(table), bases[0]!.q, kept), table.const!)));
   }
   const shortcuts: Shortcut[] = [];
+  const normOutputs: Value[] = [];
   plan.sublayers.forEach((s, i) => {
     const here = bases[i]!;
     const next = bases[i + 1]!;
     for (const r of s.readers) rotateReader(r, here.q, kept);
     for (const w of s.writers) rotateWriter(w, next.q, kept);
-    replaceNorm(s.norm, plan.width, kept);
+    normOutputs.push(replaceNorm(s.norm, plan.width, kept));
     if (here !== next) shortcuts.push({ add: s.add, node: insertShortcut(g, s.add, s.state, transposeTimes(here.q, next.q, kept, kept)) });
   });
   for (const r of plan.final.readers) rotateReader(r, bases[bases.length - 1]!.q, kept);
-  replaceNorm(plan.final.norm, plan.width, kept);
-  return shortcuts;
+  normOutputs.push(replaceNorm(plan.final.norm, plan.width, kept));
+  return { shortcuts, normOutputs };
 }
 
 function rotateReader(node: Node, q: Matrix, kept: number): void {
@@ -62,7 +69,7 @@ function rotateWriter(node: Node, q: Matrix, kept: number): void {
 }
 
 /** A fresh RMSNorm (no shift) dividing by the original width, in place of the norm node. */
-function replaceNorm(norm: Norm, width: number, kept: number): void {
+function replaceNorm(norm: Norm, width: number, kept: number): Value {
   const node = norm.node;
   const g = node.graph;
   const dtype = norm.input.dtype ?? 'float32';
@@ -84,6 +91,7 @@ function replaceNorm(norm: Norm, width: number, kept: number): void {
   out.shape = norm.output.shape;
   norm.output.replaceAllUsesWith(out);
   g.removeNode(node, true);
+  return out;
 }
 
 /** state -> Linear(state, S) on the Add's skip input. */
