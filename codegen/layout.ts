@@ -1,20 +1,20 @@
 // The layout cost model: which storage each Linear weight gets. Estimates are relative to our
-// dense kernel's time on the same product, fitted to bench/results.json (768x3072, this
-// machine): the unstructured kernels took about 2.8x density of the dense time at 64 tokens
-// (50%: 1.55x, 70%: 0.78x, 90%: 0.26x) and about 3x density at one token (70%: 1.35x, 90%:
-// 0.29x); 2:4 ran at 1.05x dense at 64 tokens and no faster than dense at one token. So
-// unstructured pays below roughly 35% density, and 2:4 does not pay on this machine yet:
-// `auto` picks it only when the estimate beats dense, which the figures below never give.
-// 4x1 blocks (codegen/wasm/kernels/bsr.ts) ran at 0.29x dense time at 20% block density,
-// both at 64 tokens and at one (3.5x faster), so about 1.45x block density.
+// dense kernel's time on the same product, fitted to measurements of 768x3072 on this machine
+// (bench/results.json): the unstructured kernels took about 2.8x density of the dense time at
+// 64 tokens (50%: 1.55x, 70%: 0.78x, 90%: 0.26x) and about 3x density at one token (70%: 1.35x,
+// 90%: 0.29x), so unstructured pays below roughly 35% density. N:M (2:4) runs at about 0.67x
+// dense time at 64 tokens (the L1-blocked row-step kernel of nm.ts) but 2.2x at one token
+// (its x gather is slower than dense's broadcast), so `auto` takes it for many tokens only.
+// 4x1 blocks (bsr.ts) at 20% block density ran at 0.22x dense time at 64 tokens and 0.29x at
+// one token: about 1.1x and 1.45x the block density.
 
 import { warning, type Diagnostic } from '../ir/diagnostics.js';
 import { blockStats } from './wasm/kernels/bsr.js';
 import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
 
 const CSR_COST_PER_DENSITY = { tokens: 2.8, oneToken: 3.0 };
-const NM_COST = { tokens: 1.05, oneToken: 1.2 };
-const BSR_COST_PER_BLOCK_DENSITY = { tokens: 1.45, oneToken: 1.45 };
+const NM_COST = { tokens: 0.67, oneToken: 2.2 };
+const BSR_COST_PER_BLOCK_DENSITY = { tokens: 1.1, oneToken: 1.45 };
 
 export interface WeightStats {
   density: number;

@@ -19,13 +19,23 @@ async function endToEnd(spec: MlpSpec, format: 'auto' | 'bsr'): Promise<{ error:
   return { error: maxRelError(got, want), layouts: built.manifest.layers.map((l) => l.layout) };
 }
 
-describe('4x1 block-sparse layout (bsr) in whole models', () => {
+describe('block-sparse 4x1 (bsr) and N:M layouts in whole models', () => {
   test('auto picks bsr for 80% block-sparse weights, csr for 90% unstructured, and records the block density', () => {
     const { schedule } = lower(mlpModel({ tokens: 16, d, hidden, pruning: 'block4x1:0.8' }));
     expect(schedule.layers.map((l) => l.layout)).toEqual(['bsr', 'bsr']);
     expect(schedule.layers[0]!.reason).toMatch(/20\.\d% of 4x1 blocks/);
     expect(lower(mlpModel({ tokens: 16, d, hidden, pruning: 0.9 })).schedule.layers.map((l) => l.layout)).toEqual(['csr', 'csr']);
     expect(lower(mlpModel({ tokens: 1, d, hidden, pruning: 'block4x1:0.8' })).schedule.layers.map((l) => l.layout)).toEqual(['bsr', 'bsr']);
+  });
+
+  test('auto: 2:4 weights take the N:M kernel at many tokens and stay dense at one (the cost model)', async () => {
+    expect(lower(mlpModel({ tokens: 16, d, hidden, pruning: '2:4' })).schedule.layers.map((l) => l.layout)).toEqual(['nm', 'nm']);
+    expect(lower(mlpModel({ tokens: 1, d, hidden, pruning: '2:4' })).schedule.layers.map((l) => l.layout)).toEqual(['dense', 'dense']);
+    const built = await buildArtifacts(mlpModel({ tokens: 30, d, hidden, pruning: '2:4' }), { compilerVersion: 'test', name: 'ffn' });
+    const model = await load(built.files.find((f) => f.name.endsWith('.wasm'))!.bytes);
+    const x = mlpInput({ tokens: 30, d, hidden });
+    const want = referenceOutputs(mlpModel({ tokens: 30, d, hidden, pruning: '2:4' }), { x }).get('y')!.data as Float32Array;
+    expect(maxRelError(model.run({ x }).y!.data, want)).toBeLessThan(1e-4);
   });
 
   test('built FFNs match the reference executor at 1, 5 and 16 tokens, auto and forced bsr', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
-import { emitNM, packNM, type NMPattern } from './nm.js';
+import { emitNM, nmBlockRows, packNM, type NMPattern } from './nm.js';
 import { matmulRef, maxRelError, pruneNM, randomFloats, transpose } from './reference.js';
 import type { SparseSpec } from './spmm.js';
 
@@ -50,6 +50,16 @@ describe('N:M kernels on transposed activations (row-step storage)', () => {
       }
     });
   }
+
+  test('X^T larger than L1 is walked in blocks of input rows (first, middle, shorter last), ReLU after the last', async () => {
+    const cases: [number, number, NMPattern, number][] = [[64, 160, { n: 2, m: 4 }, 3], [64, 72, { n: 2, m: 4 }, 2], [29, 160, { n: 4, m: 8 }, 2], [100, 132, { n: 1, m: 4 }, 4]];
+    for (const [M, K, p, blocks] of cases) {
+      const spec = { name: 'nm', M, K, N: 7, bias: true, relu: true };
+      expect(Math.ceil(K / nmBlockRows(spec, p))).toBe(blocks);
+      expect(await check(spec, p, M + K, true)).toBeLessThan(1e-4);
+      expect(await check({ ...spec, bias: false, relu: false }, p, M + K + 1)).toBeLessThan(1e-4);
+    }
+  });
 
   test('one token: row-step gather for 4:8 and 1:4 (runs of 4 and tails of 1-3), position bytes for 2:4', async () => {
     expect(await check({ name: 'nm', M: 1, K: 24, N: 5, bias: true }, { n: 4, m: 8 }, 3)).toBeLessThan(1e-4);

@@ -31,8 +31,10 @@ export interface NMPattern {
 const TWO_FOUR: NMPattern = { n: 2, m: 4 };
 /** Token vectors of the many-token kernel's main strip (see the header). */
 const STRIP_VECTORS = 6;
-/** Kept values per loop iteration. */
-const UNROLL = 1;
+/** Bytes per kept value in the many-token storage: the f32 value and its row step. */
+const RECORD = 5;
+/** Bytes of X^T one block of input rows may take, so that it stays in L1 while every channel walks it. */
+const X_BLOCK_BYTES = 16384;
 
 const isTwoFour = (p: NMPattern): boolean => p.n === 2 && p.m === 4;
 
@@ -50,6 +52,23 @@ function keptRows(W: Float32Array, K: number, N: number, col: number, p: NMPatte
   return rows;
 }
 
+/**
+ * Input rows per block of the many-token kernel: all of K when X^T fits X_BLOCK_BYTES (and for
+ * one token), else as many whole groups as fit (at least one).
+ */
+export function nmBlockRows(spec: SparseSpec, p: NMPattern): number {
+  const { M, K } = spec;
+  if (M === 1 || K * M * 4 <= X_BLOCK_BYTES) return K;
+  return Math.max(1, Math.floor(X_BLOCK_BYTES / (M * 4 * p.m))) * p.m;
+}
+
+/** The blocks of input rows in kernel order: [first row, rows]. */
+function rowBlocks(K: number, blockRows: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let k = 0; k < K; k += blockRows) out.push([k, Math.min(blockRows, K - k)]);
+  return out;
+}
+
 function checkPattern(spec: SparseSpec, p: NMPattern, bias?: Float32Array): void {
   if (p.n < 1 || p.n > p.m || p.m > 128) throw new Error(`unsupported N:M pattern ${p.n}:${p.m}`);
   if (spec.K % p.m !== 0) throw new Error(`${p.n}:${p.m} needs K divisible by ${p.m}, got ${spec.K}`);
@@ -65,21 +84,41 @@ export function packNM(spec: SparseSpec, W: Float32Array, p: NMPattern, bias?: F
   if (spec.M === 1 && isTwoFour(p)) return packPositions2of4(spec, W, bias);
   const { K, N } = spec;
   const perChannel = (K / p.m) * p.n;
+  const rows = Array.from({ length: N }, (_, n) => keptRows(W, K, N, n, p));
   const values = new Float32Array(N * perChannel);
   const steps = new Uint8Array(N * perChannel);
-  for (let n = 0; n < N; n++) {
-    let previous = 0;
-    keptRows(W, K, N, n, p).forEach((k, j) => {
-      values[n * perChannel + j] = W[k * N + n]!;
-      steps[n * perChannel + j] = k - previous;
-      previous = k;
-    });
+  // Block by block of input rows, channel by channel: the order the kernel walks them. Steps
+  // restart at each block's first row.
+  let at = 0;
+  for (const [first, count] of rowBlocks(K, nmBlockRows(spec, p))) {
+    for (let n = 0; n < N; n++) {
+      let previous = first;
+      for (const k of rows[n]!) {
+        if (k < first || k >= first + count) continue;
+        values[at] = W[k * N + n]!;
+        steps[at++] = k - previous;
+        previous = k;
+      }
+    }
   }
   const b = new BlobBuilder();
-  const valuesAt = b.add(values);
-  const stepsAt = b.add(steps);
+  if (spec.M === 1) {
+    // The one-token gather loads four values at once: values and steps as two arrays.
+    const valuesAt = b.add(values);
+    const stepsAt = b.add(steps);
+    const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
+    return { blob: b.build(), offsets: { values: valuesAt, bias: biasAt, counts: 0, k: stepsAt, kBytes: 2 } };
+  }
+  // Many tokens: one 5-byte record per kept value (value, then step), walked by one pointer.
+  const records = new Uint8Array(values.length * RECORD);
+  const view = new DataView(records.buffer);
+  values.forEach((v, i) => {
+    view.setFloat32(i * RECORD, v, true);
+    records[i * RECORD + 4] = steps[i]!;
+  });
+  const recordsAt = b.add(records);
   const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
-  return { blob: b.build(), offsets: { values: valuesAt, bias: biasAt, counts: 0, k: stepsAt, kBytes: 2 } };
+  return { blob: b.build(), offsets: { values: recordsAt, bias: biasAt, counts: 0, k: recordsAt, kBytes: 2 } };
 }
 
 /** Add `spec.name(xT, w, yT)` for a packNM blob (x row-major for one token: the same bytes). */
@@ -99,40 +138,66 @@ export function emit2of4(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
 }
 
 /**
- * Many tokens: channels outer and strips inner so a channel's values and row steps are reused
- * from L1 by every strip; one kept value per loop iteration (see the header).
+ * Many tokens: blocks of input rows outer (X^T's block stays in L1), then channels, then token
+ * strips, so a channel's values and row steps are reused from L1 by every strip; one kept value
+ * per loop iteration (see the header). The first block starts from the bias, later ones add to
+ * the partial sums in Y^T; ReLU comes with the last.
  */
 function emitNMTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets'], p: NMPattern): void {
   const { M, K, N } = spec;
   const rowBytes = M * 4;
-  const perChannel = (K / p.m) * p.n;
   const shift = Math.log2(rowBytes);
+  const blocks = rowBlocks(K, nmBlockRows(spec, p));
   m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
-    const [xs, ys, cv, cs, pv, ps, pb, px] = Array.from({ length: 8 }, () => fn.local(i32));
+    const [xb, xs, ys, cr, pr, end, pb, px] = Array.from({ length: 8 }, () => fn.local(i32));
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
-    const rowStep = (j: number): ExprRef => {
-      const step = m.i32.load8U(m.get(ps), j);
+    const rowStep = (): ExprRef => {
+      const step = m.i32.load8U(m.get(pr), 4);
       return Number.isInteger(shift) ? m.i32.shl(step, m.i32.const(shift)) : m.i32.mul(step, m.i32.const(rowBytes));
     };
-    const kept = (strip: Strip, count: number): ExprRef[] => Array.from({ length: count }, (_, j) => [
-      m.set(px, m.i32.add(m.get(px), rowStep(j))),
-      strip.loadWeight(m.get(pv), 4 * j),
-      ...strip.accumulate(px, 0),
-    ]).flat();
+    // The loop over a channel's records ends on the record pointer itself (no counter).
+    const walk = (strip: Strip, count: number): ExprRef => {
+      const label = fn.label('kept');
+      return m.block(null, [
+        m.set(end, m.i32.add(m.get(pr), m.i32.const(count * RECORD))),
+        m.loop(label, m.block(null, [
+          m.set(px, m.i32.add(m.get(px), rowStep())),
+          strip.loadWeight(m.get(pr)),
+          ...strip.accumulate(px, 0),
+          bump(fn, pr, RECORD),
+          m.br(label, m.i32.ne(m.get(pr), m.get(end))),
+        ])),
+      ]);
+    };
+    /** Accumulators := the partial sums already in Y^T at the strip. */
+    const resume = (strip: Strip): ExprRef[] => strip.acc.map((a, i) => m.set(a, strip.vectors > 0 ? m.v128.load(m.get(ys), i * 16) : m.f32.load(m.get(ys), i * 4)));
+    const block = (rows: number, first: boolean, last: boolean): ExprRef[] => {
+      const perChannel = (rows / p.m) * p.n;
+      return [
+        m.set(ys, m.get(yArg)), m.set(pb, at(offsets.bias)),
+        repeat(fn, N, [
+          m.set(xs, m.get(xb)),
+          ...forEachStrip(fn, M, xs, ys, (strip) => [
+            ...(first ? strip.init(spec.bias ? { ptr: pb, offset: 0 } : undefined) : resume(strip)),
+            m.set(pr, m.get(cr)), m.set(px, m.get(xs)),
+            walk(strip, perChannel),
+            ...strip.store(ys, 0, last && (spec.relu ?? false)),
+          ], STRIP_VECTORS),
+          // The strips left pr at the next channel's records in this block.
+          m.set(cr, m.get(pr)), bump(fn, pb, first && spec.bias ? 4 : 0),
+        ]),
+        bump(fn, xb, rows * rowBytes),
+      ];
+    };
+    // First block, the equal middle ones as one loop, the last (possibly shorter) one.
+    const n = blocks.length;
+    const rowsOf = (i: number): number => blocks[i]![1];
     return [
-      m.set(cv, at(offsets.values)), m.set(cs, at(offsets.k)), m.set(pb, at(offsets.bias)), m.set(ys, m.get(yArg)),
-      repeat(fn, N, [
-        m.set(xs, m.get(xArg)),
-        ...forEachStrip(fn, M, xs, ys, (strip) => [
-          ...strip.init(spec.bias ? { ptr: pb, offset: 0 } : undefined),
-          m.set(pv, m.get(cv)), m.set(ps, m.get(cs)), m.set(px, m.get(xs)),
-          repeat(fn, Math.floor(perChannel / UNROLL), [...kept(strip, UNROLL), bump(fn, pv, 4 * UNROLL), bump(fn, ps, UNROLL)]),
-          ...kept(strip, perChannel % UNROLL),
-          ...strip.store(ys, 0, spec.relu ?? false),
-        ], STRIP_VECTORS),
-        bump(fn, cv, perChannel * 4), bump(fn, cs, perChannel), bump(fn, pb, spec.bias ? 4 : 0),
-      ]),
+      m.set(cr, at(offsets.values)), m.set(xb, m.get(xArg)),
+      ...block(rowsOf(0), true, n === 1),
+      ...(n > 2 ? [repeat(fn, n - 2, block(rowsOf(1), false, false))] : []),
+      ...(n > 1 ? block(rowsOf(n - 1), false, true) : []),
     ];
   });
 }
