@@ -182,6 +182,8 @@ const SCORING = {
   explicit: 'as listed by --heads',
 } as const;
 
+const COMPENSATED = { refit: 'reader refit on calibration', mean: 'mean output moved into the bias', none: '' } as const;
+
 const list = (xs: readonly number[]) => (xs.length ? xs.join(',') : '-');
 
 function formatHeads(r: HeadPruneReport, s: CompressionSummary, opts: PruneHeadsOptions, calib: CalibrationSet | undefined): string {
@@ -193,7 +195,7 @@ function formatHeads(r: HeadPruneReport, s: CompressionSummary, opts: PruneHeads
     `${l.kvHeads} -> ${l.kvHeads - l.removedKv.length}`,
     list(l.removed),
     list(l.removedKv),
-    l.skipped ? `left as it was (${l.skipped})` : '',
+    l.skipped ? `left as it was (${l.skipped})` : COMPENSATED[l.compensated ?? 'none'],
   ]);
   const lines = [`${opts.model}: ${removed} of ${total} attention heads removed, chosen ${SCORING[r.scoring]}`];
   if (calib) lines.push(`calibration: ${calib.description}`);
@@ -205,7 +207,7 @@ function formatNeurons(r: NeuronPruneReport, s: CompressionSummary, opts: PruneN
   const removed = r.layers.reduce((n, l) => n + l.removed, 0);
   const total = r.layers.reduce((n, l) => n + l.hidden, 0);
   const how = r.scoring === 'calibration' ? 'by calibration (||x_j|| * ||W_down[j]||)' : 'by weights alone (||W_up[j]|| * ||W_gate[j]|| * ||W_down[j]||; give --calib to rank by calibration)';
-  const rows = r.layers.map((l) => [l.name, `${l.hidden} -> ${l.hidden - l.removed}`, l.skipped ? `left as it was (${l.skipped})` : '']);
+  const rows = r.layers.map((l) => [l.name, `${l.hidden} -> ${l.hidden - l.removed}`, l.skipped ? `left as it was (${l.skipped})` : COMPENSATED[l.compensated ?? 'none']]);
   const lines = [`${opts.model}: ${removed} of ${total} FFN hidden channels removed, chosen ${how}`];
   if (calib) lines.push(`calibration: ${calib.description}`);
   lines.push('', formatTable([['layer', 'hidden', ''], ...rows], ['l', 'r', 'l']), '', ...formatSummary(s), `wrote ${opts.out}`);

@@ -10,11 +10,11 @@
 // rows and output rows, Frobenius norms), a channel ||W_up[j]|| (* ||W_gate[j]||) * ||W_down[j]||.
 
 import type { Graph, Node, Value } from '../../ir/graph.js';
-import { execute } from '../../ir/executor/index.js';
-import { Tensor } from '../../ir/tensor.js';
+import type { Tensor } from '../../ir/tensor.js';
 import { runWithObserver } from '../calibration.js';
 import { linearLayer } from '../permute/layers.js';
 import type { AttentionBlock, MlpBlock } from '../structure/types.js';
+import type { ReaderStats } from './refit.js';
 
 export type ScoreSource = 'calibration' | 'weights';
 
@@ -78,18 +78,23 @@ export function headScoresFromWeights(sites: readonly HeadSite[]): Float64Array[
  */
 export interface CalibratedScores {
   readonly scores: Float64Array[];
-  /** Per site: the mean over calibration tokens of each input channel of the reading layer. */
-  readonly means: Float64Array[];
+  /** Per site: the reading layer's input statistics (X^T X only up to MAX_GRAM channels). */
+  readonly stats: ReaderStats[];
 }
+
+/** Widest reader input that gets X^T X for the refit (2048^2 doubles are 32 MiB). */
+export const MAX_GRAM = 2048;
 
 /** Per head: sum over tokens of ||(x_h - mean_h) W_o[h]||^2, the centered output contribution. */
 export function headScoresFromCalibration(graph: Graph, sites: readonly HeadSite[], batches: Batches): CalibratedScores {
   const raw = sites.map((s) => new Float64Array(s.heads));
   const weights = sites.map((s) => inputMajor(s.out));
   const sums = weights.map((w) => new Float64Array(w.k));
+  const grams = weights.map((w) => new Float64Array(w.k <= MAX_GRAM ? w.k * w.k : 0));
   const tokens = observeReaderInputs(graph, sites.map((s) => s.out), batches, (i, x) => {
     accumulateHeads(x, sites[i]!, weights[i]!, raw[i]!);
     addColumnSums(x, sums[i]!);
+    addGram(x, sums[i]!.length, grams[i]!);
   });
   const means = sums.map((s, i) => s.map((x) => x / Math.max(1, tokens[i]!)));
   const scores = sites.map((site, i) => {
@@ -105,7 +110,7 @@ export function headScoresFromCalibration(graph: Graph, sites: readonly HeadSite
       return Math.max(0, r - tokens[i]! * mean);
     });
   });
-  return { scores, means };
+  return { scores, stats: sites.map((_, i) => ({ tokens: tokens[i]!, mean: means[i]!, gram: mirrored(grams[i]!, sums[i]!.length) })) };
 }
 
 /** Run the batches, calling `observe(site, x)` with each reader's input; returns tokens seen per site. */
@@ -124,6 +129,25 @@ function observeReaderInputs(graph: Graph, readers: readonly Node[], batches: Ba
     }
   });
   return tokens;
+}
+
+/** X^T X (upper triangle accumulated, mirrored as it goes: cheap enough at these widths). */
+function addGram(x: Float32Array, k: number, into: Float64Array): void {
+  if (into.length === 0) return;
+  for (let r = 0; r < x.length; r += k) {
+    for (let i = 0; i < k; i++) {
+      const xi = x[r + i]!;
+      if (xi === 0) continue;
+      const row = i * k;
+      for (let j = i; j < k; j++) into[row + j]! += xi * x[r + j]!;
+    }
+  }
+}
+
+/** The symmetric X^T X from its accumulated upper triangle. */
+function mirrored(gram: Float64Array, k: number): Float64Array {
+  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) gram[j * k + i] = gram[i * k + j]!;
+  return gram;
 }
 
 function addColumnSums(x: Float32Array, into: Float64Array): void {
@@ -164,8 +188,10 @@ export function neuronScoresFromWeights(sites: readonly MlpSite[]): Float64Array
 export function neuronScoresFromCalibration(graph: Graph, sites: readonly MlpSite[], batches: Batches): CalibratedScores {
   const sums = sites.map((s) => new Float64Array(channelRows(s.up, 'out').rows));
   const squares = sums.map((s) => new Float64Array(s.length));
+  const grams = sums.map((s) => new Float64Array(s.length <= MAX_GRAM ? s.length * s.length : 0));
   const tokens = observeReaderInputs(graph, sites.map((s) => s.down), batches, (i, x) => {
     addColumnSums(x, sums[i]!);
+    addGram(x, sums[i]!.length, grams[i]!);
     const sq = squares[i]!;
     const c = sq.length;
     for (let r = 0; r < x.length; r += c) for (let j = 0; j < c; j++) sq[j]! += x[r + j]! * x[r + j]!;
@@ -176,50 +202,5 @@ export function neuronScoresFromCalibration(graph: Graph, sites: readonly MlpSit
     const t = Math.max(1, tokens[i]!);
     return squares[i]!.map((sq, j) => Math.sqrt(Math.max(0, sq / t - means[i]![j]! ** 2) * down.norms(j, j + 1)));
   });
-  return { scores, means };
-}
-
-/**
- * Head importance by ablation: how much the model's outputs move (summed squared difference)
- * when the head alone is silenced (its output-projection rows zeroed), over the first
- * `maxBatches` calibration batches. Costs one run per head and batch.
- */
-export function headScoresByAblation(graph: Graph, sites: readonly HeadSite[], batches: Batches, maxBatches: number): Float64Array[] {
-  const scores = sites.map((s) => new Float64Array(s.heads));
-  let seen = 0;
-  for (const batch of batches) {
-    if (seen++ >= maxBatches) break;
-    const base = execute(graph, batch);
-    sites.forEach((site, i) => {
-      const weight = site.out.inputs[linearLayer(site.out)!.weightIndex]!;
-      const original = weight.const!;
-      try {
-        for (let h = 0; h < site.heads; h++) {
-          weight.const = zeroedInputRows(site.out, original, h * site.headDim, (h + 1) * site.headDim);
-          scores[i]![h]! += outputDistance(base, execute(graph, batch));
-        }
-      } finally {
-        weight.const = original;
-      }
-    });
-  }
-  return scores;
-}
-
-function zeroedInputRows(node: Node, t: Tensor, from: number, to: number): Tensor {
-  const inAxis = linearLayer(node)!.weightInAxis;
-  const data = Float32Array.from(t.toFloat32());
-  const [r, c] = t.shape as [number, number];
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) if ((inAxis === 0 ? i : j) >= from && (inAxis === 0 ? i : j) < to) data[i * c + j] = 0;
-  return new Tensor('float32', t.shape, data);
-}
-
-function outputDistance(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>): number {
-  let s = 0;
-  for (const [name, t] of a) {
-    const x = t.toFloat32();
-    const y = b.get(name)!.toFloat32();
-    for (let i = 0; i < x.length; i++) s += (x[i]! - y[i]!) ** 2;
-  }
-  return s;
+  return { scores, stats: sites.map((_, i) => ({ tokens: tokens[i]!, mean: means[i]!, gram: mirrored(grams[i]!, sums[i]!.length) })) };
 }

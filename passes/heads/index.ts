@@ -22,6 +22,7 @@ import {
   type ScoreSource,
 } from './importance.js';
 import { canCompensate, compensateBias } from './compensate.js';
+import { refitReader, type ReaderStats } from './refit.js';
 import { lowestAcrossLayers, lowestPerLayer } from './select.js';
 
 export type { HeadSite, MlpSite, ScoreSource } from './importance.js';
@@ -44,6 +45,8 @@ export interface HeadPruneOptions {
   /** Remove exactly these heads, by transformer layer index. */
   readonly heads?: ReadonlyMap<number, readonly number[]>;
   readonly calib?: Batches;
+  /** With calib: refit the output projection on the kept heads (default true; see refit.ts). */
+  readonly refit?: boolean;
 }
 
 export interface HeadLayerReport {
@@ -55,7 +58,10 @@ export interface HeadLayerReport {
   readonly removed: readonly number[];
   /** kv heads removed with them (all their query heads went). */
   readonly removedKv: readonly number[];
-  readonly scores?: readonly number[];
+  /** Importance per head (calibration or weight scores, see importance.ts). */
+  readonly scores: readonly number[];
+  /** How the output projection made up for the removal (with calibration: refit). */
+  readonly compensated?: Compensated;
   /** Why this layer was left unchanged. */
   readonly skipped?: string;
 }
@@ -67,31 +73,24 @@ export interface HeadPruneReport {
 }
 
 export function pruneHeads(graph: Graph, sites: readonly Labeled<HeadSite>[], opts: HeadPruneOptions): HeadPruneReport {
-  let scoring: HeadPruneReport['scoring'];
-  let scores: Float64Array[] | undefined;
-  let means: Float64Array[] | undefined;
-  let choice: number[][];
-  if (opts.heads) {
-    scoring = 'explicit';
-    choice = explicitHeads(sites, opts.heads);
-  } else {
-    const ratio = checkRatio(opts.ratio);
-    scoring = opts.calib ? 'calibration' : 'weights';
-    const plain = sites.map((s) => s.site);
-    const calibrated = opts.calib ? headScoresFromCalibration(graph, plain, opts.calib) : undefined;
-    scores = calibrated?.scores ?? headScoresFromWeights(plain);
-    means = calibrated?.means;
-    choice = lowestAcrossLayers(scores, ratio);
-  }
+  // Option mistakes surface before the calibration pass.
+  const explicit = opts.heads ? explicitHeads(sites, opts.heads) : undefined;
+  const ratio = explicit ? 0 : checkRatio(opts.ratio);
+  const plain = sites.map((s) => s.site);
+  const calibrated = opts.calib ? headScoresFromCalibration(graph, plain, opts.calib) : undefined;
+  const scores = calibrated?.scores ?? headScoresFromWeights(plain);
+  const stats = calibrated?.stats;
+  const scoring: HeadPruneReport['scoring'] = explicit ? 'explicit' : calibrated ? 'calibration' : 'weights';
+  const choice = explicit ?? lowestAcrossLayers(scores, ratio);
   const layers = sites.map(({ layer, name, site }, i): HeadLayerReport => {
     const removed = choice[i]!;
-    const base = { layer, name, heads: site.heads, kvHeads: site.kvHeads, headDim: site.headDim, ...(scores ? { scores: [...scores[i]!] } : {}) };
+    const base = { layer, name, heads: site.heads, kvHeads: site.kvHeads, headDim: site.headDim, scores: [...scores[i]!] };
     if (removed.length === 0) return { ...base, removed, removedKv: [] };
     const channels = removed.flatMap((h) => channelsOf(h, site.headDim));
     const seed: RemovalSeed = { value: site.q.value, axis: -1, remove: channels };
-    const skipped = removeGroup(graph, seed, means && { reader: site.out, means: means[i]!, channels });
-    if (skipped) return { ...base, removed: [], removedKv: [], skipped };
-    return { ...base, removed, removedKv: wholeGroups(removed, site.heads, site.kvHeads) };
+    const done = removeGroup(graph, seed, stats && { reader: site.out, stats: stats[i]!, channels, refit: opts.refit !== false });
+    if ('skipped' in done) return { ...base, removed: [], removedKv: [], skipped: done.skipped };
+    return { ...base, removed, removedKv: wholeGroups(removed, site.heads, site.kvHeads), compensated: done.compensated };
   });
   return { scoring, layers };
 }
@@ -100,6 +99,8 @@ export interface NeuronPruneOptions {
   /** Remove round(ratio * hidden) channels of every MLP (and expert). */
   readonly ratio: number;
   readonly calib?: Batches;
+  /** With calib: refit the down projection on the kept channels (default true). */
+  readonly refit?: boolean;
 }
 
 export interface NeuronLayerReport {
@@ -107,6 +108,7 @@ export interface NeuronLayerReport {
   readonly name: string;
   readonly hidden: number;
   readonly removed: number;
+  readonly compensated?: Compensated;
   readonly skipped?: string;
 }
 
@@ -120,32 +122,43 @@ export function pruneNeurons(graph: Graph, sites: readonly Labeled<MlpSite>[], o
   const plain = sites.map((s) => s.site);
   const calibrated = opts.calib ? neuronScoresFromCalibration(graph, plain, opts.calib) : undefined;
   const scores = calibrated?.scores ?? neuronScoresFromWeights(plain);
-  const means = calibrated?.means;
+  const stats = calibrated?.stats;
   const choice = lowestPerLayer(scores, ratio);
   const layers = sites.map(({ layer, name, site }, i): NeuronLayerReport => {
     const removed = choice[i]!;
     const hidden = scores[i]!.length;
     if (removed.length === 0) return { layer, name, hidden, removed: 0 };
-    const skipped = removeGroup(graph, layerOutputSeed(site.up, removed), means && { reader: site.down, means: means[i]!, channels: removed });
-    return skipped ? { layer, name, hidden, removed: 0, skipped } : { layer, name, hidden, removed: removed.length };
+    const done = removeGroup(graph, layerOutputSeed(site.up, removed), stats && { reader: site.down, stats: stats[i]!, channels: removed, refit: opts.refit !== false });
+    return 'skipped' in done ? { layer, name, hidden, removed: 0, skipped: done.skipped } : { layer, name, hidden, removed: removed.length, compensated: done.compensated };
   });
   return { scoring: opts.calib ? 'calibration' : 'weights', layers };
 }
 
-/** The reading layer's bias takes the removed channels' mean contribution. */
+/** The reading layer is refit on the kept channels (or takes the removed ones' mean output). */
 interface Compensation {
   readonly reader: Node;
-  readonly means: Float64Array;
+  readonly stats: ReaderStats;
   readonly channels: readonly number[];
+  /** Refit by least squares; otherwise only the mean output moves into the bias. */
+  readonly refit: boolean;
 }
 
-/** Plan and apply one coupled removal; the reason when it cannot be applied. */
-function removeGroup(graph: Graph, seed: RemovalSeed, compensation?: Compensation): string | undefined {
+/** How the reading layer made up for a removal. */
+export type Compensated = 'refit' | 'mean' | 'none';
+
+/** Plan and apply one coupled removal: what compensated it, or why it cannot be applied. */
+function removeGroup(graph: Graph, seed: RemovalSeed, compensation?: Compensation): { skipped: string } | { compensated: Compensated } {
   const plan = planCoupling(graph, [seed]);
-  if (plan.stops.length > 0) return describeStops(plan);
-  if (compensation && canCompensate(compensation.reader)) compensateBias(graph, compensation.reader, compensation.means, compensation.channels);
+  if (plan.stops.length > 0) return { skipped: describeStops(plan) };
+  let compensated: Compensated = 'none';
+  if (compensation && canCompensate(compensation.reader)) {
+    const { reader, stats, channels } = compensation;
+    const refit = compensation.refit && stats.gram.length > 0 && refitReader(graph, reader, stats, channels);
+    if (!refit) compensateBias(graph, reader, stats.mean, channels);
+    compensated = refit ? 'refit' : 'mean';
+  }
   applyCoupling(graph, plan);
-  return undefined;
+  return { compensated };
 }
 
 const channelsOf = (head: number, headDim: number) => Array.from({ length: headDim }, (_, d) => head * headDim + d);

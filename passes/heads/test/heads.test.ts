@@ -5,7 +5,9 @@
 
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { encodeModel, loadModel } from '../../../frontend/index.js';
+import { readNpy } from '../../../ir/npy.js';
 import { execute } from '../../../ir/executor/index.js';
 import type { Model, Node } from '../../../ir/graph.js';
 import { Tensor } from '../../../ir/tensor.js';
@@ -124,6 +126,56 @@ describe('prune-heads on fixture models', () => {
     expect(() => pruneHeads(model.graph, sites, { heads: new Map([[0, [4]]]) })).toThrow(/head 4 of layer 0/);
     expect(() => pruneHeads(model.graph, sites, { heads: new Map([[0, [0, 1, 2, 3]]]) })).toThrow(/every head/);
   });
+});
+
+/** Calibration batches: `count` windows of 32 tokens from the fixture's calib_tokens, 4 per batch. */
+function calibBatches(name: string, count: number): Map<string, Tensor>[] {
+  const all = readNpy(new Uint8Array(readFileSync(fixturePath(name, 'calib_tokens.npy'))));
+  const width = all.shape[1]!;
+  const rows = Array.from({ length: count }, (_, r) => (all.data as BigInt64Array).slice(r * width, r * width + 32));
+  const out: Map<string, Tensor>[] = [];
+  for (let b = 0; b < count; b += 4) {
+    const part = rows.slice(b, b + 4);
+    const data = new BigInt64Array(part.length * 32);
+    part.forEach((r, i) => data.set(r, i * 32));
+    out.push(new Map([['input_ids', new Tensor('int64', [part.length, 32], data)]]));
+  }
+  return out;
+}
+
+/** Relative squared error of `model`'s outputs against `reference` over the batches. */
+function outputError(model: Model, batches: Map<string, Tensor>[], reference: Map<string, Tensor>[]): number {
+  let num = 0;
+  let den = 0;
+  batches.forEach((b, i) => {
+    for (const [name, t] of execute(model.graph, b)) {
+      const x = t.toFloat32();
+      const y = reference[i]!.get(name)!.toFloat32();
+      for (let j = 0; j < x.length; j++) {
+        num += (x[j]! - y[j]!) ** 2;
+        den += y[j]! ** 2;
+      }
+    }
+  });
+  return num / den;
+}
+
+describe('refitting the reading layer on calibration data', () => {
+  for (const [name, what] of [['llama', 'heads'], ['gpt2', 'neurons']] as const) {
+    it(`${name} ${what}: the refit output is closer to the unpruned model than plain removal`, async () => {
+      const batches = calibBatches(name, 8);
+      const errors: number[] = [];
+      for (const refit of [false, true]) {
+        const model = await canonical(name);
+        const reference = batches.map((b) => execute(model.graph, b));
+        if (what === 'heads') pruneHeads(model.graph, headSites(model.graph, name), { ratio: 0.25, calib: batches, refit });
+        else pruneNeurons(model.graph, mlpSites(model.graph), { ratio: 0.25, calib: batches, refit });
+        verify(model.graph);
+        errors.push(outputError(model, batches, reference));
+      }
+      expect(errors[1]!).toBeLessThan(0.8 * errors[0]!);
+    });
+  }
 });
 
 describe('prune-neurons on fixture models', () => {
