@@ -1,10 +1,16 @@
 // MoE expert pruning: rank each block's experts by how calibration tokens route to them (gate
 // mass or selection frequency; router column norms without calibration data) or choose the kept
-// set that keeps the block output closest to the original (error), keep `keep` per block,
-// remove the rest (remove.ts), and optionally merge each dropped expert into the kept expert
-// that inherits its tokens when that lowers the block's output error on calibration data
-// (merge.ts). Blocks are done in graph order, so a block's measured error has the blocks before
-// it already pruned, against the unpruned model's block output.
+// set that keeps the block output closest to the original (error), keep `keep` per block, and
+// remove the rest (remove.ts). With `merge`, two ways of recombining the dropped experts' work
+// into the kept ones are tried per block and the best is kept if it lowers the block's output
+// error on held-out calibration batches: averaging each dropped expert's neurons into the kept
+// expert inheriting its tokens (merge.ts, after DERN / MC-SMoE), and a least-squares refit of
+// the kept experts' down projections (refit.ts). Blocks are done in graph order, so a block's
+// error is measured (and its refit fitted) with the blocks before it already pruned, against
+// the unpruned model's block output.
+//
+// Memory: merging and rank 'error' keep the unpruned block outputs of `errorBatches` batches
+// (tokens x width floats per block; rank 'error' also every expert's output).
 
 import { SparsecError } from '../../ir/diagnostics.js';
 import type { Graph, Node, Value } from '../../ir/graph.js';
@@ -34,7 +40,10 @@ export interface ExpertPruneConfig {
   readonly calib?: Iterable<ReadonlyMap<string, Tensor>>;
   /** Try merging dropped experts into kept ones (needs calib). */
   readonly merge?: boolean;
-  /** Calibration batches whose block outputs judge kept sets (rank 'error') and merges (default 16; the last quarter is held out to judge merges). */
+  /**
+   * Calibration batches whose block outputs judge kept sets (rank 'error') and merges (default
+   * 16; merges are fitted on the first three quarters and judged on the last).
+   */
   readonly errorBatches?: number;
   readonly onProgress?: (step: string) => void;
 }
