@@ -78,10 +78,11 @@ function readsInput(node: Node, input: Value): boolean {
 
 /** The Softmax whose probabilities a MatMul reads (through casts, as fp16 exports upcast). */
 function softmaxOf(v: Value): Node | undefined {
-  for (let depth = 0; depth < 3; depth++) {
+  for (let depth = 0; depth < 4; depth++) {
     const p = v.producer;
     if (p?.op === Op.Softmax) return p;
-    if (p?.op !== Op.Cast && p?.op !== Op.Identity && p?.op !== Op.Dropout) return undefined;
+    // Reshape/Flatten: opset < 13 Softmax coerces to 2-D; the importer writes that out.
+    if (p?.op !== Op.Cast && p?.op !== Op.Identity && p?.op !== Op.Dropout && p?.op !== Op.Reshape && p?.op !== Op.Flatten) return undefined;
     v = p.inputs[0]!;
   }
   return undefined;
@@ -151,6 +152,8 @@ function scoresMatMul(v: Value, masks: Value[], depth: number): Node | undefined
     }
     case Op.Cast:
     case Op.Identity:
+    case Op.Reshape:
+    case Op.Flatten:
       return scoresMatMul(p.inputs[0]!, masks, depth + 1);
     default:
       return undefined;
