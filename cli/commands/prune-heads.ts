@@ -177,7 +177,7 @@ async function save(model: Model, file: string): Promise<void> {
 }
 
 const SCORING = {
-  calibration: 'by calibration (output contribution ||x_h W_o[h]||^2 over the calibration tokens)',
+  calibration: 'by calibration (how much the output of each head, x_h W_o[h], varies around its mean over the calibration tokens)',
   weights: 'by weights alone (||W_v[kv(h)]|| * ||W_o[h]||; give --calib to rank by calibration)',
   explicit: 'as listed by --heads',
 } as const;
@@ -206,7 +206,7 @@ function formatHeads(r: HeadPruneReport, s: CompressionSummary, opts: PruneHeads
 function formatNeurons(r: NeuronPruneReport, s: CompressionSummary, opts: PruneNeuronsOptions, calib: CalibrationSet | undefined): string {
   const removed = r.layers.reduce((n, l) => n + l.removed, 0);
   const total = r.layers.reduce((n, l) => n + l.hidden, 0);
-  const how = r.scoring === 'calibration' ? 'by calibration (||x_j|| * ||W_down[j]||)' : 'by weights alone (||W_up[j]|| * ||W_gate[j]|| * ||W_down[j]||; give --calib to rank by calibration)';
+  const how = r.scoring === 'calibration' ? 'by calibration (std(x_j) * ||W_down[j]||)' : 'by weights alone (||W_up[j]|| * ||W_gate[j]|| * ||W_down[j]||; give --calib to rank by calibration)';
   const rows = r.layers.map((l) => [l.name, `${l.hidden} -> ${l.hidden - l.removed}`, l.skipped ? `left as it was (${l.skipped})` : COMPENSATED[l.compensated ?? 'none']]);
   const lines = [`${opts.model}: ${removed} of ${total} FFN hidden channels removed, chosen ${how}`];
   if (calib) lines.push(`calibration: ${calib.description}`);
