@@ -36,3 +36,10 @@ describe('compression summary', () => {
     expect(formatSummary(summary).join('\n')).toMatch(/parameters .* -> .*\nwasm speed .* ms -> .* ms \(\d+\.\d\dx\) at input_ids=1x64/);
   }, 60_000);
 });
+
+describe('tied tables', () => {
+  it('count a head stored as the transposed token table once', async () => {
+    // gpt2 ties its head to the token table; constant folding stores the head as a transposed copy.
+    expect(countParameters((await canonical('gpt2')).graph)).toBe(224_640);
+  });
+});

@@ -69,13 +69,8 @@ export interface SliceReport {
   readonly normKind: 'layernorm' | 'rmsnorm';
   /** LayerNorm model: writers were mean-centered and the norms became RMSNorm. */
   readonly centered: boolean;
-  /**
-   * Learned parameters before, a tied embedding/head table counted once even where the file
-   * stores the head's copy separately (as torch's exporter does); `storedParametersBefore`
-   * counts every stored tensor.
-   */
+  /** Learned parameters (analysis/parameters.ts: a tied table once, shortcut matrices included). */
   readonly parametersBefore: number;
-  readonly storedParametersBefore: number;
   readonly parametersAfter: number;
   /** Elements of the shortcut matrices (included in parametersAfter). */
   readonly shortcutParameters: number;
@@ -117,8 +112,8 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
   const scope = opts.scope ?? 'model';
   const width = plan.width;
   const kept = targetWidth(width, opts.ratio, opts.multiple);
-  const storedParametersBefore = countParameters(graph);
-  const parametersBefore = storedParametersBefore - tiedCopySize(structure);
+  // countParameters counts a head stored as the transposed token table once.
+  const parametersBefore = countParameters(graph);
 
   const tableMeans = foldNorms(plan);
   let covariances: Map<Value, StateCovariance> | undefined;
@@ -149,7 +144,7 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
   const shortcutParameters = shortcuts.reduce((n, s) => n + s.node.inputs[1]!.const!.size, 0);
   return {
     width, kept, scope, normKind: plan.normKind, centered: plan.normKind === 'layernorm',
-    parametersBefore, storedParametersBefore, parametersAfter: countParameters(graph), shortcutParameters, shortcuts: shortcuts.length,
+    parametersBefore, parametersAfter: countParameters(graph), shortcutParameters, shortcuts: shortcuts.length,
     headTie,
     sublayers: plan.sublayers.map((s, i) => ({
       name: s.name, readers: s.readers.length, writers: s.writers.length, shortcut: shortcutIds.has(s.add),
@@ -160,13 +155,6 @@ export function sliceModel(model: Model, structure: ModelStructure, opts: SliceM
     calibrationSamples: covariances ? [...covariances.values()][0]?.samples ?? 0 : 0,
     ms: performance.now() - start,
   };
-}
-
-/** Elements of a tied head's weight when it is a separate copy of the token table. */
-function tiedCopySize(s: ModelStructure): number {
-  if (!s.head?.tied || !s.embedding) return 0;
-  const weight = s.head.node.inputs[1];
-  return weight && weight !== s.embedding.table && weight.const ? weight.const.size : 0;
 }
 
 /**
