@@ -41,7 +41,7 @@ export function formatStructure(s: ModelStructure): string[] {
   const e = s.embedding;
   if (e) {
     const table = e.table.const ? ` [${e.table.const.shape.join('x')}]` : '';
-    const pos = e.positions ? ` + positions ${e.positions.table.name}` : '';
+    const pos = [e.positions ? ` + positions ${e.positions.table.name}` : '', ...(e.extra ?? []).map((x) => ` + ${x.table.name}`)].join('');
     const norm = e.norm ? `, ${e.norm.kind} ${e.norm.node.name}` : '';
     lines.push(`  embedding  ${e.table.name}${table}${pos}${norm}`);
   }

@@ -38,12 +38,15 @@ export function findEmbedding(graph: Graph, pos: ReadonlyMap<Node, number>): Emb
 function embeddingFrom(gather: Node): Embedding {
   let output = scaled(gather.outputs[0]!);
   let positions: Embedding['positions'];
+  const extra: NonNullable<Embedding['extra']>[number][] = [];
   // Embeddings summed into the token embedding: positions first, then token types and such.
   for (;;) {
     const add = output.uses.length === 1 && output.uses[0]!.node.op === Op.Add ? output.uses[0]!.node : undefined;
     const other = add && embeddingGather(otherInput(add, output));
     if (!add || !other) break;
-    positions ??= { gather: other, table: other.inputs[0]!, add };
+    const summed = { gather: other, table: other.inputs[0]!, add };
+    if (positions) extra.push(summed);
+    else positions = summed;
     output = scaled(add.outputs[0]!);
   }
   const only = output.uses.length === 1 ? output.uses[0]!.node : undefined;
@@ -52,7 +55,14 @@ function embeddingFrom(gather: Node): Embedding {
     norm = normOf(only);
     output = only.outputs[0]!;
   }
-  return { gather, table: gather.inputs[0]!, ...(positions ? { positions } : {}), output, ...(norm ? { norm } : {}) };
+  return {
+    gather,
+    table: gather.inputs[0]!,
+    ...(positions ? { positions } : {}),
+    ...(extra.length > 0 ? { extra } : {}),
+    output,
+    ...(norm ? { norm } : {}),
+  };
 }
 
 /** v, or v scaled by a constant when that is its only use (Gemma's embeddings * sqrt(width)). */

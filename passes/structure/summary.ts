@@ -57,7 +57,14 @@ export type SublayerSummary =
     };
 
 export interface StructureSummary {
-  embedding?: { gather: string; table: string; positions?: { gather: string; table: string }; norm?: NormSummary; output: string };
+  embedding?: {
+    gather: string;
+    table: string;
+    positions?: { gather: string; table: string };
+    extra?: { gather: string; table: string }[];
+    norm?: NormSummary;
+    output: string;
+  };
   stream?: { width: number; normPlacement: 'pre' | 'post'; states: string[] };
   layers: { index: number; sublayers: SublayerSummary[] }[];
   finalNorm?: NormSummary;
@@ -134,6 +141,7 @@ export function summarizeStructure(s: ModelStructure): StructureSummary {
             gather: e.gather.name,
             table: e.table.name,
             ...(e.positions ? { positions: { gather: e.positions.gather.name, table: e.positions.table.name } } : {}),
+            ...(e.extra ? { extra: e.extra.map((x) => ({ gather: x.gather.name, table: x.table.name })) } : {}),
             ...norm(e.norm),
             output: e.output.name,
           },

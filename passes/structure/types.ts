@@ -135,6 +135,8 @@ export interface Embedding {
   readonly table: Value;
   /** Learned position embeddings added to the token embeddings, if any. */
   readonly positions?: { readonly gather: Node; readonly table: Value; readonly add: Node };
+  /** Further embeddings summed in after the positions (BERT's token types), in order. */
+  readonly extra?: readonly { readonly gather: Node; readonly table: Value; readonly add: Node }[];
   /**
    * The first residual-stream value (token + position embeddings; after `norm` when the
    * model normalizes its embeddings, as BERT does). Always `stream.states[0]`.

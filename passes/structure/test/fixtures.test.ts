@@ -97,6 +97,8 @@ describe('recognizeStructure on the fixtures', () => {
     expect(s.stream!.normPlacement).toBe('post');
     expect(s.stream!.states).toHaveLength(2 * 2 + 1);
     expect(s.embedding!.norm!.kind).toBe('layernorm');
+    expect(s.embedding!.positions!.table.name).toBe('position_embeddings.weight');
+    expect(s.embedding!.extra!.map((e) => e.table.name)).toEqual(['token_type_embeddings.weight']);
     expectStreamInvariant(s);
     for (const a of attention(s)) {
       expect(a).toMatchObject({ heads: 4, kvHeads: 4, headDim: 16, fused: false, rotary: false, causalMask: false });
