@@ -28,7 +28,7 @@ async function run(opts: Partial<SliceOptions> & { model: string }): Promise<{ s
   let stdout = '';
   let stderr = '';
   const ctx = commandContext({ stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, isTTY: false }, {});
-  await slice({ out: join(tmp, 'out.onnx'), ratio: 0.25, multiple: 8, basis: 'model', untieHead: false, calib: [], calibBatch: 8, json: false, ...opts }, ctx);
+  await slice({ out: join(tmp, 'out.onnx'), ratio: 0.25, multiple: 8, basis: 'model', untieHead: false, calib: [], calibBatch: 8, json: false, noSpeed: true, ...opts }, ctx);
   return { stdout, stderr };
 }
 
@@ -64,6 +64,8 @@ describe('sparsec slice', () => {
     expect(report.headTie).toBe('kept');
     expect(report.sublayers).toHaveLength(8);
     expect(report.parametersAfter).toBeLessThan(0.8 * report.parametersBefore);
+    expect(report.parameters).toEqual({ before: report.parametersBefore, after: report.parametersAfter });
+    expect(report.parametersBefore).toBe(224_640);
     expect(report.quality.increase).toBeLessThan(0.25);
     // The file stores what was reported: the tied table once, plus the 9 norms' scales (export
     // decomposes RMSNorm, so they become plain Mul constants) and a few scalars.
@@ -78,7 +80,8 @@ describe('sparsec slice', () => {
     const calib = windowsFile(tmp, 'llama', 'calib_tokens', 8);
     const { stdout } = await run({ model: join(FIXTURES, 'llama/model.onnx'), calib: [{ file: calib }], basis: 'sublayer' });
     expect(stdout).toMatch(/residual stream 64 -> 48 channels/);
-    expect(stdout).toMatch(/8 shortcut matrices with 18,432 parameters included/);
+    expect(stdout).toMatch(/shortcut matrices: 8, 18,432 parameters/);
+    expect(stdout).toMatch(/parameters  217,664 -> 181,680/);
     expect(stdout).toMatch(/layer 3 mlp .* 48x48/);
   });
 

@@ -7,16 +7,15 @@
 import { saveModel } from '../../frontend/index.js';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import type { Model } from '../../ir/graph.js';
-import type { PerplexityResult } from '../../passes/eval/index.js';
 import { checkSliceOptions, sliceModel, type BasisScope, type SliceReport } from '../../passes/slice/index.js';
 import { canonicalStructure } from '../../passes/structure/canonical.js';
 import type { ModelStructure } from '../../passes/structure/types.js';
 import type { InputBinding } from '../args.js';
 import { loadCalibration, type CalibrationSet } from '../calib-data.js';
+import { baseline, formatSummary, summarize, type CompressionSummary } from '../compression-report.js';
 import type { CommandContext } from '../context.js';
 import { formatCount, formatTable } from '../format.js';
 import { withFile } from '../tensor-files.js';
-import { formatPerplexity, measurePerplexity, readTokenWindows } from './eval.js';
 import { loadUserModel } from './model.js';
 
 export interface SliceOptions {
@@ -42,14 +41,8 @@ export interface SliceOptions {
   /** --eval: held-out token windows; perplexity before and after. */
   eval?: string;
   json: boolean;
-}
-
-interface Quality {
-  data: string;
-  before: PerplexityResult;
-  after: PerplexityResult;
-  /** after / before - 1 */
-  increase: number;
+  /** --no-speed: leave out the WASM speed comparison (it builds and times both models). */
+  noSpeed?: boolean;
 }
 
 export async function slice(opts: SliceOptions, ctx: CommandContext): Promise<void> {
@@ -57,19 +50,16 @@ export async function slice(opts: SliceOptions, ctx: CommandContext): Promise<vo
   const model = await loadUserModel(opts.model, ctx);
   const structure = recognize(model, opts.model, ctx);
   const calib = opts.calib.length > 0 ? loadCalibration(model, opts.calib, { batchRows: opts.calibBatch, modelFile: opts.model }) : undefined;
-  const windows = opts.eval !== undefined ? await readTokenWindows(opts.eval) : undefined;
-  const evaluate = (label: string) => measurePerplexity(model, windows!, { model: opts.model, data: opts.eval!, label }, ctx);
-
-  const before = windows ? evaluate(`${opts.model} (dense)`) : undefined;
+  const reportOpts = { model: opts.model, ...(opts.eval !== undefined ? { eval: opts.eval } : {}), ...(opts.noSpeed ? { noSpeed: true } : {}) };
+  const base = await baseline(model, reportOpts, ctx);
   const report = runSlicing(model, structure, opts, calib, ctx);
   await save(model, opts.out);
-  const after = windows ? evaluate(`${opts.out} (sliced)`) : undefined;
-  const quality = before && after ? { data: opts.eval!, before, after, increase: after.perplexity / before.perplexity - 1 } : undefined;
+  const summary = await summarize(base, model, reportOpts, ctx);
 
   if (opts.json) {
-    ctx.print(JSON.stringify({ model: opts.model, out: opts.out, ratio: opts.ratio, ...report, ...(calib ? { calibration: calib.description } : {}), ...(quality ? { quality } : {}) }, null, 2));
+    ctx.print(JSON.stringify({ model: opts.model, out: opts.out, ratio: opts.ratio, ...report, ...(calib ? { calibration: calib.description } : {}), ...summary }, null, 2));
   } else {
-    ctx.print(formatReport(report, opts, calib, quality));
+    ctx.print(formatReport(report, summary, opts, calib));
   }
 }
 
@@ -114,7 +104,6 @@ async function save(model: Model, file: string): Promise<void> {
 }
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
-const signedPercent = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}%`;
 
 const SCOPE_TEXT: Record<BasisScope, string> = {
   model: 'one rotation for the whole stream (no shortcut matrices)',
@@ -122,8 +111,7 @@ const SCOPE_TEXT: Record<BasisScope, string> = {
   sublayer: 'one rotation per sublayer input (a shortcut matrix on every residual connection)',
 };
 
-function formatReport(r: SliceReport, opts: SliceOptions, calib: CalibrationSet | undefined, quality: Quality | undefined): string {
-  const change = r.parametersAfter / r.parametersBefore - 1;
+function formatReport(r: SliceReport, summary: CompressionSummary, opts: SliceOptions, calib: CalibrationSet | undefined): string {
   const lines = [
     `${opts.model}: residual stream ${r.width} -> ${r.kept} channels (--ratio ${opts.ratio}, multiple of ${opts.multiple}), ${SCOPE_TEXT[r.scope]}`,
     r.centered
@@ -131,13 +119,7 @@ function formatReport(r: SliceReport, opts: SliceOptions, calib: CalibrationSet 
       : 'RMSNorm: gamma folded into the readers',
   ];
   if (calib) lines.push(`calibration: ${calib.description} (${formatCount(r.calibrationSamples)} tokens)`);
-  lines.push(
-    `parameters: ${formatCount(r.parametersBefore)} -> ${formatCount(r.parametersAfter)} (${signedPercent(change)}), ` +
-      `${r.shortcuts} shortcut matrices with ${formatCount(r.shortcutParameters)} parameters included`,
-  );
-  if (r.storedParametersBefore !== r.parametersBefore) {
-    lines.push(`(the tied embedding table counted once: ${opts.model} stores the head's copy too, ${formatCount(r.storedParametersBefore)} in all)`);
-  }
+  lines.push(`shortcut matrices: ${r.shortcuts}, ${formatCount(r.shortcutParameters)} parameters (counted below)`);
   if (r.headTie === 'kept') lines.push(`the output head stays tied to the token embedding table, reading it through a fitted ${r.kept}-row matrix`);
   if (r.headTie === 'untied') lines.push(`the output head shared the token embedding table; it now has its own ${r.kept}-row weight (untied)`);
   if (r.pinnedShapes > 0) lines.push(`${r.pinnedShapes} Shape nodes of sliced values now report the original width ${r.width} (attention reshapes)`);
@@ -153,12 +135,6 @@ function formatReport(r: SliceReport, opts: SliceOptions, calib: CalibrationSet 
       ['l', 'r', 'r', 'r', 'r'],
     ),
   );
-  if (quality) {
-    lines.push(
-      '',
-      `perplexity on ${quality.data}: ${formatPerplexity(quality.before.perplexity)} dense -> ${formatPerplexity(quality.after.perplexity)} sliced (${signedPercent(quality.increase)})`,
-    );
-  }
-  lines.push(`wrote ${opts.out} (${(r.ms / 1000).toFixed(1)} s)`);
+  lines.push('', ...formatSummary(summary), `wrote ${opts.out} (${(r.ms / 1000).toFixed(1)} s slicing)`);
   return lines.join('\n');
 }
