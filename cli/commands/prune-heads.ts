@@ -39,6 +39,11 @@ interface StructuralOptions {
   json: boolean;
   /** Leave out the WASM speed comparison (it builds and times both models). */
   noSpeed?: boolean;
+  /**
+   * With --calib: refit the reading projection (out or down) on the kept channels (default
+   * true); false only moves the removed channels' mean output into its bias.
+   */
+  refit?: boolean;
 }
 
 export interface PruneHeadsOptions extends StructuralOptions {
@@ -64,7 +69,7 @@ export async function pruneHeads(opts: PruneHeadsOptions, ctx: CommandContext): 
   const calib = calibration(model, opts);
   const base = await baseline(model, reportOptions(opts), ctx);
   const report = guarded(opts.model, ctx, 'scoring heads', () =>
-    pruneHeadSites(model.graph, sites, { ...(heads ? { heads } : { ratio: opts.ratio! }), ...(calib ? { calib } : {}) }),
+    pruneHeadSites(model.graph, sites, { ...(heads ? { heads } : { ratio: opts.ratio! }), ...(calib ? { calib } : {}), refit: opts.refit !== false }),
   );
   for (const l of report.layers) if (l.skipped) warnSkipped(ctx, opts.model, l.name, l.skipped);
   if (report.layers.some((l) => l.removed.length === 0 && heads?.has(l.layer))) {
@@ -82,7 +87,7 @@ export async function pruneNeurons(opts: PruneNeuronsOptions, ctx: CommandContex
   const sites = mlpSites(structure, opts.model);
   const calib = calibration(model, opts);
   const base = await baseline(model, reportOptions(opts), ctx);
-  const report = guarded(opts.model, ctx, 'scoring channels', () => pruneMlpSites(model.graph, sites, { ratio: opts.ratio, ...(calib ? { calib } : {}) }));
+  const report = guarded(opts.model, ctx, 'scoring channels', () => pruneMlpSites(model.graph, sites, { ratio: opts.ratio, ...(calib ? { calib } : {}), refit: opts.refit !== false }));
   for (const l of report.layers) if (l.skipped) warnSkipped(ctx, opts.model, l.name, l.skipped);
   await save(model, opts.out);
   const summary = await summarize(base, model, reportOptions(opts), ctx);
