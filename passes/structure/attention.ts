@@ -37,11 +37,11 @@ export function matchAttention(b: Branch): MatchResult<AttentionBlock> {
   if (!scores) return mismatch('no q·k MatMul before the attention Softmax', softmax);
 
   const q = traceToHeads(scores.inputs[0]!);
-  if (!q) return mismatch('q is not a projection split into heads by a Reshape', scores);
+  if ('reason' in q) return mismatch(`q is not a projection split into heads by a Reshape: its trace ${q.reason}`, scores);
   const k = traceToHeads(scores.inputs[1]!);
-  if (!k) return mismatch('k is not a projection split into heads by a Reshape', scores);
+  if ('reason' in k) return mismatch(`k is not a projection split into heads by a Reshape: its trace ${k.reason}`, scores);
   const v = traceToHeads(pv.inputs[1]!);
-  if (!v) return mismatch('v is not a projection split into heads by a Reshape', pv);
+  if ('reason' in v) return mismatch(`v is not a projection split into heads by a Reshape: its trace ${v.reason}`, pv);
 
   if (k.heads !== v.heads || k.headDim !== q.headDim || q.heads % k.heads !== 0) {
     return mismatch(`inconsistent heads: q ${q.heads}x${q.headDim}, k ${k.heads}x${k.headDim}, v ${v.heads}x${v.headDim}`, scores);
@@ -163,19 +163,19 @@ function scoresMatMul(v: Value, masks: Value[], depth: number): Node | undefined
 /**
  * From an attention MatMul operand back to the Reshape that splits a projection part into
  * heads. The first Reshape (walking back) whose input is a projection part is the head split;
- * Reshapes after it (GQA's repeat) are layout.
+ * Reshapes after it (GQA's repeat) are layout. Returns why the trace stopped otherwise.
  */
-function traceToHeads(start: Value): HeadTrace | undefined {
+function traceToHeads(start: Value): HeadTrace | { reason: string } {
   let v = start;
   let rotary = false;
   for (let depth = 0; depth < 24; depth++) {
     const p = v.producer;
-    if (!p) return undefined;
+    if (!p) return { reason: v.isConstant ? `reaches the constant ${v.name}` : `reaches the model input ${v.name}` };
     if (p.op === Op.Reshape) {
       const part = projectionPart(p.inputs[0]);
       if (part) {
         const split = headSplit(p, part.width);
-        return split ? { part, reshape: p, ...split, rotary } : undefined;
+        return split ? { part, reshape: p, ...split, rotary } : { reason: `${p.describe()} does not split ${part.width} channels into [heads, head dim] readable from its target` };
       }
     }
     if (LAYOUT_OPS.has(p.op) || perHeadNorm(p)) {
@@ -198,14 +198,14 @@ function traceToHeads(start: Value): HeadTrace | undefined {
     }
     if (p.op === Op.Add) {
       const x = rotarySource(p);
-      if (!x) return undefined;
+      if (!x) return { reason: `${p.describe()} is neither layout nor a rotary embedding` };
       rotary = true;
       v = x;
       continue;
     }
-    return undefined;
+    return { reason: `stops at ${p.describe()}` };
   }
-  return undefined;
+  return { reason: 'no head Reshape within 24 nodes' };
 }
 
 /**
@@ -219,11 +219,15 @@ function perHeadNorm(p: Node): boolean {
 }
 
 /** A Concat of pieces that all trace to one head split (GQA heads repeated piece by piece). */
-function concatOfOneHead(concat: Node, rotary: boolean): HeadTrace | undefined {
-  const traces = concat.inputs.map((i) => (i ? traceToHeads(i) : undefined));
-  const first = traces[0];
-  if (!first || !traces.every((t) => t?.reshape === first.reshape)) return undefined;
-  return { ...first, rotary: rotary || traces.some((t) => t!.rotary) };
+function concatOfOneHead(concat: Node, rotary: boolean): HeadTrace | { reason: string } {
+  const cache = concat.inputs.find((i) => i?.isGraphInput);
+  if (cache) return { reason: `${concat.describe()} joins the model input ${cache.name} (a key/value cache, not supported)` };
+  const traces = concat.inputs.map((i) => (i ? traceToHeads(i) : { reason: 'an empty Concat input' }));
+  const failed = traces.find((t): t is { reason: string } => 'reason' in t);
+  if (failed) return failed;
+  const heads = traces as HeadTrace[];
+  if (!heads.every((t) => t.reshape === heads[0]!.reshape)) return { reason: `${concat.describe()} joins pieces of different projections` };
+  return { ...heads[0]!, rotary: rotary || heads.some((t) => t.rotary) };
 }
 
 /**

@@ -42,7 +42,7 @@ class Net {
   }
 
   /** Multi-head attention with constant reshape targets [0, 0, heads, headDim]. */
-  attention(x: Value, heads: number, opts: { out?: boolean; qkNorm?: boolean } = {}): Value {
+  attention(x: Value, heads: number, opts: { out?: boolean; qkNorm?: boolean; cache?: boolean } = {}): Value {
     const hd = WIDTH / heads;
     const split = (v: Value) => {
       const r = this.op('Reshape', [v, this.ints([0, 0, heads, hd])], ['batch', 'sequence', heads, hd]);
@@ -51,7 +51,9 @@ class Net {
     // Per-head q/k norms (Qwen3): RMSNorm over the head dim after the split.
     const headNorm = (v: Value) => (opts.qkNorm ? this.op('RMSNorm', [v, this.b.constant(`qk${this.n++}`, Tensor.float32(new Float32Array(hd).fill(1), [hd]))]) : v);
     const q = headNorm(split(this.linear(x, WIDTH, true)));
-    const k = headNorm(split(this.linear(x, WIDTH, true)));
+    const newK = headNorm(split(this.linear(x, WIDTH, true)));
+    const past = opts.cache ? this.b.input('past_k', 'float32', ['batch', heads, 'past', hd]) : undefined;
+    const k = past ? this.op('Concat', [past, newK], ['batch', heads, 'total', hd], { axis: 2 }) : newK;
     const v = split(this.linear(x, WIDTH, true));
     const kt = this.op('Transpose', [k], ['batch', heads, hd, 'sequence'], { perm: [0, 1, 3, 2] });
     const scores = this.op('MatMul', [q, kt], ['batch', heads, 'sequence', 'sequence']);
@@ -136,6 +138,13 @@ describe('recognizeStructure on hand-written graphs', () => {
     expect(reasons[0]).toMatch(/^sublayer 1 \(residual Add '.*'\) not recognized: attention: the branch output is not a linear layer/);
     expect(s.unrecognized[0]!.node).toBeDefined();
     expect(reasons.some((r) => /attention-like Softmax .* outside every recognized attention block/.test(r))).toBe(true);
+  });
+
+  it('keys joined with a cache input are refused with that reason', () => {
+    const net = new Net();
+    const s = net.recognize(net.add(net.x, net.attention(net.rmsnorm(net.x), 2, { cache: true })));
+    expect(s.layers).toEqual([]);
+    expect(s.unrecognized[0]!.reason).toMatch(/attention: k is not a projection split into heads by a Reshape: its trace Concat '.*' joins the model input past_k \(a key\/value cache, not supported\)/);
   });
 
   it('a residual branch that is no known sublayer (x + tanh(x)) is unrecognized, not an error', () => {
