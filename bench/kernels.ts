@@ -6,7 +6,7 @@
 
 import './v8-flags.js';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { matmulRef, maxRelError, prune2of4, pruneBlocks4x1, pruneNM, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
 import { denseKernel, sparseKernel, type SparseKind } from './contenders.js';
 import { matmulModel, ortNodeRunner, ortWebRunner } from './ort.js';
@@ -107,6 +107,7 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadavg();
   const rows: Row[] = [];
   for (const c of CASES) {
     process.stderr.write(`timing ${c.M}x${c.K}x${c.N} ...\n`);
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     simd128PeakGflops: SIMD128_PEAK_GFLOPS,
+    // The machine is shared: a high load average means noisy medians (ratios within one run hold better).
+    loadavg: { before: loadBefore, after: loadavg() },
     note: 'medians of interleaved rounds in one process; sparsec times are the kernel call alone (inputs already in wasm memory), onnxruntime times are session.run (including its input/output copies); sparse kernels take transposed activations [K,M]',
     rows,
   };

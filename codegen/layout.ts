@@ -1,8 +1,9 @@
 // The layout cost model: which storage each Linear weight gets. Estimates are relative to our
 // dense kernel's time on the same product, fitted to measurements of 768x3072 on this machine
-// (bench/results.json): the unstructured kernels took about 2.8x density of the dense time at
-// 64 tokens (50%: 1.55x, 70%: 0.78x, 90%: 0.26x) and about 3x density at one token (70%: 1.35x,
-// 90%: 0.29x), so unstructured pays below roughly 35% density. N:M (2:4) runs at about 0.67x
+// (bench/results.json; CPU time of interleaved rounds): the unstructured kernels took about
+// 1.45x density of the dense time at 64 tokens (50%: 0.71x, 70%: 0.44x, 90%: 0.14x, with the
+// 6-vector strips of strips.ts) and about 3x density at one token (70%: 1.35x, 90%: 0.29x), so
+// unstructured pays below about 70% density for many tokens. N:M (2:4) runs at about 0.67x
 // dense time at 64 tokens (the L1-blocked row-step kernel of nm.ts) but 2.2x at one token
 // (its x gather is slower than dense's broadcast), so `auto` takes it for many tokens only.
 // 4x1 blocks (bsr.ts) at 20% block density ran at 0.22x dense time at 64 tokens and 0.29x at
@@ -12,7 +13,7 @@ import { warning, type Diagnostic } from '../ir/diagnostics.js';
 import { blockStats } from './wasm/kernels/bsr.js';
 import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
 
-const CSR_COST_PER_DENSITY = { tokens: 2.8, oneToken: 3.0 };
+const CSR_COST_PER_DENSITY = { tokens: 1.45, oneToken: 3.0 };
 const NM_COST = { tokens: 0.67, oneToken: 2.2 };
 const BSR_COST_PER_BLOCK_DENSITY = { tokens: 1.1, oneToken: 1.45 };
 
