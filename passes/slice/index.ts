@@ -6,13 +6,16 @@
 // writers mean-centered); pca.ts measures each stream state's covariance on calibration data
 // and takes its eigenvectors; rotate.ts rotates every reader and writer of the stream and
 // keeps the leading `kept` coordinates, with shortcut matrices on residual connections whose
-// two sides use different bases; width-shapes.ts repairs Shape nodes of sliced values.
+// two sides use different bases; tied-head.ts keeps a tied head tied to the sliced table;
+// width-shapes.ts repairs Shape nodes and Reshape targets around sliced values.
 //
 // Which states share a basis is the `scope`: 'sublayer' is the paper's scheme (a Q per
 // sublayer input, a d'xd' shortcut matrix on every residual connection), 'layer' shares one Q
 // within a transformer layer (shortcuts only between layers), 'model' uses one Q for the whole
 // stream (no shortcut matrices at all, so the residual Adds stay plain and the parameter count
-// drops by the full slice).
+// drops by the full slice). 'model' is the default: on the fixture language models at 25% all
+// three cost under 1.5% perplexity while only 'model' removes the full 25% of parameters; at
+// 50% the per-sublayer bases keep clearly more quality (llama: +5% against +14%).
 
 import { error } from '../../ir/diagnostics.js';
 import type { Model, Node, Value } from '../../ir/graph.js';
