@@ -60,6 +60,11 @@ function recognize(graph: Graph): ModelStructure {
     states.push(next);
     state = next;
   }
+  const onward = unrecognized.length === 0 ? state.uses.find((u) => u.node.op === Op.Add)?.node : undefined;
+  if (onward) {
+    // The stream goes on, but through an Add whose other side does not come from it.
+    unrecognized.push({ node: onward, reason: `the stream ${state.name} goes on through ${onward.describe()}, whose other input is not computed from it (parallel attention and MLP?)` });
+  }
   if (sublayers.length === 0 && unrecognized.length === 0) {
     unrecognized.push({ node: start.producer, reason: `no residual Add reads the stream value ${start.name}: no transformer layers` });
   }

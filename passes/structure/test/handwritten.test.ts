@@ -214,3 +214,18 @@ describe('reasons for refused blocks', () => {
     expect(s.unrecognized[0]!.node!.op).toBe('Linear');
   });
 });
+
+describe('where the stream walk ends', () => {
+  it('parallel attention and MLP (x + attn(n(x)) + mlp(n(x))) leave the second Add named', () => {
+    const net = new Net();
+    const n = net.rmsnorm(net.x);
+    const h1 = net.add(net.x, net.attention(n, 2));
+    const h2 = net.add(h1, net.relu(n));
+    const s = net.recognize(h2);
+    expect(s.layers.map((l) => l.sublayers.map((b) => b.kind))).toEqual([['attention']]);
+    expect(s.unrecognized).toHaveLength(1);
+    expect(s.unrecognized[0]!.node).toBe(h2.producer);
+    expect(s.unrecognized[0]!.reason).toMatch(/goes on through Add .*\(parallel attention and MLP\?\)/);
+    expect(s.head).toBeUndefined();
+  });
+});
