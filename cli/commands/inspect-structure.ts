@@ -3,7 +3,7 @@
 
 import { Op } from '../../ir/ops.js';
 import type { AttentionBlock, MlpBlock, ModelStructure, MoeBlock, Norm } from '../../passes/structure/types.js';
-import { linearInWidth, linearWidth } from '../../passes/structure/walk.js';
+import { linearInWidth, linearWidth } from '../../passes/structure/projections.js';
 
 function normRef(n: Norm | undefined): string {
   return n ? `  <- ${n.node.name}` : '';

@@ -10,7 +10,7 @@ import { type Branch, branchFields, type MatchResult, mismatch } from './branch.
 import { isCausalMask } from './masks.js';
 import { isNorm } from './norms.js';
 import type { AttentionBlock, ProjectionPart } from './types.js';
-import { beforeTokenReshapes, headSplit, linearInWidth, linearProducer, notTheInput, projectionPart, sameTokens } from './walk.js';
+import { beforeTokenReshapes, headSplit, linearInWidth, linearProducer, notTheInput, projectionPart, sameTokens } from './projections.js';
 
 /** Ops that move or repeat head data without changing it, on the way back to a projection. */
 const LAYOUT_OPS = new Set<Op>([Op.Transpose, Op.Reshape, Op.Expand, Op.Unsqueeze, Op.Squeeze, Op.Identity, Op.Cast, Op.Tile]);

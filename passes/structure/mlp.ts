@@ -6,7 +6,7 @@ import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
 import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
 import type { MlpActivation, MlpBlock } from './types.js';
-import { beforeTokenReshapes, linearProducer, linearWidth, notTheInput, sameTokens } from './walk.js';
+import { beforeTokenReshapes, linearProducer, linearWidth, notTheInput, sameTokens } from './projections.js';
 
 export interface FeedForward {
   readonly up: Node;

@@ -12,7 +12,7 @@ import { Op } from '../../ir/ops.js';
 import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
 import { feedForward, type FeedForward } from './mlp.js';
 import type { Expert, MoeBlock } from './types.js';
-import { constNumbers, constScalar, lastAxisSlice, linearProducer, linearWidth, notTheInput, sameTokens } from './walk.js';
+import { constNumbers, constScalar, lastAxisSlice, linearProducer, linearWidth, notTheInput, sameTokens } from './projections.js';
 
 export function matchMoe(b: Branch): MatchResult<MoeBlock> {
   const topK = b.nodes.find((n) => n.op === Op.TopK);

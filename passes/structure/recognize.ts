@@ -12,7 +12,8 @@ import { matchMlp } from './mlp.js';
 import { matchMoe } from './moe.js';
 import { findBranch, postNormOf, streamInput, streamWidth } from './stream.js';
 import type { ModelStructure, Sublayer, TransformerLayer, Unrecognized } from './types.js';
-import { linearWidth, nodePositions } from './walk.js';
+import { linearWidth } from './projections.js';
+import { nodePositions } from './walk.js';
 
 /** Sublayers of a stream longer than this are not looked for (a guard against cycles in bad input). */
 const MAX_SUBLAYERS = 100_000;
