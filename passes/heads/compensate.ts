@@ -19,7 +19,7 @@ export function compensateBias(graph: Graph, reader: Node, means: Float64Array, 
   const layer = linearLayer(reader)!;
   const w = reader.inputs[layer.weightIndex]!.const!;
   const data = w.toFloat32();
-  const [rows, cols] = w.shape as [number, number];
+  const cols = w.shape[1]!;
   const outputs = w.shape[layer.weightOutAxis]!;
   const delta = new Float64Array(outputs);
   for (const c of removed) {
@@ -27,7 +27,6 @@ export function compensateBias(graph: Graph, reader: Node, means: Float64Array, 
     if (m === 0) continue;
     for (let n = 0; n < outputs; n++) delta[n]! += m * data[layer.weightInAxis === 0 ? c * cols + n : n * cols + c]!;
   }
-  void rows;
   const old = layer.biasIndex !== undefined ? reader.inputs[layer.biasIndex]!.const! : undefined;
   const bias = old ? Tensor.zeros(old.dtype, old.shape) : Tensor.zeros(w.dtype, [outputs]);
   for (let i = 0; i < bias.size; i++) bias.set(i, (old ? old.get(i) : 0) + delta[i % outputs]!);
