@@ -131,7 +131,15 @@ export function pruneModel(model: Model, opts: PruneModelOptions): PruneReport {
   // Permutation rewrites constants and producers, so weights are looked up after it.
   const permutation =
     opts.permute && pattern.kind === 'nm'
-      ? permuteForNM(model, { n: pattern.n, m: pattern.m, timeLimitMs: opts.permuteTimeLimitMs ?? 60_000, ...(opts.only?.length ? { only: opts.only } : {}) })
+      ? permuteForNM(model, {
+          n: pattern.n,
+          m: pattern.m,
+          timeLimitMs: opts.permuteTimeLimitMs ?? 60_000,
+          // The head and embeddings steer the search only when they are pruned too.
+          includeHead: opts.includeHead,
+          includeEmbeddings: opts.includeEmbeddings,
+          ...(opts.only?.length ? { only: opts.only } : {}),
+        })
       : undefined;
   const views = findWeights(model.graph);
   const { targets, reports } = chooseTargets(views, opts);
