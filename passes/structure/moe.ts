@@ -3,9 +3,9 @@
 //
 // Dense form (a loop over experts as torch exports it): the top-k weights are scattered into
 // zeros (ScatterElements), each expert's column is taken by Slice or Gather and multiplies
-// that expert's output, and an Add chain sums them. Gathered form: the experts read tokens
-// gathered for them; we accept it when every expert is a feed-forward network found in the
-// branch, in graph order, without per-expert weights.
+// that expert's output, and an Add chain sums them. Otherwise we accept the block when the
+// branch holds one feed-forward network per router output (in graph order): dense when they
+// read the block input, gathered when they read tokens gathered for them.
 
 import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
@@ -28,12 +28,14 @@ export function matchMoe(b: Branch): MatchResult<MoeBlock> {
   if (dense && dense.length === count) {
     return { block: { kind: 'moe', ...branchFields(b), router, topK, k, experts: dense, form: 'dense' } };
   }
-  const gathered = gatheredExperts(b, router);
-  if (gathered.length === count) {
-    return { block: { kind: 'moe', ...branchFields(b), router, topK, k, experts: gathered, form: 'gathered' } };
+  // Without scattered weights: experts found as feed-forward networks in graph order. They
+  // run on every token (dense, weighted some other way) or on gathered tokens.
+  const found = feedForwards(b, router);
+  if (found.length === count) {
+    const form = found.every((e) => sameTokens(e.up.inputs[0], b.input)) ? 'dense' : 'gathered';
+    return { block: { kind: 'moe', ...branchFields(b), router, topK, k, experts: found, form } };
   }
-  const found = dense?.length ?? gathered.length;
-  return mismatch(`the router has ${count} outputs but ${found} experts were found`, topK);
+  return mismatch(`the router has ${count} outputs but ${dense?.length ?? found.length} experts were found`, topK);
 }
 
 /** The router linear under a TopK: TopK(Softmax(router(x))) or TopK(router(x)). */
@@ -96,7 +98,7 @@ function expert(index: number, ff: FeedForward, weight?: Value, combine?: Node):
 }
 
 /** Feed-forward networks in the branch other than the router, in graph order. */
-function gatheredExperts(b: Branch, router: Node): Expert[] {
+function feedForwards(b: Branch, router: Node): Expert[] {
   const experts: Expert[] = [];
   const seen = new Set<Node>();
   for (const n of b.nodes) {

@@ -10,9 +10,9 @@ import type { Branch, MatchResult, Mismatch } from './branch.js';
 import { findEmbedding, findHead } from './embedding.js';
 import { matchMlp } from './mlp.js';
 import { matchMoe } from './moe.js';
+import { linearWidth } from './projections.js';
 import { findBranch, postNormOf, streamInput, streamWidth } from './stream.js';
 import type { ModelStructure, Sublayer, TransformerLayer, Unrecognized } from './types.js';
-import { linearWidth } from './projections.js';
 import { nodePositions } from './walk.js';
 
 /** Sublayers of a stream longer than this are not looked for (a guard against cycles in bad input). */
