@@ -61,6 +61,7 @@ export function mapThroughReshape(
   to: readonly number[],
   removed: ReadonlySet<number>,
 ): { axis: number; removed: Set<number> } | string {
+  if (from.some((d) => d < 0) || to.some((d) => d < 0)) return `the reshape's dims are not all known (${from.join('x')} -> ${to.join('x')})`;
   if (product(from) !== product(to)) return `element counts differ (${from.join('x')} vs ${to.join('x')})`;
   const suffixFrom = from.map((_, i) => product(from.slice(i)));
   const suffixTo = [...to.map((_, j) => product(to.slice(j))), 1];

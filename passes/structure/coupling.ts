@@ -91,6 +91,9 @@ export function describeStops(plan: CouplingPlan): string {
   return plan.stops.map((s) => (s.node ? `${s.node.opType} '${s.node.name}': ${s.reason}` : s.reason)).join('; ');
 }
 
+/** A dim whose size is not known statically (see `CouplingWalk.dims`). */
+export const UNKNOWN_DIM = -1;
+
 interface MemberState {
   axis: number;
   size: number;
@@ -116,11 +119,14 @@ export class CouplingWalk {
     this.repeats = repeatChains(graph, (v) => this.dims(v));
   }
 
-  /** Concrete dims of `v`: a constant's, the probe's, or static annotations. */
+  /**
+   * Concrete dims of `v`: a constant's, the probe's, or the annotations with -1 for dims no
+   * probe can fix (data-dependent ones, such as the tokens routed to an expert).
+   */
   dims(v: Value | undefined): number[] | undefined {
     if (!v) return undefined;
     if (v.const) return [...v.const.shape];
-    return this.shapes.get(v) ?? v.staticShape;
+    return this.shapes.get(v) ?? v.shape?.map((d) => (typeof d === 'number' ? d : UNKNOWN_DIM));
   }
 
   member(v: Value | undefined): Readonly<MemberState> | undefined {
@@ -143,6 +149,7 @@ export class CouplingWalk {
     if (!dims) return this.stop(`shape of ${v} unknown`, v.producer, v);
     const a = axis < 0 ? axis + dims.length : axis;
     if (a < 0 || a >= dims.length) return this.stop(`${v} has no axis ${axis}`, v.producer, v);
+    if (dims[a] === UNKNOWN_DIM) return this.stop(`the channel count of ${v} on axis ${a} is unknown`, v.producer, v);
     let m = this.members.get(v);
     if (m && m.axis !== a) return this.stop(`${v} would lose channels on two axes (${m.axis} and ${a})`, v.producer, v);
     if (!m) {
