@@ -196,6 +196,25 @@ class PaddedCausalLm(nn.Module):
         return self.lm(ids)
 
 
+class MaskedMoe(nn.Module):
+    """Top-2 of 4, every expert on every token, its weight picked out by comparing indices
+    (no ScatterElements): sum over k of w_k * (sel_k == e)."""
+
+    def __init__(self, experts=4, k=2):
+        super().__init__()
+        self.k = k
+        self.router = nn.Linear(WIDTH, experts, bias=False)
+        self.experts = nn.ModuleList(Mlp('relu', 24, bias=False) for _ in range(experts))
+
+    def forward(self, x):
+        w, sel = torch.topk(self.router(x).softmax(-1), self.k, dim=-1)
+        out = 0
+        for e, expert in enumerate(self.experts):
+            weight = (w * (sel == e).to(w.dtype)).sum(-1, keepdim=True)
+            out = out + expert(x) * weight
+        return out
+
+
 class Block(nn.Module):
     def __init__(self, attn, ffn, norm='layer', post=False):
         super().__init__()
@@ -251,6 +270,8 @@ def variants():
         'moe_gathered_op17': (Lm([Block(Attention(bias=False, mask='range'), GatheredMoe(), norm='rms') for _ in range(2)], final_norm='rms'), 17),
         # opset 14: HF's older additive mask, causal (Range comparison) plus padding from an input.
         'padded_causal_op14': (PaddedCausalLm(), 14),
+        # opset 13: a dense MoE whose weights come from comparing the top-k indices.
+        'moe_masked_op13': (Lm([Block(Attention(), MaskedMoe())], final_norm='layer'), 13),
         # opset 17: a dense MoE with a shared expert beside the routed ones.
         'moe_shared_op17': (Lm([Block(Attention(bias=False), SharedExpertMoe(), norm='rms')], final_norm='rms'), 17),
     }

@@ -95,6 +95,18 @@ describe('recognizeStructure on exporter variants', () => {
     expect(a).toMatchObject({ heads: 4, headDim: 8, causalMask: true });
   });
 
+  it('opset 13: a dense MoE whose weights come from comparing top-k indices (no ScatterElements)', async () => {
+    const s = await structureOf('moe_masked_op13');
+    expect(s.unrecognized).toEqual([]);
+    const [m] = blocks<MoeBlock>(s, 'moe');
+    expect(m).toMatchObject({ form: 'dense', k: 2 });
+    expect(m!.experts.map((e) => [e.index, e.activation])).toEqual([[0, 'relu'], [1, 'relu'], [2, 'relu'], [3, 'relu']]);
+    for (const e of m!.experts) {
+      expect(e.up.inputs[0]).toBe(m!.input);
+      expect(e.combine!.inputs).toContain(e.down.outputs[0]);
+    }
+  });
+
   it('a MoE with a shared expert beside the routed ones is refused, naming the unlisted linear layer', async () => {
     const s = await structureOf('moe_shared_op17');
     expect(s.layers.map((l) => l.sublayers.map((b) => b.kind))).toEqual([['attention']]);
