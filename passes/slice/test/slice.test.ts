@@ -17,7 +17,7 @@ function canonical(name: string): Model {
   return m;
 }
 
-function calib(name: string, windows = 16): Map<string, Tensor>[] {
+function calib(name: string, windows = 8): Map<string, Tensor>[] {
   const w = tokenWindows(name, 'calib_tokens');
   return [0, 1].map((b) => tokenBatch(w, (b * windows) / 2, windows / 2, 64));
 }
