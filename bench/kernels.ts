@@ -10,6 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { matmulRef, maxRelError, prune2of4, pruneBlocks4x1, pruneNM, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
 import { denseKernel, sparseKernel, type SparseKind } from './contenders.js';
 import { matmulModel, ortNodeRunner, ortWebRunner } from './ort.js';
+import { timeCpuInterleaved } from './cpu-timing.js';
 import { timeInterleaved, type Contender } from './timing.js';
 
 /** One core's f32x4 mul+add limit measured on the project's machines (environment notes). */
@@ -23,6 +24,10 @@ interface Row {
   gflops: number;
   vsOrtWeb: number;
   vsOurDense: number;
+  /** CPU-time median and its ratios (bench/cpu-timing.ts): steadier than wall time on a busy machine. */
+  cpuMedianMs: number;
+  cpuVsOrtWeb: number;
+  cpuVsOurDense: number;
   maxRelError: number;
   weightBytes?: number;
   wasmBytes?: number;
@@ -80,14 +85,22 @@ async function runCase(c: Case): Promise<Row[]> {
   for (const e of entries) await e.c.run();
   const errors = await Promise.all(entries.map((e) => e.error()));
   const timings = await timeInterleaved(entries.map((e) => e.c), { rounds: c.rounds, warmup: 3, inner: c.inner });
+  // CPU time: each sample batches calls to span several ms (cpuUsage is coarse).
+  const cpuInner = Math.max(c.inner, Math.ceil(4 / Math.min(...timings.map((t) => t.minMs))));
+  const cpu = await timeCpuInterleaved(entries.map((e) => e.c), { rounds: Math.min(c.rounds, 15), inner: cpuInner });
   const flops = 2 * M * K * N;
-  const webMs = timings.find((t) => t.name.startsWith('onnxruntime-web'))?.medianMs ?? NaN;
+  const web = timings.findIndex((t) => t.name.startsWith('onnxruntime-web'));
+  const webMs = web >= 0 ? timings[web]!.medianMs : NaN;
+  const webCpu = web >= 0 ? cpu[web]!.cpuMedianMs : NaN;
   const denseMs = timings[0]!.medianMs;
   return timings.map((t, i) => ({
     shape, name: t.name, medianMs: t.medianMs, minMs: t.minMs,
     gflops: flops / t.medianMs / 1e6,
     vsOrtWeb: webMs / t.medianMs,
     vsOurDense: denseMs / t.medianMs,
+    cpuMedianMs: cpu[i]!.cpuMedianMs,
+    cpuVsOrtWeb: webCpu / cpu[i]!.cpuMedianMs,
+    cpuVsOurDense: cpu[0]!.cpuMedianMs / cpu[i]!.cpuMedianMs,
     maxRelError: errors[i]!,
     weightBytes: entries[i]!.weightBytes,
     wasmBytes: entries[i]!.wasmBytes,
@@ -95,10 +108,11 @@ async function runCase(c: Case): Promise<Row[]> {
 }
 
 function table(rows: Row[]): string {
-  const head = ['shape', 'contender', 'median ms', 'GFLOP/s (dense-equiv.)', 'x ort-web', 'x our dense', 'weights kB', 'max rel err'];
+  const head = ['shape', 'contender', 'median ms', 'GFLOP/s (dense-equiv.)', 'x ort-web', 'x our dense', 'cpu ms', 'cpu x ort-web', 'cpu x our dense', 'weights kB', 'max rel err'];
+  const ratio = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(2));
   const body = rows.map((r) => [
     r.shape, r.name, r.medianMs.toFixed(3), r.gflops.toFixed(1),
-    Number.isNaN(r.vsOrtWeb) ? '-' : r.vsOrtWeb.toFixed(2), r.vsOurDense.toFixed(2),
+    ratio(r.vsOrtWeb), r.vsOurDense.toFixed(2), r.cpuMedianMs.toFixed(3), ratio(r.cpuVsOrtWeb), r.cpuVsOurDense.toFixed(2),
     r.weightBytes === undefined ? '-' : (r.weightBytes / 1024).toFixed(0), r.maxRelError.toExponential(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -124,7 +138,7 @@ async function main(): Promise<void> {
     simd128PeakGflops: SIMD128_PEAK_GFLOPS,
     // The machine is shared: a high load average means noisy medians (ratios within one run hold better).
     loadavg: { before: loadBefore, after: loadavg() },
-    note: 'medians of interleaved rounds in one process; sparsec times are the kernel call alone (inputs already in wasm memory), onnxruntime times are session.run (including its input/output copies); sparse kernels take transposed activations [K,M]',
+    note: 'medians of interleaved rounds in one process (wall time; cpu* fields: CPU time of the process per call, steadier on a busy machine); sparsec times are the kernel call alone (inputs already in wasm memory), onnxruntime times are session.run (including its input/output copies); sparse kernels take transposed activations [K,M]',
     rows,
   };
   writeFileSync(new URL('./results.json', import.meta.url).pathname.replace('/dist/bench/', '/bench/'), `${JSON.stringify(results, null, 2)}\n`);
