@@ -6,7 +6,7 @@
 
 import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
-import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
+import { type Branch, branchFields, type MatchResult, mismatch, notLinearOutput } from './branch.js';
 import { isCausalMask } from './masks.js';
 import { isNorm } from './norms.js';
 import type { AttentionBlock, ProjectionPart } from './types.js';
@@ -25,7 +25,7 @@ interface HeadTrace {
 
 export function matchAttention(b: Branch): MatchResult<AttentionBlock> {
   const out = linearProducer(b.output);
-  if (!out) return mismatch('the branch output is not a linear layer', b.output.producer);
+  if (!out) return mismatch(notLinearOutput(b.output), b.output.producer);
   const merged = mergedHeads(beforeTokenReshapes(out.inputs[0])!);
   if (!merged) return mismatch('the output projection does not read heads merged by a Reshape from a MatMul', out);
   const { merge, pv } = merged;

@@ -3,6 +3,7 @@
 // a branch and return their block, or why it is not theirs.
 
 import type { Node, Value } from '../../ir/graph.js';
+import { Op } from '../../ir/ops.js';
 import type { Norm } from './types.js';
 
 export interface Branch {
@@ -36,4 +37,11 @@ export function branchFields(b: Branch): { norm?: Norm; input: Value; output: Va
     output: b.output,
     ...(b.residualAdd ? { residualAdd: b.residualAdd } : {}),
   };
+}
+
+/** Why a branch output is not a projection's output; norms there are Gemma 2's sandwich norms. */
+export function notLinearOutput(output: Value): string {
+  const p = output.producer;
+  const sandwich = p?.op === Op.LayerNormalization || p?.op === Op.RMSNorm;
+  return `the branch output is not a linear layer${sandwich ? ' but a norm of the sublayer output (sandwich norms are not supported)' : ''}`;
 }

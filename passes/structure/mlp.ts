@@ -4,7 +4,7 @@
 
 import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
-import { type Branch, branchFields, type MatchResult, mismatch } from './branch.js';
+import { type Branch, branchFields, type MatchResult, mismatch, notLinearOutput } from './branch.js';
 import type { MlpActivation, MlpBlock } from './types.js';
 import { beforeTokenReshapes, linearProducer, linearWidth, notTheInput, sameTokens } from './projections.js';
 
@@ -33,7 +33,7 @@ export function matchMlp(b: Branch): MatchResult<MlpBlock> {
 /** The feed-forward network whose down projection produces `output`. */
 export function feedForward(output: Value): FeedForward | { reason: string; node?: Node } {
   const down = linearProducer(output);
-  if (!down) return { reason: 'the branch output is not a linear layer', node: output.producer };
+  if (!down) return { reason: notLinearOutput(output), node: output.producer };
   const h = beforeTokenReshapes(down.inputs[0])!;
   const single = activated(h);
   if (single) {

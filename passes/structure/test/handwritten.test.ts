@@ -216,6 +216,13 @@ describe('reasons for refused blocks', () => {
 });
 
 describe('where the stream walk ends', () => {
+  it('a sandwich norm on the sublayer output (Gemma 2) is named as such', () => {
+    const net = new Net();
+    const s = net.recognize(net.add(net.x, net.rmsnorm(net.relu(net.rmsnorm(net.x)))));
+    expect(s.layers).toEqual([]);
+    expect(s.unrecognized[0]!.reason).toMatch(/mlp: the branch output is not a linear layer but a norm of the sublayer output \(sandwich norms are not supported\) at RMSNorm/);
+  });
+
   it('parallel attention and MLP (x + attn(n(x)) + mlp(n(x))) leave the second Add named', () => {
     const net = new Net();
     const n = net.rmsnorm(net.x);
