@@ -1,6 +1,7 @@
 // Whole-model benchmark: the gpt2 and mobilenet fixtures, dense and magnitude-pruned (80% and
-// 90% unstructured, 2:4; hidden layers only, as the pruner does by default), run by sparsec's
-// WASM artifact (layouts auto), onnxruntime-web (WASM, 1 thread) and onnxruntime-node (CPU,
+// 90% unstructured, 2:4, 4x1 blocks at 80%; hidden layers only, as the pruner does by
+// default), run by sparsec's WASM artifact (layouts auto), onnxruntime-web (WASM, 1 thread)
+// and onnxruntime-node (CPU,
 // 1 thread) on the same ONNX bytes. Every sparsec output is checked against onnxruntime-node
 // on the same model. All contenders of a model are timed in one interleaved loop, medians
 // reported. Prints a table; writes bench/models-results.json.
@@ -38,6 +39,7 @@ const VARIANTS: { label: string; pattern?: string }[] = [
   { label: 'unstructured 80%', pattern: 'unstructured:0.8' },
   { label: 'unstructured 90%', pattern: 'unstructured:0.9' },
   { label: '2:4', pattern: '2:4' },
+  { label: 'block 4x1 80%', pattern: 'block:4x1:0.8' },
 ];
 
 /** Token windows of the held-out text: the first row, cut to the sequence length. */
