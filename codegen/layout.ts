@@ -11,6 +11,7 @@
 
 import { warning, type Diagnostic } from '../ir/diagnostics.js';
 import { blockStats } from './wasm/kernels/bsr.js';
+import { nmPatternOf } from './wasm/kernels/nm.js';
 import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
 
 const CSR_COST_PER_DENSITY = { tokens: 1.45, oneToken: 3.0 };
@@ -20,6 +21,8 @@ const BSR_COST_PER_BLOCK_DENSITY = { tokens: 1.1, oneToken: 1.45 };
 export interface WeightStats {
   density: number;
   is2of4: boolean;
+  /** The N:M pattern (2:4 first, else 4:8) every group of the weight fits, if any: the layout `nm` takes it. */
+  nm?: string;
   /** Fraction of 4x1 blocks (4 output channels x 1 input) holding a nonzero. */
   blockDensity: number;
 }
@@ -28,15 +31,9 @@ export interface WeightStats {
 export function weightStats(W: Float32Array, K: number, N: number): WeightStats {
   let nnz = 0;
   for (let i = 0; i < W.length; i++) if (W[i] !== 0) nnz++;
-  let is2of4 = K % 4 === 0 && K > 0;
-  for (let n = 0; n < N && is2of4; n++) {
-    for (let g = 0; g < K && is2of4; g += 4) {
-      let kept = 0;
-      for (let i = 0; i < 4; i++) if (W[(g + i) * N + n] !== 0) kept++;
-      if (kept > 2) is2of4 = false;
-    }
-  }
-  return { density: W.length === 0 ? 1 : nnz / W.length, is2of4, blockDensity: blockStats(W, K, N).blockDensity };
+  const p = nmPatternOf(W, K, N);
+  const nm = p ? (`${p.n}:${p.m}` as const) : undefined;
+  return { density: W.length === 0 ? 1 : nnz / W.length, is2of4: nm === '2:4', ...(nm ? { nm } : {}), blockDensity: blockStats(W, K, N).blockDensity };
 }
 
 export function relativeCost(layout: WeightLayout, M: number, stats: WeightStats): number {
@@ -62,14 +59,14 @@ export function chooseLayout(layer: LayerDesc, W: Float32Array, format: FormatOp
   const choice = (layout: WeightLayout, reason: string): LayerChoice => ({
     ...layer, ...stats, layout, relativeCost: relativeCost(layout, layer.M, stats), reason,
   });
-  if (format === 'nm' && !stats.is2of4) {
-    warn(warning('LAYOUT_FALLBACK', `weight '${layer.weight}' is not 2:4 sparse along its inputs; it stays dense`, { node: layer.node, value: layer.weight }, 'Prune it with --pattern 2:4 first.'));
-    return choice('dense', `--format nm, but not 2:4 (${pct})`);
+  if (format === 'nm' && !stats.nm) {
+    warn(warning('LAYOUT_FALLBACK', `weight '${layer.weight}' is not 2:4 or 4:8 sparse along its inputs; it stays dense`, { node: layer.node, value: layer.weight }, 'Prune it with --pattern 2:4 first.'));
+    return choice('dense', `--format nm, but not 2:4 or 4:8 (${pct})`);
   }
   if (format !== 'auto') return choice(format, `--format ${format} (${pct})`);
-  const candidates: WeightLayout[] = stats.is2of4 ? ['dense', 'csr', 'bsr', 'nm'] : ['dense', 'csr', 'bsr'];
+  const candidates: WeightLayout[] = stats.nm ? ['dense', 'csr', 'bsr', 'nm'] : ['dense', 'csr', 'bsr'];
   let best: WeightLayout = 'dense';
   for (const l of candidates) if (relativeCost(l, layer.M, stats) < relativeCost(best, layer.M, stats)) best = l;
   const cost = relativeCost(best, layer.M, stats);
-  return choice(best, `${pct}${stats.is2of4 ? ', 2:4' : ''}: estimated ${cost.toFixed(2)}x dense time`);
+  return choice(best, `${pct}${stats.nm ? `, ${stats.nm}` : ''}: estimated ${cost.toFixed(2)}x dense time`);
 }

@@ -5,9 +5,9 @@ import { execute } from '../../ir/executor/index.js';
 import { GraphBuilder } from '../../ir/builder.js';
 import { Model } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
-import { prune2of4, pruneBlocks4x1, pruneUnstructured, randomFloats } from '../wasm/kernels/reference.js';
+import { prune2of4, pruneBlocks4x1, pruneNM, pruneUnstructured, randomFloats } from '../wasm/kernels/reference.js';
 
-export type Pruning = 'dense' | 0.7 | 0.9 | '2:4' | 'block4x1:0.8';
+export type Pruning = 'dense' | 0.7 | 0.9 | '2:4' | '4:8' | 'block4x1:0.8';
 
 export interface MlpSpec {
   tokens: number;
@@ -24,6 +24,7 @@ function weight(K: number, N: number, pruning: Pruning, seed: number): Float32Ar
   const W = randomFloats(K * N, seed).map((v) => v * scale);
   if (pruning === 'dense') return W;
   if (pruning === 'block4x1:0.8') return pruneBlocks4x1(W, K, N, 0.8);
+  if (pruning === '4:8') return pruneNM(W, K, N, 4, 8);
   return pruning === '2:4' ? prune2of4(W, K, N) : pruneUnstructured(W, pruning);
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { load } from '../../runtime/index.js';
 import { buildArtifacts } from '../artifacts.js';
 import { lower } from '../lower.js';
-import { maxRelError } from '../wasm/kernels/reference.js';
+import { maxRelError, pruneNM, randomFloats } from '../wasm/kernels/reference.js';
 import { mlpInput, mlpModel, referenceOutputs, type MlpSpec } from './mlp.js';
 
 const d = 32;
@@ -35,6 +35,30 @@ describe('block-sparse 4x1 (bsr) and N:M layouts in whole models', () => {
     const model = await load(built.files.find((f) => f.name.endsWith('.wasm'))!.bytes);
     const x = mlpInput({ tokens: 30, d, hidden });
     const want = referenceOutputs(mlpModel({ tokens: 30, d, hidden, pruning: '2:4' }), { x }).get('y')!.data as Float32Array;
+    expect(maxRelError(model.run({ x }).y!.data, want)).toBeLessThan(1e-4);
+  });
+
+  test('4:8 weights take nm too (auto at many tokens, forced at one); a model mixing 2:4 and 4:8 layers of one shape gets both kernels', async () => {
+    const choice = lower(mlpModel({ tokens: 16, d, hidden, pruning: '4:8' })).schedule.layers;
+    expect(choice.map((l) => [l.layout, l.is2of4])).toEqual([['nm', false], ['nm', false]]);
+    expect(choice[0]!.reason).toContain('4:8');
+    for (const [tokens, format] of [[16, 'auto'], [1, 'nm'], [3, 'nm']] as const) {
+      const spec = { tokens, d, hidden, pruning: '4:8' as const };
+      const built = await buildArtifacts(mlpModel(spec), { compilerVersion: 'test', name: 'ffn', format });
+      expect(built.manifest.layers.map((l) => l.layout)).toEqual(['nm', 'nm']);
+      const model = await load(built.files.find((f) => f.name.endsWith('.wasm'))!.bytes);
+      const x = mlpInput(spec);
+      const want = referenceOutputs(mlpModel(spec), { x }).get('y')!.data as Float32Array;
+      expect(maxRelError(model.run({ x }).y!.data, want), `tokens=${tokens}`).toBeLessThan(1e-4);
+    }
+    // d == hidden: both layers have one shape; the first 2:4, the second 4:8.
+    const mixed = mlpModel({ tokens: 1, d, hidden: d, pruning: '2:4' });
+    const w2 = [...mixed.graph.values()].find((v) => v.name === 'fc2.weight')!.const!;
+    (w2.data as Float32Array).set(pruneNM(randomFloats(d * d, 77), d, d, 4, 8));
+    const built = await buildArtifacts(mixed, { compilerVersion: 'test', name: 'ffn', format: 'nm' });
+    const model = await load(built.files.find((f) => f.name.endsWith('.wasm'))!.bytes);
+    const x = mlpInput({ tokens: 1, d, hidden: d });
+    const want = referenceOutputs(mixed, { x }).get('y')!.data as Float32Array;
     expect(maxRelError(model.run({ x }).y!.data, want)).toBeLessThan(1e-4);
   });
 

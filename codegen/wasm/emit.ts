@@ -15,7 +15,7 @@
 import { emitBsr, packBsr } from './kernels/bsr.js';
 import { packDense, emitDense } from './kernels/dense.js';
 import { emitAdd, emitCopy, emitTranspose, emitUnary } from './kernels/elementwise.js';
-import { emit2of4, pack2of4 } from './kernels/nm.js';
+import { emitNM, nmPatternOf, packNM, type NMPattern } from './kernels/nm.js';
 import { sparseRows } from './kernels/sparse-format.js';
 import { emitSpmm, packSpmm, type PackedSparse } from './kernels/spmm.js';
 import { emitSpmv, packSpmv } from './kernels/spmv.js';
@@ -148,10 +148,17 @@ function packLinear(k: LinearKernel): PackedSparse {
     const blob = packDense(spec, k.weight, k.bias);
     return { blob: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), offsets: { values: 0, bias: 0, counts: 0, k: 0, kBytes: 2 } };
   }
-  if (k.layout === 'nm') return pack2of4(spec, k.weight, k.bias);
+  if (k.layout === 'nm') return packNM(spec, k.weight, nmPattern(k), k.bias);
   if (k.layout === 'bsr') return packBsr(spec, k.weight, k.bias);
   const rows = sparseRows(k.weight, k.K, k.N);
   return k.M === 1 ? packSpmv(spec, rows, k.bias) : packSpmm(spec, rows, k.bias);
+}
+
+/** The N:M pattern of a weight laid out `nm` (the cost model chose it because one fits). */
+function nmPattern(k: LinearKernel): NMPattern {
+  const p = nmPatternOf(k.weight, k.K, k.N);
+  if (!p) throw new Error(`weight '${k.weightName}' has layout nm but fits no N:M pattern (a codegen bug)`);
+  return p;
 }
 
 /** One function per distinct kernel specialization, named k0, k1, ... in first-use order. */
@@ -176,7 +183,7 @@ class KernelTable {
       case 'linear': {
         const spec = { name, M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, relu: k.relu };
         if (k.layout === 'dense') emitDense(m, spec);
-        else if (k.layout === 'nm') emit2of4(m, spec, packed!.offsets);
+        else if (k.layout === 'nm') emitNM(m, spec, packed!.offsets, nmPattern(k));
         else if (k.layout === 'bsr') emitBsr(m, spec, packed!.offsets);
         else if (k.M === 1) emitSpmv(m, spec, packed!.offsets);
         else emitSpmm(m, spec, packed!.offsets);
@@ -196,7 +203,9 @@ function kernelKey(k: Kernel, packed: PackedSparse | undefined): string {
   switch (k.op) {
     case 'linear': {
       const o = packed!.offsets;
-      return `linear:${k.layout}:${k.M}:${k.K}:${k.N}:${k.bias !== undefined}:${k.relu}:${o.values}:${o.bias}:${o.counts}:${o.k}:${o.kBytes}`;
+      // 2:4 and 4:8 weights of one shape can pack to the same offsets but need different code.
+      const pattern = k.layout === 'nm' ? `:${nmPattern(k).n}of${nmPattern(k).m}` : '';
+      return `linear:${k.layout}${pattern}:${k.M}:${k.K}:${k.N}:${k.bias !== undefined}:${k.relu}:${o.values}:${o.bias}:${o.counts}:${o.k}:${o.kBytes}`;
     }
     case 'unary': return `unary:${k.fn}:${k.size}`;
     case 'add': return `add:${k.size}`;

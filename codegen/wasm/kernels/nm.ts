@@ -29,6 +29,26 @@ export interface NMPattern {
 }
 
 const TWO_FOUR: NMPattern = { n: 2, m: 4 };
+/** The patterns the layout `nm` takes, in order of preference. */
+export const NM_PATTERNS: readonly NMPattern[] = [TWO_FOUR, { n: 4, m: 8 }];
+
+/** Whether every group of p.m consecutive inputs (along K) of W [K,N] keeps at most p.n nonzeros. */
+export function fitsPattern(W: Float32Array, K: number, N: number, p: NMPattern): boolean {
+  if (K === 0 || K % p.m !== 0) return false;
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < K; g += p.m) {
+      let kept = 0;
+      for (let i = 0; i < p.m; i++) if (W[(g + i) * N + n] !== 0) kept++;
+      if (kept > p.n) return false;
+    }
+  }
+  return true;
+}
+
+/** The first of NM_PATTERNS that W [K,N] fits, if any. */
+export function nmPatternOf(W: Float32Array, K: number, N: number): NMPattern | undefined {
+  return NM_PATTERNS.find((p) => fitsPattern(W, K, N, p));
+}
 /** Token vectors of the many-token kernel's main strip (see the header). */
 const STRIP_VECTORS = 6;
 /** Bytes per kept value in the many-token storage: the f32 value and its row step. */
