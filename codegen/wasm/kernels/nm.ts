@@ -3,18 +3,18 @@
 // nonzeros are filled with zero weights), so the kernels have no per-channel counts.
 //
 // Two storages and kernels:
-// - many tokens (transposed activations X^T [K,T], the strips of strips.ts): per kept value
-//   one byte, its row distance from the previous kept value of the channel (the first: its
-//   row). 5 bytes per kept weight, 62% of the dense bytes at 2:4. The loop body is one kept
-//   value: advance the row pointer, broadcast the weight, multiply-add a strip of 6 token
-//   vectors. Six, not eight: V8 hoists a body's loads ahead of its arithmetic, and 6
-//   accumulators + 6 loaded vectors + the weight fit the 16 vector registers where 8 spill
-//   (measured: 50% unstructured went from 0.8x to 1.35x dense with this change of width).
+// - many tokens (transposed activations X^T [K,T], the strips of strips.ts): one 5-byte
+//   record per kept value, the f32 value and its row distance from the previous kept value
+//   (the first: from the block's first row); 62% of the dense bytes at 2:4. The input rows
+//   are cut into blocks whose X^T slice fits 16 KiB, so it stays in L1 while every channel
+//   walks it (this took 2:4 from 1.3x to 1.5x our dense at 64x768x3072); later blocks add to
+//   the partial sums in Y^T. The loop body is one kept value: advance the row pointer,
+//   broadcast the weight, multiply-add a strip of 6 token vectors (why 6: strips.ts).
 // - one token, 2:4: K/2 values and one byte per pair of groups holding four 2-bit positions
 //   (value j of the pair sits at input channel 4*(2p + j>>1) + position_j): 4.25 bytes per
 //   kept weight; the four weights of a byte multiply a vector gathered from x. Other N:M
-//   patterns at one token gather x the same way on the row-step storage (about as fast:
-//   0.46x dense for both at 1x768x3072 on 2:4; the lane inserts of the gather bound it).
+//   patterns at one token gather x the same way from values and row steps kept as two arrays
+//   (about as fast: 0.46x dense at 1x768x3072; the gather's lane inserts bound both).
 
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
