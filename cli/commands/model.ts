@@ -1,11 +1,14 @@
-// Steps shared by the commands: load a model with file-named errors, bind --shape options to
+// Steps shared by the commands: load and save a model with file-named errors, recognize a
+// transformer's structure, bind --shape options to
 // the model's inputs, specialize it, and infer its types where that helps but is not needed.
 
-import { loadModel } from '../../frontend/index.js';
+import { loadModel, saveModel } from '../../frontend/index.js';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import type { Model, Value } from '../../ir/graph.js';
 import { inferTypes } from '../../ir/infer.js';
 import { specializeShapes } from '../../passes/specialize.js';
+import { canonicalStructure } from '../../passes/structure/canonical.js';
+import type { ModelStructure } from '../../passes/structure/types.js';
 import type { ShapeBinding } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { formatShape } from '../format.js';
@@ -20,6 +23,35 @@ export async function loadUserModel(file: string, ctx: CommandContext): Promise<
     throw e;
   } finally {
     ctx.progress.clear();
+  }
+}
+
+/** Write a command's result atomically; `what` names it in the error ('pruned model'). */
+export async function saveUserModel(model: Model, file: string, what: string): Promise<void> {
+  try {
+    await saveModel(model, file);
+  } catch (e) {
+    if (e instanceof SparsecError) throw withFile(e, file);
+    throw error('WRITE_FAILED', `cannot write the ${what}: ${(e as Error).message}`, { file }, 'Check that -o names a writable path.');
+  }
+}
+
+/**
+ * Canonicalize in place and recognize the transformer, for the structural commands: pipeline
+ * warnings and every part recognition could not place (which the transform leaves as it was)
+ * are reported naming the file.
+ */
+export function recognizeUserModel(model: Model, file: string, ctx: CommandContext): ModelStructure {
+  try {
+    const { structure, warnings } = canonicalStructure(model);
+    for (const w of warnings) ctx.warn({ ...w, location: { ...w.location, file } });
+    for (const u of structure.unrecognized.filter((u) => /not recognized/.test(u.reason))) {
+      ctx.warn({ code: 'UNSUPPORTED_OP', severity: 'warning', text: `left as it was: ${u.reason}`, location: { file, ...(u.node ? { node: u.node.name } : {}) } });
+    }
+    return structure;
+  } catch (e) {
+    if (e instanceof SparsecError) throw withFile(e, file);
+    throw e;
   }
 }
 

@@ -3,12 +3,10 @@
 // block, write the smaller model (atomically), and report the routing table per layer, the
 // parameters before and after, and with --eval the perplexity cost.
 
-import { saveModel } from '../../frontend/index.js';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import type { Model } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
 import { pruneExpertBlocks, type ExpertLayerReport, type ExpertRankBy, type ExpertPruneReport, type LocatedBlock } from '../../passes/experts/index.js';
-import { canonicalStructure } from '../../passes/structure/canonical.js';
 import type { ModelStructure } from '../../passes/structure/types.js';
 import type { InputBinding } from '../args.js';
 import { loadCalibration, type CalibrationSet } from '../calib-data.js';
@@ -16,7 +14,7 @@ import { baseline, formatSummary, summarize, type CompressionSummary } from '../
 import type { CommandContext } from '../context.js';
 import { formatTable } from '../format.js';
 import { withFile } from '../tensor-files.js';
-import { loadUserModel } from './model.js';
+import { loadUserModel, recognizeUserModel, saveUserModel } from './model.js';
 
 export interface PruneExpertsOptions {
   model: string;
@@ -45,7 +43,7 @@ export interface PruneExpertsOptions {
 export async function pruneExperts(opts: PruneExpertsOptions, ctx: CommandContext): Promise<void> {
   checkOptions(opts);
   const model = await loadUserModel(opts.model, ctx);
-  const blocks = moeBlocks(canonical(model, opts.model), opts.model);
+  const blocks = moeBlocks(recognizeUserModel(model, opts.model, ctx), opts.model);
   const bindings = opts.calib.map((c) => (typeof c === 'string' ? { file: c } : c));
   const calib = bindings.length > 0 ? loadCalibration(model, bindings, { batchRows: opts.calibBatch, modelFile: opts.model }) : undefined;
   const base = await baseline(model, reportOptions(opts), ctx);
@@ -57,7 +55,7 @@ export async function pruneExperts(opts: PruneExpertsOptions, ctx: CommandContex
   for (const l of report.layers) {
     if (l.skipped) ctx.warn({ code: 'UNSUPPORTED_OP', severity: 'warning', text: `layer ${l.layer} left as it was: ${l.skipped}`, location: { file: opts.model, node: l.router } });
   }
-  await save(model, opts.out);
+  await saveUserModel(model, opts.out, 'pruned model');
   const summary = await summarize(base, model, reportOptions(opts), ctx);
   if (opts.json) {
     ctx.print(JSON.stringify({ model: opts.model, out: opts.out, ...(calib ? { calibration: calib.description } : {}), ...report, ...summary }, null, 2));
@@ -78,15 +76,6 @@ function checkOptions(opts: PruneExpertsOptions): void {
 
 function reportOptions(opts: PruneExpertsOptions) {
   return { model: opts.model, ...(opts.eval !== undefined ? { eval: opts.eval } : {}), ...(opts.noSpeed ? { noSpeed: true } : {}) };
-}
-
-function canonical(model: Model, file: string): ModelStructure {
-  try {
-    return canonicalStructure(model).structure;
-  } catch (e) {
-    if (e instanceof SparsecError) throw withFile(e, file);
-    throw e;
-  }
 }
 
 function moeBlocks(structure: ModelStructure, file: string): LocatedBlock[] {
@@ -115,15 +104,6 @@ function runPruning(model: Model, blocks: LocatedBlock[], opts: PruneExpertsOpti
     throw e;
   } finally {
     ctx.progress.clear();
-  }
-}
-
-async function save(model: Model, file: string): Promise<void> {
-  try {
-    await saveModel(model, file);
-  } catch (e) {
-    if (e instanceof SparsecError) throw withFile(e, file);
-    throw error('WRITE_FAILED', `cannot write the pruned model: ${(e as Error).message}`, { file }, 'Check that -o names a writable path.');
   }
 }
 

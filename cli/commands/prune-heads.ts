@@ -4,7 +4,6 @@
 // the smaller dense model (atomically), and report what each layer lost, the parameters before
 // and after, and with --eval the perplexity cost.
 
-import { saveModel } from '../../frontend/index.js';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import type { Model } from '../../ir/graph.js';
 import {
@@ -17,7 +16,6 @@ import {
   type MlpSite,
   type NeuronPruneReport,
 } from '../../passes/heads/index.js';
-import { canonicalStructure } from '../../passes/structure/canonical.js';
 import type { ModelStructure } from '../../passes/structure/types.js';
 import type { InputBinding } from '../args.js';
 import { loadCalibration, type CalibrationSet } from '../calib-data.js';
@@ -25,7 +23,7 @@ import { baseline, formatSummary, summarize, type CompressionSummary } from '../
 import type { CommandContext } from '../context.js';
 import { formatTable } from '../format.js';
 import { withFile } from '../tensor-files.js';
-import { loadUserModel } from './model.js';
+import { loadUserModel, recognizeUserModel, saveUserModel } from './model.js';
 
 interface StructuralOptions {
   model: string;
@@ -75,7 +73,7 @@ export async function pruneHeads(opts: PruneHeadsOptions, ctx: CommandContext): 
   if (report.layers.some((l) => l.removed.length === 0 && heads?.has(l.layer))) {
     throw error('UNSUPPORTED_OP', `the heads asked for could not be removed: ${report.layers.filter((l) => l.skipped).map((l) => `${l.name}: ${l.skipped}`).join('; ')}`, { file: opts.model });
   }
-  await save(model, opts.out);
+  await saveUserModel(model, opts.out, 'pruned model');
   const summary = await summarize(base, model, reportOptions(opts), ctx);
   if (opts.json) ctx.print(JSON.stringify({ model: opts.model, out: opts.out, ...(calib ? { calibration: calib.description } : {}), ...report, ...summary }, null, 2));
   else ctx.print(formatHeads(report, summary, opts, calib));
@@ -89,7 +87,7 @@ export async function pruneNeurons(opts: PruneNeuronsOptions, ctx: CommandContex
   const base = await baseline(model, reportOptions(opts), ctx);
   const report = guarded(opts.model, ctx, 'scoring channels', () => pruneMlpSites(model.graph, sites, { ratio: opts.ratio, ...(calib ? { calib } : {}), refit: opts.refit !== false }));
   for (const l of report.layers) if (l.skipped) warnSkipped(ctx, opts.model, l.name, l.skipped);
-  await save(model, opts.out);
+  await saveUserModel(model, opts.out, 'pruned model');
   const summary = await summarize(base, model, reportOptions(opts), ctx);
   if (opts.json) ctx.print(JSON.stringify({ model: opts.model, out: opts.out, ...(calib ? { calibration: calib.description } : {}), ...report, ...summary }, null, 2));
   else ctx.print(formatNeurons(report, summary, opts, calib));
@@ -111,17 +109,7 @@ function headList(text: string): Map<number, number[]> {
 
 async function prepare(opts: StructuralOptions, ctx: CommandContext): Promise<{ model: Model; structure: ModelStructure }> {
   const model = await loadUserModel(opts.model, ctx);
-  try {
-    const { structure, warnings } = canonicalStructure(model);
-    for (const w of warnings) ctx.warn({ ...w, location: { ...w.location, file: opts.model } });
-    for (const u of structure.unrecognized.filter((u) => /not recognized/.test(u.reason))) {
-      ctx.warn({ code: 'UNSUPPORTED_OP', severity: 'warning', text: `left as it was: ${u.reason}`, location: { file: opts.model, ...(u.node ? { node: u.node.name } : {}) } });
-    }
-    return { model, structure };
-  } catch (e) {
-    if (e instanceof SparsecError) throw withFile(e, opts.model);
-    throw e;
-  }
+  return { model, structure: recognizeUserModel(model, opts.model, ctx) };
 }
 
 function attentionSites(structure: ModelStructure, file: string): Labeled<HeadSite>[] {
@@ -170,15 +158,6 @@ function guarded<T>(file: string, ctx: CommandContext, label: string, work: () =
 
 function warnSkipped(ctx: CommandContext, file: string, name: string, reason: string): void {
   ctx.warn({ code: 'UNSUPPORTED_OP', severity: 'warning', text: `${name} left as it was: ${reason}`, location: { file } });
-}
-
-async function save(model: Model, file: string): Promise<void> {
-  try {
-    await saveModel(model, file);
-  } catch (e) {
-    if (e instanceof SparsecError) throw withFile(e, file);
-    throw error('WRITE_FAILED', `cannot write the pruned model: ${(e as Error).message}`, { file }, 'Check that -o names a writable path.');
-  }
 }
 
 const SCORING = {

@@ -2,8 +2,7 @@
 // zero weights to a sparsity pattern, write the pruned model (atomically), and report what each
 // layer reached and, with --eval, what it cost in perplexity.
 
-import { saveModel } from '../../frontend/index.js';
-import { error, SparsecError } from '../../ir/diagnostics.js';
+import { SparsecError } from '../../ir/diagnostics.js';
 import type { Model } from '../../ir/graph.js';
 import type { PerplexityResult } from '../../passes/eval/index.js';
 import { checkPruneOptions, pruneModel, type LayerReport, type PruneReport } from '../../passes/prune/index.js';
@@ -13,7 +12,7 @@ import type { CommandContext } from '../context.js';
 import { formatCount, formatTable } from '../format.js';
 import { withFile } from '../tensor-files.js';
 import { formatPerplexity, measurePerplexity, readTokenWindows } from './eval.js';
-import { loadUserModel } from './model.js';
+import { loadUserModel, saveUserModel } from './model.js';
 
 interface Quality {
   data: string;
@@ -34,7 +33,7 @@ export async function prune(opts: PruneOptions, ctx: CommandContext): Promise<vo
   const before = windows ? evaluate(`${opts.model} (dense)`) : undefined;
   const report = runPruning(model, opts, calib, ctx);
   for (const w of report.permutation?.warnings ?? []) ctx.warn(withFile(new SparsecError([w]), opts.model).diagnostic);
-  await save(model, opts.out);
+  await saveUserModel(model, opts.out, 'pruned model');
   const after = windows ? evaluate(`${opts.out} (pruned)`) : undefined;
   const quality = before && after ? { data: opts.eval!, before, after, increase: after.perplexity / before.perplexity - 1 } : undefined;
 
@@ -69,15 +68,6 @@ function runPruning(model: Model, opts: PruneOptions, calib: CalibrationSet | un
     throw e;
   } finally {
     ctx.progress.clear();
-  }
-}
-
-async function save(model: Model, file: string): Promise<void> {
-  try {
-    await saveModel(model, file);
-  } catch (e) {
-    if (e instanceof SparsecError) throw withFile(e, file);
-    throw error('WRITE_FAILED', `cannot write the pruned model: ${(e as Error).message}`, { file }, 'Check that -o names a writable path.');
   }
 }
 

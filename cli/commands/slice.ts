@@ -4,11 +4,9 @@
 // report the parameters before and after (shortcut matrices included), per sublayer how much
 // of the stream's energy the kept channels hold, and with --eval the perplexity cost.
 
-import { saveModel } from '../../frontend/index.js';
-import { error, SparsecError } from '../../ir/diagnostics.js';
+import { SparsecError } from '../../ir/diagnostics.js';
 import type { Model } from '../../ir/graph.js';
 import { checkSliceOptions, sliceModel, type BasisScope, type SliceReport } from '../../passes/slice/index.js';
-import { canonicalStructure } from '../../passes/structure/canonical.js';
 import type { ModelStructure } from '../../passes/structure/types.js';
 import type { InputBinding } from '../args.js';
 import { loadCalibration, type CalibrationSet } from '../calib-data.js';
@@ -16,7 +14,7 @@ import { baseline, formatSummary, summarize, type CompressionSummary } from '../
 import type { CommandContext } from '../context.js';
 import { formatCount, formatTable } from '../format.js';
 import { withFile } from '../tensor-files.js';
-import { loadUserModel } from './model.js';
+import { loadUserModel, recognizeUserModel, saveUserModel } from './model.js';
 
 export interface SliceOptions {
   model: string;
@@ -48,30 +46,18 @@ export interface SliceOptions {
 export async function slice(opts: SliceOptions, ctx: CommandContext): Promise<void> {
   checkSliceOptions({ ratio: opts.ratio, multiple: opts.multiple, scope: opts.basis, hasCalib: opts.calib.length > 0 });
   const model = await loadUserModel(opts.model, ctx);
-  const structure = recognize(model, opts.model, ctx);
+  const structure = recognizeUserModel(model, opts.model, ctx);
   const calib = opts.calib.length > 0 ? loadCalibration(model, opts.calib, { batchRows: opts.calibBatch, modelFile: opts.model }) : undefined;
   const reportOpts = { model: opts.model, ...(opts.eval !== undefined ? { eval: opts.eval } : {}), ...(opts.noSpeed ? { noSpeed: true } : {}) };
   const base = await baseline(model, reportOpts, ctx);
   const report = runSlicing(model, structure, opts, calib, ctx);
-  await save(model, opts.out);
+  await saveUserModel(model, opts.out, 'sliced model');
   const summary = await summarize(base, model, reportOpts, ctx);
 
   if (opts.json) {
     ctx.print(JSON.stringify({ model: opts.model, out: opts.out, ratio: opts.ratio, ...report, ...(calib ? { calibration: calib.description } : {}), ...summary }, null, 2));
   } else {
     ctx.print(formatReport(report, summary, opts, calib));
-  }
-}
-
-/** Canonicalize in place and recognize the transformer; pipeline warnings name the file. */
-function recognize(model: Model, file: string, ctx: CommandContext): ModelStructure {
-  try {
-    const { structure, warnings } = canonicalStructure(model);
-    for (const w of warnings) ctx.warn({ ...w, location: { ...w.location, file } });
-    return structure;
-  } catch (e) {
-    if (e instanceof SparsecError) throw withFile(e, file);
-    throw e;
   }
 }
 
@@ -91,15 +77,6 @@ function runSlicing(model: Model, structure: ModelStructure, opts: SliceOptions,
     throw e;
   } finally {
     ctx.progress.clear();
-  }
-}
-
-async function save(model: Model, file: string): Promise<void> {
-  try {
-    await saveModel(model, file);
-  } catch (e) {
-    if (e instanceof SparsecError) throw withFile(e, file);
-    throw error('WRITE_FAILED', `cannot write the sliced model: ${(e as Error).message}`, { file }, 'Check that -o names a writable path.');
   }
 }
 
