@@ -119,6 +119,8 @@ export interface BuildOptions {
   /** --format: weight layouts (default auto: the cost model picks per weight). */
   format: BuildFormat;
   json: boolean;
+  /** --relaxed-simd: also write <name>.relaxed.wasm (f32x4.relaxed_madd), loaded where the engine has it. */
+  relaxedSimd?: true;
 }
 
 export type CommandName = 'inspect' | 'run' | 'analyze' | 'prune' | 'eval' | 'compare' | 'build' | StructuralCommand;
@@ -234,6 +236,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       shape: shapeFlag,
       format: { value: 'auto|dense|csr|nm|bsr', choices: ['auto', 'dense', 'csr', 'nm', 'bsr'], help: 'weight layouts: auto (default: a cost model picks per weight), or one for all (bsr: 4x1 blocks)' },
       json: { help: 'print the manifest as JSON instead of the summary' },
+      'relaxed-simd': { help: 'also build <name>.relaxed.wasm (fused multiply-add), chosen at load time where relaxed SIMD is available' },
     },
   },
   ...structuralCommands,
@@ -301,7 +304,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (out === undefined) throw badOption('build needs -o dir', `Usage: ${usageLine(spec)}`);
     return {
       command: 'build',
-      options: { model, out, shapes: list('shape').map(parseShapeBinding), format: (str('format') ?? 'auto') as BuildFormat, json: bool('json') },
+      options: { model, out, shapes: list('shape').map(parseShapeBinding), format: (str('format') ?? 'auto') as BuildFormat, json: bool('json'), ...(bool('relaxed-simd') ? { relaxedSimd: true as const } : {}) },
     };
   }
   if (spec.name === 'compare') {

@@ -2,7 +2,8 @@
 // Node >= 20 and browsers. It compiles the module (streaming where the platform can), copies
 // external weights into place, and runs the model: inputs are written at their fixed offsets,
 // `run()` is called, outputs are copied out. Everything it needs to know is in the module's
-// 'sparsec' custom section (written by codegen/wasm/emit.ts).
+// 'sparsec' custom section (written by codegen/wasm/emit.ts). Given a relaxed-SIMD build too,
+// it picks that one where the engine validates relaxed SIMD, else the plain SIMD128 one.
 
 export interface Tensor {
   data: Float32Array;
@@ -20,6 +21,8 @@ export interface TensorInfo {
 }
 
 export interface Model {
+  /** Which build was loaded: 'relaxed' (relaxed SIMD) or 'simd128'. */
+  readonly simd: 'relaxed' | 'simd128';
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   /** Run once; outputs are fresh arrays (they stay valid after the next run). */
@@ -31,6 +34,12 @@ export type Source = URL | string | ArrayBuffer | Uint8Array;
 export interface LoadOptions {
   /** The weights file, when the model keeps its weights outside the module (default: found beside it). */
   weights?: Source;
+  /**
+   * The relaxed-SIMD build of the same model (f32x4.relaxed_madd), loaded instead of `source`
+   * where the platform validates relaxed SIMD (browsers today; Node 20 with
+   * --experimental-wasm-relaxed-simd). Results may differ from the plain build in the last bits (fused multiply-add).
+   */
+  relaxed?: Source;
 }
 
 interface Place {
@@ -52,6 +61,7 @@ interface WasmModuleObject {
   readonly __module: unique symbol;
 }
 interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
   compile(bytes: Uint8Array): Promise<WasmModuleObject>;
   compileStreaming?(source: Promise<unknown>): Promise<WasmModuleObject>;
   instantiate(module: WasmModuleObject, imports: object): Promise<{ exports: Record<string, unknown> }>;
@@ -113,8 +123,28 @@ function sibling(src: Source, file: string): Source | undefined {
   return isRemote(src) ? new URL(file, src).href : src.replace(/[^/\\]*$/, file);
 }
 
+// (func (param v128 v128 v128) (result v128) f32x4.relaxed_madd of the three): valid only
+// where the engine has relaxed SIMD.
+const RELAXED_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11];
+
+/** True when this engine accepts relaxed-SIMD instructions (feature detection, no compile). */
+export function hasRelaxedSimd(): boolean {
+  try {
+    return g.WebAssembly.validate(new Uint8Array(RELAXED_PROBE));
+  } catch {
+    return false;
+  }
+}
+
 export async function load(source: Source, options: LoadOptions = {}): Promise<Model> {
-  const module = await compile(source);
+  let simd: Model['simd'] = 'simd128';
+  let module: WasmModuleObject | undefined;
+  if (options.relaxed !== undefined && hasRelaxedSimd()) {
+    // A missing or unreadable relaxed build falls back to the plain one.
+    module = await compile(options.relaxed).catch(() => undefined);
+    if (module) simd = 'relaxed';
+  }
+  module ??= await compile(source);
   const section = g.WebAssembly.Module.customSections(module, 'sparsec')[0];
   if (!section) fail('this WebAssembly module was not built by sparsec (no sparsec section)');
   const meta = JSON.parse(new TextDecoder().decode(section)) as Meta;
@@ -132,6 +162,7 @@ export async function load(source: Source, options: LoadOptions = {}): Promise<M
   const info = (p: Place): TensorInfo => ({ name: p.name, shape: p.shape, ...(p.dtype ? { dtype: p.dtype } : {}) });
   const list = (ps: Place[]) => ps.map((p) => `'${p.name}' ${fmt(p.shape)}`).join(', ');
   return {
+    simd,
     inputs: meta.inputs.map(info),
     outputs: meta.outputs.map(info),
     run(feeds) {

@@ -25,7 +25,7 @@ export async function build(opts: BuildOptions, ctx: CommandContext): Promise<vo
   ctx.progress.update(`compiling ${file}`);
   let result;
   try {
-    result = await buildArtifacts(model, { shapes, format: opts.format, name: artifactName(file), compilerVersion: version() });
+    result = await buildArtifacts(model, { shapes, format: opts.format, name: artifactName(file), compilerVersion: version(), relaxedSimd: opts.relaxedSimd ?? false });
   } catch (e) {
     if (e instanceof SparsecError) throw withFile(e, file);
     throw e;
