@@ -56,6 +56,8 @@ export interface EmitOptions {
   /** The external weights file's name, as the runtime will find it beside the module. */
   weightsFile?: string;
   relaxedSimd?: boolean;
+  /** Also export `step0`, `step1`, ...: each calls one kernel of the schedule (profiling). */
+  exportSteps?: boolean;
 }
 
 export interface EmittedModule {
@@ -116,15 +118,17 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
   const m = new WasmModule({ relaxedSimd: opts.relaxedSimd ?? false, memory: { export: 'memory', pages } });
   try {
     const kernels = new KernelTable(m);
-    const calls: ExprRef[] = s.kernels.map((k, i) => {
+    const call = (k: Kernel, i: number): ExprRef => {
       const c = (n: number) => m.i32.const(n);
       const name = kernels.get(k, packed[i]);
       if (k.op === 'linear') return m.call(name, [c(addr(k.x)), c(weightAt[i]!), c(addr(k.y))]);
       if (k.op === 'add') return m.call(name, [c(addr(k.a)), c(addr(k.b)), c(addr(k.y))]);
       if ('ins' in k) return m.call(name, [...k.ins.map((b) => c(addr(b))), c(addr(k.y))]);
       return m.call(name, [c(addr(k.x)), c(addr(k.y))]);
-    });
+    };
+    const calls = s.kernels.map(call);
     m.addFunction('run', [], none, () => (calls.length ? calls : [m.nop()]));
+    if (opts.exportSteps) s.kernels.forEach((k, i) => m.addFunction(`step${i}`, [], none, () => [call(k, i)]));
     if (!external && weights.length > 0) m.addData(WEIGHTS_BASE, weights);
     const place = (io: Schedule['inputs'][number]): TensorPlace => ({ name: io.name, shape: [...io.shape], offset: addr(io.buffer), ...(io.dtype ? { dtype: io.dtype } : {}) });
     const meta: RuntimeMeta = {

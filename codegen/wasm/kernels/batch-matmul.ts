@@ -1,10 +1,12 @@
 // Products of two computed matrices (attention scores and context), batched over heads:
-// y[b] [M, N] = a[b] [M, K] @ c[b] [K, N]. Each output row is accumulated in place from K
-// rows of c scaled by one element of a, four columns per v128 (outer-product form: rows of c
-// are read contiguously).
+// y[b] [M, N] = a[b] [M, K] @ c[b] [K, N]. Register-tiled when N is a multiple of 4: a tile of
+// up to 2 rows x 16 columns of y lives in v128 locals through the whole K loop (each row of c
+// loaded once per pair of rows, y stored once). Otherwise each output row is accumulated in
+// place from K rows of c scaled by one element of a (outer-product form). Both add the K
+// terms of an element in order from zero, so they give the same bits.
 
 import { bump, repeat } from '../loops.js';
-import { f32, i32, none, v128, type WasmModule } from '../module.js';
+import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
 import { walk } from './elementwise.js';
 
 export interface BatchMatMulSpec {
@@ -17,8 +19,72 @@ export interface BatchMatMulSpec {
   bStride: number;
 }
 
+/** Rows and v128 columns of y held in registers by the tiled kernel. */
+const TILE_ROWS = 2;
+const TILE_VECS = 4;
+
 /** Add `name(a, c, y)`. */
 export function emitBatchMatMul(m: WasmModule, name: string, k: BatchMatMulSpec): void {
+  if (k.N % 4 === 0) emitTiled(m, name, k);
+  else emitOuterProduct(m, name, k);
+}
+
+function emitTiled(m: WasmModule, name: string, k: BatchMatMulSpec): void {
+  const { batch, M, K, N } = k;
+  m.addFunction(name, [i32, i32, i32], none, (fn) => {
+    const [paBatch, pcBatch, py] = [fn.param(0), fn.param(1), fn.param(2)];
+    const [paRow, pcCol, pyTile, pk, pck] = [fn.local(i32), fn.local(i32), fn.local(i32), fn.local(i32), fn.local(i32)];
+    const acc = Array.from({ length: TILE_ROWS * TILE_VECS }, () => fn.local(v128));
+    // One splat of a per row, and the row of c they multiply.
+    const splats = Array.from({ length: TILE_ROWS + 1 }, () => fn.local(v128));
+    const vecs = N / 4;
+    // One tile of `rows` x `nv` vectors at (paRow, pcCol) -> pyTile.
+    const tile = (rows: number, nv: number) => {
+      const a = (r: number, j: number) => acc[r * TILE_VECS + j]!;
+      const cell = (f: (r: number, j: number) => ExprRef) => Array.from({ length: rows * nv }, (_, i) => f(Math.floor(i / nv), i % nv));
+      return [
+        ...cell((r, j) => m.set(a(r, j), m.v128.zero())),
+        m.set(pk, m.get(paRow)),
+        m.set(pck, m.get(pcCol)),
+        repeat(fn, K, [
+          ...Array.from({ length: rows }, (_, r) => m.set(splats[r]!, m.v128.load32Splat(m.get(pk), r * K * 4))),
+          ...Array.from({ length: nv }, (_, j) => {
+            const cv = m.v128.load(m.get(pck), j * 16);
+            return rows === 1
+              ? m.set(a(0, j), m.madd(m.get(splats[0]!), cv, m.get(a(0, j))))
+              : m.block(null, [m.set(splats[rows]!, cv), ...Array.from({ length: rows }, (_, r) => m.set(a(r, j), m.madd(m.get(splats[r]!), m.get(splats[rows]!), m.get(a(r, j)))))]);
+          }),
+          bump(fn, pk, 4),
+          bump(fn, pck, N * 4),
+        ]),
+        ...cell((r, j) => m.v128.store(m.get(pyTile), m.get(a(r, j)), r * N * 4 + j * 16)),
+      ];
+    };
+    // Column chunks of one row block of `rows` rows.
+    const rowBlock = (rows: number) => {
+      const full = Math.floor(vecs / TILE_VECS);
+      const rest = vecs - full * TILE_VECS;
+      return [
+        m.set(pcCol, m.get(pcBatch)),
+        m.set(pyTile, m.get(py)),
+        repeat(fn, full, [...tile(rows, TILE_VECS), bump(fn, pcCol, TILE_VECS * 16), bump(fn, pyTile, TILE_VECS * 16)]),
+        ...(rest > 0 ? tile(rows, rest) : []),
+        bump(fn, paRow, rows * K * 4),
+        bump(fn, py, rows * N * 4),
+      ];
+    };
+    const pairs = Math.floor(M / TILE_ROWS);
+    return [repeat(fn, batch, [
+      m.set(paRow, m.get(paBatch)),
+      repeat(fn, pairs, rowBlock(TILE_ROWS)),
+      ...(M - pairs * TILE_ROWS > 0 ? rowBlock(1) : []),
+      bump(fn, paBatch, k.aStride * 4),
+      bump(fn, pcBatch, k.bStride * 4),
+    ])];
+  });
+}
+
+function emitOuterProduct(m: WasmModule, name: string, k: BatchMatMulSpec): void {
   const { batch, M, K, N } = k;
   m.addFunction(name, [i32, i32, i32], none, (fn) => {
     const [pa, pbArg, py] = [fn.param(0), fn.param(1), fn.param(2)];

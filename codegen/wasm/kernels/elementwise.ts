@@ -5,7 +5,8 @@
 // code for the rest. Every kernel is `name(x, [b,] y)` over byte addresses.
 
 import { bump, repeat } from '../loops.js';
-import { f32, i32, none, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
+import { geluErfV, geluTanhV } from './vector-math.js';
+import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 
 export type UnaryFn = 'relu' | 'gelu' | 'gelu_tanh';
 
@@ -30,10 +31,12 @@ export function emitUnary(m: WasmModule, name: string, size: number, fnKind: Una
         () => [m.v128.store(m.get(py), m.f32x4.max(m.v128.load(m.get(px)), m.v128.zero()))],
         () => [m.f32.store(m.get(py), m.f32.max(m.f32.load(m.get(px)), m.f32.const(0)))]);
     }
-    const x = fn.local(f32);
-    const t = fn.local(f32);
+    const [x, t, xv, tv] = [fn.local(f32), fn.local(f32), fn.local(v128), fn.local(v128)];
     const value = fnKind === 'gelu' ? geluErf(fn, x, t) : geluTanh(fn, x, t);
-    return walk(fn, size, [px, py], undefined, () => [m.set(x, m.f32.load(m.get(px))), ...value, m.f32.store(m.get(py), m.get(t))]);
+    const vector = fnKind === 'gelu' ? geluErfV(fn, xv, tv) : geluTanhV(fn, xv, tv);
+    return walk(fn, size, [px, py],
+      () => [m.set(xv, m.v128.load(m.get(px))), ...vector, m.v128.store(m.get(py), m.get(tv))],
+      () => [m.set(x, m.f32.load(m.get(px))), ...value, m.f32.store(m.get(py), m.get(t))]);
   });
 }
 
