@@ -9,6 +9,7 @@ import { specializeShapes } from '../passes/specialize.js';
 import { ALIAS_OPS, buildSchedule, WASM_OPS } from './build-schedule.js';
 import { isBroadcastAdd, TENSOR_OPS, tensorOpReason } from './build-tensor-ops.js';
 import { cnnOpReason, handlesCnnOp } from './build-cnn-ops.js';
+import { fuseSoftmax } from './fuse-softmax.js';
 import { liveIntervals, planMemory, type MemoryPlan } from './memory-plan.js';
 import { kernelReads, type FormatOption, type Kernel, type Schedule } from './schedule.js';
 
@@ -41,7 +42,7 @@ export function lower(model: Model, opts: LowerOptions = {}): Lowered {
   const warnings = step('canonicalize', () => new PassManager('default,fold-batchnorm,dce').run(m).warnings);
   step('check-supported', () => checkSupported(m));
   let s = step('schedule', () => buildSchedule(m, opts.format ?? 'auto'));
-  s = step('fuse-epilogues', () => fuseEpilogues(s));
+  s = step('fuse-epilogues', () => fuseSoftmax(fuseEpilogues(s)));
   const plan = step('plan-memory', () => planMemory(liveIntervals(s)));
   return { schedule: s, plan, warnings: [...warnings, ...s.warnings] };
 }

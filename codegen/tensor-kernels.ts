@@ -22,11 +22,17 @@ export interface NormKernel extends Base {
   readonly bias: boolean;
 }
 
-/** Softmax over each row of `cols` (the last axis). */
+/**
+ * Softmax over each row of `cols` (the last axis). Fused forms (fuse-softmax.ts): `scale`
+ * multiplies x first; `prefix`: ins[1] holds, per row, how many leading elements take part
+ * (as f32), the rest of the row was -Infinity (a causal mask) and comes out 0.
+ */
 export interface SoftmaxKernel extends Base {
   readonly op: 'softmax';
   readonly rows: number;
   readonly cols: number;
+  readonly scale?: number;
+  readonly prefix?: boolean;
 }
 
 /** y[b] = a[b] [M, K] @ c[b] [K, N] for `batch` products; a batch stride 0 reuses one matrix. */

@@ -21,7 +21,7 @@ import { emitSpmm, packSpmm, type PackedSparse } from './kernels/spmm.js';
 import { emitSpmv, packSpmv } from './kernels/spmv.js';
 import { none, WasmModule, type ExprRef } from './module.js';
 import type { MemoryPlan } from '../memory-plan.js';
-import type { Kernel, LinearKernel, Schedule } from '../schedule.js';
+import { kernelReads, type Kernel, type LinearKernel, type Schedule } from '../schedule.js';
 import { tensorKernelKey } from '../tensor-kernels.js';
 import { emitTensorKernel } from './tensor-emit.js';
 import { cnnKernelKey } from '../cnn-kernels.js';
@@ -98,7 +98,9 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
   // Weights are packed first: the arena starts after them, and the memory size follows.
   const image = new WeightImage();
   const constAt = new Map<number, number>();
-  for (const b of s.buffers) if (b.role === 'const') constAt.set(b.id, image.add(b.data!));
+  // Only constants some kernel reads (fusion can leave a mask or a scale unread).
+  const read = new Set(s.kernels.flatMap(kernelReads));
+  for (const b of s.buffers) if (b.role === 'const' && read.has(b.id)) constAt.set(b.id, image.add(b.data!));
   const layerBytes = new Map<string, number>();
   // Dense convolutions keep their packed weight in a const buffer.
   for (const k of s.kernels) if (k.op === 'pointwise' || k.op === 'conv2d') layerBytes.set(k.node, s.buffers[k.ins[1]!]!.size * 4);

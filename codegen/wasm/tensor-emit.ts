@@ -4,7 +4,8 @@
 import type { TensorKernel } from '../tensor-kernels.js';
 import { emitBatchMatMul } from './kernels/batch-matmul.js';
 import { emitBlockCopy, emitGather, emitStrided } from './kernels/movement.js';
-import { emitNorm, emitSoftmax } from './kernels/norm.js';
+import { emitNorm } from './kernels/norm.js';
+import { emitSoftmax } from './kernels/softmax.js';
 import { emitBinary, emitMap, emitWhere } from './kernels/pointwise.js';
 import { emitRowSum, emitScatterRows, emitTopK } from './kernels/routing.js';
 import type { WasmModule } from './module.js';
@@ -15,7 +16,7 @@ export function emitTensorKernel(m: WasmModule, name: string, k: TensorKernel): 
     case 'row-sum': return emitRowSum(m, name, k.rows, k.cols);
     case 'scatter-rows': return emitScatterRows(m, name, k.rows, k.cols, k.k);
     case 'norm': return emitNorm(m, name, k);
-    case 'softmax': return emitSoftmax(m, name, k.rows, k.cols);
+    case 'softmax': return emitSoftmax(m, name, k);
     case 'batch-matmul': return emitBatchMatMul(m, name, k);
     case 'gather': return emitGather(m, name, k.count, k.rows, k.cols);
     case 'block-copy': return emitBlockCopy(m, name, k);

@@ -1,12 +1,11 @@
-// Row-wise reductions: LayerNormalization / RMSNorm and Softmax over the last `cols` elements
-// of each row. Rows are short (the model width or the sequence), so each row is walked a few
+// Row-wise reductions: LayerNormalization / RMSNorm over the last `cols` elements (Softmax is
+// in softmax.ts) of each row. Rows are short (the model width), so each row is walked a few
 // times from its start: statistics first, then the normalized values, four lanes at a time
 // where the row allows.
 
-import { repeat, bump } from '../loops.js';
+import { repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
-import { exp, walk } from './elementwise.js';
-import { expV } from './vector-math.js';
+import { walk } from './elementwise.js';
 
 /**
  * acc := sum over `cols` floats from `from` of term(x): four lanes at a time (`vterm` on
@@ -58,48 +57,6 @@ export function emitNorm(m: WasmModule, name: string, k: { rows: number; cols: n
       m.set(ps, m.get(scale)),
       ...(bias ? [m.set(pb, m.get(bias))] : []),
       ...walk(fn, k.cols, ptrs, () => [m.v128.store(m.get(py), valueV)], () => [m.f32.store(m.get(py), value)]),
-    ])];
-  });
-}
-
-/** Add `name(x, y)`: softmax over each row of `cols`: exp(x - max) / sum, four lanes at a time. */
-export function emitSoftmax(m: WasmModule, name: string, rows: number, cols: number): void {
-  m.addFunction(name, [i32, i32], none, (fn) => {
-    const [px, py] = [fn.param(0), fn.param(1)];
-    const [q, r] = [fn.local(i32), fn.local(i32)];
-    const [max, sum, arg, kk, e] = [fn.local(f32), fn.local(f32), fn.local(f32), fn.local(f32), fn.local(f32)];
-    const [vmax, vsum, varg, vk, ve] = [fn.local(v128), fn.local(v128), fn.local(v128), fn.local(v128), fn.local(v128)];
-    const f = m.f32x4;
-    const lane = (v: Local, i: number) => f.extractLane(m.get(v), i);
-    return [repeat(fn, rows, [
-      // The row's max (max is exact, so the lane order does not matter).
-      m.set(q, m.get(px)),
-      m.set(vmax, f.splatConst(-Infinity)),
-      m.set(max, m.f32.const(-Infinity)),
-      ...walk(fn, cols, [q], () => [m.set(vmax, f.max(m.get(vmax), m.v128.load(m.get(q))))], () => [m.set(max, m.f32.max(m.get(max), m.f32.load(m.get(q))))]),
-      m.set(max, m.f32.max(m.get(max), m.f32.max(m.f32.max(lane(vmax, 0), lane(vmax, 1)), m.f32.max(lane(vmax, 2), lane(vmax, 3))))),
-      m.set(q, m.get(px)),
-      m.set(r, m.get(py)),
-      m.set(vsum, m.v128.zero()),
-      m.set(sum, m.f32.const(0)),
-      ...walk(fn, cols, [q, r], () => [
-        m.set(varg, f.sub(m.v128.load(m.get(q)), f.splat(m.get(max)))),
-        ...expV(m, varg, vk, ve),
-        m.v128.store(m.get(r), m.get(ve)),
-        m.set(vsum, f.add(m.get(vsum), m.get(ve))),
-      ], () => [
-        m.set(arg, m.f32.sub(m.f32.load(m.get(q)), m.get(max))),
-        ...exp(m, arg, kk, e),
-        m.f32.store(m.get(r), m.get(e)),
-        m.set(sum, m.f32.add(m.get(sum), m.get(e))),
-      ]),
-      m.set(sum, m.f32.div(m.f32.const(1), m.f32.add(m.get(sum), m.sumLanes(vsum)))),
-      m.set(r, m.get(py)),
-      ...walk(fn, cols, [r],
-        () => [m.v128.store(m.get(r), f.mul(m.v128.load(m.get(r)), f.splat(m.get(sum))))],
-        () => [m.f32.store(m.get(r), m.f32.mul(m.f32.load(m.get(r)), m.get(sum)))]),
-      bump(fn, px, cols * 4),
-      bump(fn, py, cols * 4),
     ])];
   });
 }
