@@ -38,17 +38,20 @@ async function instantiate(m: WasmModule, X: Float32Array, weights: ArrayBufferV
   };
 }
 
-export async function denseKernel(name: string, M: number, K: number, N: number, X: Float32Array, W: Float32Array): Promise<KernelContender> {
+/** `relaxedSimd`: build the kernel with f32x4.relaxed_madd (the engine must validate relaxed SIMD). */
+export async function denseKernel(name: string, M: number, K: number, N: number, X: Float32Array, W: Float32Array, relaxedSimd = false): Promise<KernelContender> {
   const spec = { name: 'kernel', M, K, N };
-  const m = new WasmModule();
+  const m = new WasmModule({ relaxedSimd });
   emitDense(m, spec);
   return { name, ...(await instantiate(m, X, packDense(spec, W), M, N, false)) };
 }
 
 /** A sparse kernel for W (already pruned to the kind's pattern); one token uses the GEMV forms. */
-export async function sparseKernel(name: string, kind: SparseKind, M: number, K: number, N: number, X: Float32Array, W: Float32Array): Promise<KernelContender> {
+export async function sparseKernel(
+  name: string, kind: SparseKind, M: number, K: number, N: number, X: Float32Array, W: Float32Array, relaxedSimd = false,
+): Promise<KernelContender> {
   const spec: SparseSpec = { name: 'kernel', M, K, N };
-  const m = new WasmModule();
+  const m = new WasmModule({ relaxedSimd });
   let packed: PackedSparse;
   if (kind === '2:4') {
     emit2of4(m, spec, (packed = pack2of4(spec, W)).offsets);

@@ -2,12 +2,18 @@
 // onnxruntime-node (CPU, 1 thread) on the FFN-sized product 768 -> 3072, at 64 tokens and at
 // 1 token, dense and magnitude-pruned (50/70/90/95% unstructured, 2:4, 4:8, 4x1 blocks at 80%), plus the baked
 // (SparseRT-style) variant on a medium matrix. All contenders of a shape are timed in one
-// process, interleaved, medians reported. Prints a table; writes bench/results.json.
+// process, interleaved, medians reported. Each sparsec kernel is also timed as its relaxed-SIMD
+// build (f32x4.relaxed_madd; Node 20 validates it only behind --experimental-wasm-relaxed-simd,
+// which this script sets at start) in the same interleaved rounds: the relaxed* fields.
+// Prints a table; writes bench/results.json and the chart bench/results.svg (bench/chart.ts).
 
 import './v8-flags.js';
+import { setFlagsFromString } from 'node:v8';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { matmulRef, maxRelError, prune2of4, pruneBlocks4x1, pruneNM, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
+import { hasRelaxedSimd } from '../runtime/index.js';
+import { benchPath, writeChart } from './chart.js';
 import { denseKernel, sparseKernel, type SparseKind } from './contenders.js';
 import { matmulModel, ortNodeRunner, ortWebRunner } from './ort.js';
 import { timeCpuInterleaved } from './cpu-timing.js';
@@ -31,6 +37,11 @@ interface Row {
   maxRelError: number;
   weightBytes?: number;
   wasmBytes?: number;
+  /** The relaxed-SIMD build of the same kernel, timed in the same rounds (sparsec rows only). */
+  relaxedMedianMs?: number;
+  relaxedVsPlain?: number;
+  relaxedVsOrtWeb?: number;
+  relaxedMaxRelError?: number;
 }
 
 interface Case {
@@ -42,6 +53,11 @@ interface Case {
   rounds: number;
   inner: number;
 }
+
+// Node 20 validates relaxed SIMD only behind this flag (browsers ship it); set before any compile.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+const RELAXED = hasRelaxedSimd();
+const RELAXED_SUFFIX = ' [relaxed]';
 
 const SPARSITIES = [0.5, 0.7, 0.9, 0.95];
 const FFN_SPARSE: Case['sparse'] = [
@@ -62,10 +78,16 @@ async function runCase(c: Case): Promise<Row[]> {
   const X = randomFloats(M * K, 11);
   const W = randomFloats(K * N, 12);
   const denseRef = matmulRef(X, W, M, K, N);
-  const entries: { c: Contender; error: () => Promise<number>; weightBytes?: number; wasmBytes?: number }[] = [];
+  const entries: { c: Contender; error: () => Promise<number>; weightBytes?: number; wasmBytes?: number; twinOf?: string }[] = [];
+  /** The relaxed-SIMD twins, appended after the plain contenders and folded into their rows. */
+  const twins: typeof entries = [];
 
   const dense = await denseKernel('sparsec dense', M, K, N, X, W);
   entries.push({ c: dense, error: async () => maxRelError(dense.output(), denseRef), weightBytes: dense.weightBytes, wasmBytes: dense.wasmBytes });
+  if (RELAXED) {
+    const twin = await denseKernel(`sparsec dense${RELAXED_SUFFIX}`, M, K, N, X, W, true);
+    twins.push({ c: twin, error: async () => maxRelError(twin.output(), denseRef), twinOf: dense.name });
+  }
   if (c.peers) {
     const model = matmulModel(M, K, N, W);
     const web = await ortWebRunner(model, X, M, K);
@@ -80,7 +102,12 @@ async function runCase(c: Case): Promise<Row[]> {
     const label = kind === '2:4' || kind === '4:8' ? `sparsec ${kind}` : kind === 'block4x1' ? `sparsec block 4x1 ${pct}` : `sparsec ${kind === 'baked' ? 'baked' : 'unstructured'} ${pct}`;
     const k = await sparseKernel(label, kind, M, K, N, X, Ws);
     entries.push({ c: k, error: async () => maxRelError(k.output(), ref), weightBytes: k.weightBytes, wasmBytes: k.wasmBytes });
+    if (RELAXED) {
+      const twin = await sparseKernel(`${label}${RELAXED_SUFFIX}`, kind, M, K, N, X, Ws, true);
+      twins.push({ c: twin, error: async () => maxRelError(twin.output(), ref), twinOf: label });
+    }
   }
+  entries.push(...twins);
 
   for (const e of entries) await e.c.run();
   const errors = await Promise.all(entries.map((e) => e.error()));
@@ -93,7 +120,7 @@ async function runCase(c: Case): Promise<Row[]> {
   const webMs = web >= 0 ? timings[web]!.medianMs : NaN;
   const webCpu = web >= 0 ? cpu[web]!.cpuMedianMs : NaN;
   const denseMs = timings[0]!.medianMs;
-  return timings.map((t, i) => ({
+  const rows: Row[] = timings.map((t, i) => ({
     shape, name: t.name, medianMs: t.medianMs, minMs: t.minMs,
     gflops: flops / t.medianMs / 1e6,
     vsOrtWeb: webMs / t.medianMs,
@@ -105,15 +132,27 @@ async function runCase(c: Case): Promise<Row[]> {
     weightBytes: entries[i]!.weightBytes,
     wasmBytes: entries[i]!.wasmBytes,
   }));
+  return foldRelaxed(rows, entries.map((e) => e.twinOf));
+}
+
+/** Move each relaxed twin's timing into its plain row's relaxed* fields. */
+function foldRelaxed(rows: Row[], twinOf: (string | undefined)[]): Row[] {
+  const plain = rows.filter((_, i) => twinOf[i] === undefined);
+  rows.forEach((t, i) => {
+    const row = plain.find((r) => r.name === twinOf[i]);
+    if (!row) return;
+    Object.assign(row, { relaxedMedianMs: t.medianMs, relaxedVsPlain: row.medianMs / t.medianMs, relaxedVsOrtWeb: t.vsOrtWeb, relaxedMaxRelError: t.maxRelError });
+  });
+  return plain;
 }
 
 function table(rows: Row[]): string {
-  const head = ['shape', 'contender', 'median ms', 'GFLOP/s (dense-equiv.)', 'x ort-web', 'x our dense', 'cpu ms', 'cpu x ort-web', 'cpu x our dense', 'weights kB', 'max rel err'];
+  const head = ['shape', 'contender', 'median ms', 'GFLOP/s (dense-equiv.)', 'x ort-web', 'x our dense', 'cpu ms', 'cpu x ort-web', 'cpu x our dense', 'relaxed x plain', 'weights kB', 'max rel err'];
   const ratio = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(2));
   const body = rows.map((r) => [
     r.shape, r.name, r.medianMs.toFixed(3), r.gflops.toFixed(1),
     ratio(r.vsOrtWeb), r.vsOurDense.toFixed(2), r.cpuMedianMs.toFixed(3), ratio(r.cpuVsOrtWeb), r.cpuVsOurDense.toFixed(2),
-    r.weightBytes === undefined ? '-' : (r.weightBytes / 1024).toFixed(0), r.maxRelError.toExponential(1),
+    r.relaxedVsPlain === undefined ? '-' : r.relaxedVsPlain.toFixed(2), r.weightBytes === undefined ? '-' : (r.weightBytes / 1024).toFixed(0), r.maxRelError.toExponential(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -130,18 +169,20 @@ async function main(): Promise<void> {
   const gemm = rows.find((r) => r.shape === '64x768x3072' && r.name === 'sparsec dense');
   process.stdout.write(`${table(rows)}\n\n`);
   if (gemm) process.stdout.write(`dense GEMM 64x768x3072: ${gemm.gflops.toFixed(1)} GFLOP/s = ${((gemm.gflops / SIMD128_PEAK_GFLOPS) * 100).toFixed(0)}% of the ~${SIMD128_PEAK_GFLOPS} GFLOP/s SIMD128 mul+add peak\n`);
-  const failed = rows.filter((r) => !(r.maxRelError < 1e-4));
+  const failed = rows.filter((r) => !(r.maxRelError < 1e-4) || (r.relaxedMaxRelError !== undefined && !(r.relaxedMaxRelError < 1e-4)));
   const results = {
     date: new Date().toISOString(),
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     simd128PeakGflops: SIMD128_PEAK_GFLOPS,
+    relaxedSimd: RELAXED,
     // The machine is shared: a high load average means noisy medians (ratios within one run hold better).
     loadavg: { before: loadBefore, after: loadavg() },
     note: 'medians of interleaved rounds in one process (wall time; cpu* fields: CPU time of the process per call, steadier on a busy machine); sparsec times are the kernel call alone (inputs already in wasm memory), onnxruntime times are session.run (including its input/output copies); sparse kernels take transposed activations [K,M]',
     rows,
   };
-  writeFileSync(new URL('./results.json', import.meta.url).pathname.replace('/dist/bench/', '/bench/'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(benchPath('results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeChart(results);
   if (failed.length > 0) {
     process.stderr.write(`wrong results: ${failed.map((r) => `${r.shape} ${r.name} (${r.maxRelError})`).join(', ')}\n`);
     process.exitCode = 1;
