@@ -26,6 +26,7 @@ export function typings(name: string, version: string, s: Schedule): string {
   file.addInterface({
     name: 'Model', isExported: true,
     properties: [
+      { name: 'simd', isReadonly: true, type: "'relaxed' | 'simd128'", docs: ['Which build was loaded: the relaxed-SIMD one or the plain SIMD128 one.'] },
       { name: 'inputs', isReadonly: true, type: 'readonly { name: keyof Inputs & string; shape: readonly number[] }[]' },
       { name: 'outputs', isReadonly: true, type: 'readonly { name: keyof Outputs & string; shape: readonly number[] }[]' },
     ],
@@ -34,7 +35,14 @@ export function typings(name: string, version: string, s: Schedule): string {
   file.addTypeAlias({ name: 'Source', isExported: true, type: 'URL | string | ArrayBuffer | Uint8Array' });
   file.addInterface({
     name: 'LoadOptions', isExported: true,
-    properties: [{ name: 'weights', hasQuestionToken: true, type: 'Source', docs: ['The weights file, when the model keeps them outside the module.'] }],
+    properties: [
+      { name: 'weights', hasQuestionToken: true, type: 'Source', docs: ['The weights file, when the model keeps them outside the module.'] },
+      { name: 'relaxed', hasQuestionToken: true, type: 'Source', docs: ['The relaxed-SIMD build, loaded instead where the engine validates relaxed SIMD.'] },
+    ],
+  });
+  file.addFunction({
+    name: 'hasRelaxedSimd', isExported: true, hasDeclareKeyword: true, returnType: 'boolean',
+    docs: ['True when this engine accepts relaxed-SIMD instructions.'],
   });
   file.addClass({ name: 'RuntimeError', isExported: true, hasDeclareKeyword: true, extends: 'Error' });
   file.addFunction({

@@ -45,6 +45,9 @@ describe('relaxed-SIMD build', () => {
     expect(manifest.modules).toEqual({ simd128: 'ffn.wasm', relaxed: 'ffn.relaxed.wasm' });
     expect(manifest.bytes.relaxedWasm).toBe(relaxed.length);
     expect(readFileSync(join(dir, 'ffn.js'), 'utf8')).toContain('"./ffn.relaxed.wasm"');
+    const dts = readFileSync(join(dir, 'ffn.d.ts'), 'utf8');
+    expect(dts).toContain("readonly simd: 'relaxed' | 'simd128';");
+    expect(dts).toContain('relaxed?: Source;');
     const without = await buildArtifacts(mlpModel({ tokens: 16, d, hidden, pruning: 0.9 }), { compilerVersion: 'test', name: 'ffn' });
     expect(without.manifest.modules).toEqual({ simd128: 'ffn.wasm' });
     expect(without.files.map((f) => f.name)).not.toContain('ffn.relaxed.wasm');
