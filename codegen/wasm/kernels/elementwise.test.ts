@@ -61,5 +61,9 @@ describe('elementwise kernels', () => {
     expect(Array.from(await run((m) => emitAdd(m, 'k', 45), [a, b], 45))).toEqual(Array.from(a.map((v, i) => v + b[i]!)));
     expect(Array.from(await run((m) => emitCopy(m, 'k', 45), [a], 45))).toEqual(Array.from(a));
     expect(Array.from(await run((m) => emitTranspose(m, 'k', 5, 9), [a], 45))).toEqual(Array.from(transpose(a, 5, 9)));
+    // Multiples of four: the 4x4-block (v128 shuffle) form.
+    const c = randomFloats(8 * 12, 3);
+    expect(Array.from(await run((m) => emitTranspose(m, 'k', 8, 12), [c], 96))).toEqual(Array.from(transpose(c, 8, 12)));
+    expect(Array.from(await run((m) => emitTranspose(m, 'k', 12, 4), [c.subarray(0, 48)], 48))).toEqual(Array.from(transpose(c.subarray(0, 48), 12, 4)));
   });
 });

@@ -5,7 +5,7 @@
 // code for the rest. Every kernel is `name(x, [b,] y)` over byte addresses.
 
 import { bump, repeat } from '../loops.js';
-import { geluErfV, geluTanhV } from './vector-math.js';
+import { geluErfV, geluTanhV, simd } from './vector-math.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 
 export type UnaryFn = 'relu' | 'gelu' | 'gelu_tanh';
@@ -31,12 +31,21 @@ export function emitUnary(m: WasmModule, name: string, size: number, fnKind: Una
         () => [m.v128.store(m.get(py), m.f32x4.max(m.v128.load(m.get(px)), m.v128.zero()))],
         () => [m.f32.store(m.get(py), m.f32.max(m.f32.load(m.get(px)), m.f32.const(0)))]);
     }
-    const [x, t, xv, tv] = [fn.local(f32), fn.local(f32), fn.local(v128), fn.local(v128)];
+    const [x, t] = [fn.local(f32), fn.local(f32)];
     const value = fnKind === 'gelu' ? geluErf(fn, x, t) : geluTanh(fn, x, t);
-    const vector = fnKind === 'gelu' ? geluErfV(fn, xv, tv) : geluTanhV(fn, xv, tv);
-    return walk(fn, size, [px, py],
-      () => [m.set(xv, m.v128.load(m.get(px))), ...vector, m.v128.store(m.get(py), m.get(tv))],
-      () => [m.set(x, m.f32.load(m.get(px))), ...value, m.f32.store(m.get(py), m.get(t))]);
+    // Two vectors per step, their statements interleaved: two independent dependency chains
+    // (the math is a long chain of 3-4 cycle operations).
+    const vector = (offset: number) => {
+      const [xv, tv] = [fn.local(v128), fn.local(v128)];
+      const body = fnKind === 'gelu' ? geluErfV(fn, xv, tv) : geluTanhV(fn, xv, tv);
+      return [m.set(xv, m.v128.load(m.get(px), offset)), ...body, m.v128.store(m.get(py), m.get(tv), offset)];
+    };
+    const [a, b] = [vector(0), vector(16)];
+    const pairs = Math.floor(size / 8);
+    return [
+      repeat(fn, pairs, [...a.flatMap((e, i) => [e, b[i]!]), bump(fn, px, 32), bump(fn, py, 32)]),
+      ...walk(fn, size - pairs * 8, [px, py], () => vector(0), () => [m.set(x, m.f32.load(m.get(px))), ...value, m.f32.store(m.get(py), m.get(t))]),
+    ];
   });
 }
 
@@ -60,6 +69,45 @@ export function emitCopy(m: WasmModule, name: string, size: number): void {
 
 /** Add `name(x, y)`: y [cols, rows] = x [rows, cols]^T. */
 export function emitTranspose(m: WasmModule, name: string, rows: number, cols: number): void {
+  if (rows % 4 === 0 && cols % 4 === 0) emitTranspose4x4(m, name, rows, cols);
+  else emitTransposeScalar(m, name, rows, cols);
+}
+
+/** The transpose by 4x4 blocks: four rows of x loaded as v128, regrouped by lanes, stored as four rows of y. */
+function emitTranspose4x4(m: WasmModule, name: string, rows: number, cols: number): void {
+  const s = simd(m);
+  m.addFunction(name, [i32, i32], none, (fn) => {
+    const [px, yArg] = [fn.param(0), fn.param(1)];
+    const [pxb, pyb, ycol] = [fn.local(i32), fn.local(i32), fn.local(i32)];
+    const v = Array.from({ length: 4 }, () => fn.local(v128));
+    const t = Array.from({ length: 4 }, () => fn.local(v128));
+    const g = (l: Local) => m.get(l);
+    return [
+      m.set(ycol, m.get(yArg)),
+      repeat(fn, rows / 4, [
+        m.set(pxb, m.get(px)),
+        m.set(pyb, m.get(ycol)),
+        repeat(fn, cols / 4, [
+          ...v.map((l, r) => m.set(l, m.v128.load(m.get(pxb), r * cols * F))),
+          m.set(t[0]!, s.shuffle32(g(v[0]!), g(v[1]!), [0, 4, 1, 5])),
+          m.set(t[1]!, s.shuffle32(g(v[0]!), g(v[1]!), [2, 6, 3, 7])),
+          m.set(t[2]!, s.shuffle32(g(v[2]!), g(v[3]!), [0, 4, 1, 5])),
+          m.set(t[3]!, s.shuffle32(g(v[2]!), g(v[3]!), [2, 6, 3, 7])),
+          m.v128.store(m.get(pyb), s.shuffle32(g(t[0]!), g(t[2]!), [0, 1, 4, 5]), 0),
+          m.v128.store(m.get(pyb), s.shuffle32(g(t[0]!), g(t[2]!), [2, 3, 6, 7]), rows * F),
+          m.v128.store(m.get(pyb), s.shuffle32(g(t[1]!), g(t[3]!), [0, 1, 4, 5]), 2 * rows * F),
+          m.v128.store(m.get(pyb), s.shuffle32(g(t[1]!), g(t[3]!), [2, 3, 6, 7]), 3 * rows * F),
+          bump(fn, pxb, 4 * F),
+          bump(fn, pyb, 4 * rows * F),
+        ]),
+        bump(fn, px, 4 * cols * F),
+        bump(fn, ycol, 4 * F),
+      ]),
+    ];
+  });
+}
+
+function emitTransposeScalar(m: WasmModule, name: string, rows: number, cols: number): void {
   m.addFunction(name, [i32, i32], none, (fn) => {
     const [px, yArg] = [fn.param(0), fn.param(1)];
     const [py, col] = [fn.local(i32), fn.local(i32)];

@@ -30,6 +30,8 @@ export function simd(m: WasmModule) {
     i32Add: (a: ExprRef, b: ExprRef) => e(mod.i32x4.add(a, b)),
     i32Sub: (a: ExprRef, b: ExprRef) => e(mod.i32x4.sub(a, b)),
     i32Shl: (a: ExprRef, by: number) => e(mod.i32x4.shl(a, mod.i32.const(by))),
+    /** Lanes `lanes` (0-3 from a, 4-7 from b) of the 32-bit lanes of a and b. */
+    shuffle32: (a: ExprRef, b: ExprRef, lanes: readonly number[]) => e(mod.i8x16.shuffle(a, b, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]))),
     /** A constant vector with the i32 `lane` in every lane. */
     bits,
   };
