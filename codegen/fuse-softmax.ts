@@ -2,11 +2,12 @@
 // scale a scalar constant, the mask a constant whose kept elements form a prefix of every row,
 // as a causal mask does) becomes one softmax that scales while it reads and only walks each
 // row's kept prefix (the masked tail is exp(-inf) = 0). Saves two passes over the scores and
-// the exp of the masked half. Either step may be absent; anything else is left alone.
+// the exp of the masked half. Either step may be absent; anything else is left alone. With a
+// causal mask over square scores, the products on either side skip the masked triangle too.
 
 import type { Kernel, Schedule } from './schedule.js';
 import { kernelReads } from './schedule.js';
-import type { BinaryKernel, SoftmaxKernel, WhereKernel } from './tensor-kernels.js';
+import type { BatchMatMulKernel, BinaryKernel, SoftmaxKernel, WhereKernel } from './tensor-kernels.js';
 
 export function fuseSoftmax(s: Schedule): Schedule {
   const readers = new Map<number, number>();
@@ -46,9 +47,35 @@ export function fuseSoftmax(s: Schedule): Schedule {
     }
     const fused: SoftmaxKernel = { op: 'softmax', ins, y: k.y, rows: k.rows, cols: k.cols, ...(scale !== undefined ? { scale } : {}), ...(prefix ? { prefix: true } : {}) };
     replaced.set(k, fused);
+    if (prefix && isCausal(prefix, k.cols)) markCausalProducts(s, fused, x, producer, private_, replaced);
   }
   s.kernels = s.kernels.filter((k) => !removed.has(k)).map((k) => replaced.get(k) ?? k);
   return s;
+}
+
+/** Row r keeps r mod cols + 1 elements: the causal mask of square score matrices. */
+function isCausal(prefix: Float32Array, cols: number): boolean {
+  return prefix.every((len, r) => len === (r % cols) + 1);
+}
+
+/**
+ * Around a causal softmax over square [cols, cols] score matrices: the product computing the
+ * scores need not compute what the mask hides, and the product reading the probabilities
+ * can skip their zero tail (batch-matmul's `causal`).
+ */
+function markCausalProducts(
+  s: Schedule, softmax: SoftmaxKernel, scores: number, producer: Map<number, Kernel>,
+  private_: (buffer: number) => boolean, replaced: Map<Kernel, Kernel>,
+): void {
+  const n = softmax.cols;
+  const square = (k: BatchMatMulKernel) => k.batch * k.M === softmax.rows && k.M === n;
+  const qk = producer.get(scores);
+  if (qk?.op === 'batch-matmul' && private_(scores) && square(qk) && qk.N === n) replaced.set(qk, { ...qk, causal: 'scores' });
+  const readers = s.kernels.filter((k) => kernelReads(k).includes(softmax.y));
+  const av = readers[0];
+  if (readers.length === 1 && av?.op === 'batch-matmul' && av.ins[0] === softmax.y && av.ins[1] !== softmax.y && square(av) && av.K === n && av.aStride === n * n) {
+    replaced.set(av, { ...av, causal: 'probs' });
+  }
 }
 
 /** The constant scalar of `x * c` (not swapped, c one element), or undefined. */

@@ -44,6 +44,8 @@ export interface BatchMatMulKernel extends Base {
   readonly N: number;
   readonly aStride: number;
   readonly bStride: number;
+  /** Set by fuse-softmax.ts around a causal softmax (see BatchMatMulSpec). */
+  readonly causal?: 'scores' | 'probs';
 }
 
 /** y[i, :] = table[ids[i], :], ids int64 (the low 32 bits are read). */

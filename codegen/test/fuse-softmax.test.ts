@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
+import { readNpy } from '../../ir/npy.js';
+import { compareWithReference } from './run-built.js';
 import { loadModel } from '../../frontend/index.js';
 import { lower } from '../lower.js';
-import type { SoftmaxKernel } from '../tensor-kernels.js';
+import type { BatchMatMulKernel, SoftmaxKernel } from '../tensor-kernels.js';
 
 describe('fuseSoftmax', () => {
   test('gpt2: scale and causal mask fold into each softmax (prefix lengths 1..T per head)', async () => {
@@ -14,6 +17,18 @@ describe('fuseSoftmax', () => {
       expect(k.prefix).toBe(true);
       const lengths = Array.from(schedule.buffers[k.ins[1]!]!.data!);
       expect(lengths).toEqual(Array.from({ length: 4 * 8 }, (_, r) => (r % 8) + 1));
+    }
+    // Q K^T computes only the unmasked triangle, softmax @ V skips the zero tail.
+    const products = schedule.kernels.filter((k): k is BatchMatMulKernel => k.op === 'batch-matmul');
+    expect(products.map((k) => k.causal)).toEqual(['scores', 'probs', 'scores', 'probs', 'scores', 'probs', 'scores', 'probs']);
+  });
+
+  test('gpt2 with the causal products at odd and tile-crossing lengths (7, 21, 40 tokens) matches the reference executor', async () => {
+    const tokens = readNpy(readFileSync('fixtures/gpt2/input_input_ids.npy')).data as BigInt64Array;
+    for (const n of [7, 21, 40]) {
+      const ids = BigInt64Array.from({ length: n }, (_, i) => tokens[i % tokens.length]!);
+      const r = await compareWithReference(() => loadModel('fixtures/gpt2/model.onnx'), { input_ids: ids }, { shapes: { input_ids: [1, n] } });
+      expect(r.error, `${n} tokens`).toBeLessThan(1e-4);
     }
   });
 

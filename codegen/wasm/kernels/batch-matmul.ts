@@ -5,7 +5,7 @@
 // place from K rows of c scaled by one element of a (outer-product form). Both add the K
 // terms of an element in order from zero, so they give the same bits.
 
-import { bump, repeat } from '../loops.js';
+import { bump, repeat, repeatRuntime } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
 import { walk } from './elementwise.js';
 
@@ -17,6 +17,12 @@ export interface BatchMatMulSpec {
   /** Elements between consecutive batches of a and c (0: one matrix for every batch). */
   aStride: number;
   bStride: number;
+  /**
+   * Causal attention (M = N for scores, M = K for probabilities): 'scores' computes only
+   * y[i, j] for j <= i, rounded up to whole tiles (the fused softmax reads no more);
+   * 'probs': a[i, k] is 0 for k > i, so those terms are skipped.
+   */
+  causal?: 'scores' | 'probs';
 }
 
 /** Rows and v128 columns of y held in registers by the tiled kernel. */
@@ -38,6 +44,9 @@ function emitTiled(m: WasmModule, name: string, k: BatchMatMulSpec): void {
     // One splat of a per row, and the row of c they multiply.
     const splats = Array.from({ length: TILE_ROWS + 1 }, () => fn.local(v128));
     const vecs = N / 4;
+    // Causal probabilities: the K terms a row block needs (its last row + 1), counted at run time.
+    const [kNeed, kLeft] = [fn.local(i32), fn.local(i32)];
+    const kLoop = (body: ExprRef[]) => (k.causal === 'probs' ? m.block(null, [m.set(kLeft, m.get(kNeed)), repeatRuntime(fn, kLeft, body)]) : repeat(fn, K, body));
     // One tile of `rows` x `nv` vectors at (paRow, pcCol) -> pyTile.
     const tile = (rows: number, nv: number) => {
       const a = (r: number, j: number) => acc[r * TILE_VECS + j]!;
@@ -46,7 +55,7 @@ function emitTiled(m: WasmModule, name: string, k: BatchMatMulSpec): void {
         ...cell((r, j) => m.set(a(r, j), m.v128.zero())),
         m.set(pk, m.get(paRow)),
         m.set(pck, m.get(pcCol)),
-        repeat(fn, K, [
+        kLoop([
           ...Array.from({ length: rows }, (_, r) => m.set(splats[r]!, m.v128.load32Splat(m.get(pk), r * K * 4))),
           ...Array.from({ length: nv }, (_, j) => {
             const cv = m.v128.load(m.get(pck), j * 16);
@@ -60,11 +69,12 @@ function emitTiled(m: WasmModule, name: string, k: BatchMatMulSpec): void {
         ...cell((r, j) => m.v128.store(m.get(pyTile), m.get(a(r, j)), r * N * 4 + j * 16)),
       ];
     };
-    // Column chunks of one row block of `rows` rows.
-    const rowBlock = (rows: number) => {
-      const full = Math.floor(vecs / TILE_VECS);
-      const rest = vecs - full * TILE_VECS;
+    // Column chunks (the first `nv` vectors of the row) of one row block of `rows` rows.
+    const rowBlock = (rows: number, nv = vecs) => {
+      const full = Math.floor(nv / TILE_VECS);
+      const rest = nv - full * TILE_VECS;
       return [
+        ...(k.causal === 'probs' ? [m.set(kNeed, m.i32.add(m.get(kNeed), m.i32.const(rows)))] : []),
         m.set(pcCol, m.get(pcBatch)),
         m.set(pyTile, m.get(py)),
         repeat(fn, full, [...tile(rows, TILE_VECS), bump(fn, pcCol, TILE_VECS * 16), bump(fn, pyTile, TILE_VECS * 16)]),
@@ -74,10 +84,21 @@ function emitTiled(m: WasmModule, name: string, k: BatchMatMulSpec): void {
       ];
     };
     const pairs = Math.floor(M / TILE_ROWS);
+    // The vectors of y a block of rows ending before row `end` needs.
+    const needed = (end: number) => (k.causal === 'scores' ? Math.ceil(Math.min(N, end) / 4) : vecs);
+    // Consecutive row pairs that need as many vectors share one loop.
+    const runs: { count: number; nv: number }[] = [];
+    for (let p = 0; p < pairs; p++) {
+      const nv = needed((p + 1) * TILE_ROWS);
+      const last = runs[runs.length - 1];
+      if (last && last.nv === nv) last.count++;
+      else runs.push({ count: 1, nv });
+    }
     return [repeat(fn, batch, [
       m.set(paRow, m.get(paBatch)),
-      repeat(fn, pairs, rowBlock(TILE_ROWS)),
-      ...(M - pairs * TILE_ROWS > 0 ? rowBlock(1) : []),
+      m.set(kNeed, m.i32.const(0)),
+      ...runs.map((r) => repeat(fn, r.count, rowBlock(TILE_ROWS, r.nv))),
+      ...(M - pairs * TILE_ROWS > 0 ? rowBlock(1, needed(M)) : []),
       bump(fn, paBatch, k.aStride * 4),
       bump(fn, pcBatch, k.bStride * 4),
     ])];
