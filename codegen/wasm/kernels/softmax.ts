@@ -15,12 +15,21 @@ export interface SoftmaxSpec {
   prefix?: boolean;
 }
 
-/** `body` over `len` floats (a local) from `ptrs`: groups of four, then single floats. */
-function walkRuntime(fn: FunctionScope, len: Local, ptrs: Local[], vector: () => ExprRef[], scalar: () => ExprRef[]): ExprRef[] {
+/**
+ * `body` over `len` floats (a local) from `ptrs`: groups of four, then single floats. With
+ * `pair`, groups of eight first (two vectors with independent dependency chains), then at most
+ * one group of four.
+ */
+function walkRuntime(fn: FunctionScope, len: Local, ptrs: Local[], vector: () => ExprRef[], scalar: () => ExprRef[], pair?: () => ExprRef[]): ExprRef[] {
   const m = fn.m;
   const count = fn.local(i32);
+  const eights = pair ? [
+    m.set(count, m.i32.shrU(m.get(len), m.i32.const(3))),
+    repeatRuntime(fn, count, [...pair(), ...ptrs.map((p) => bump(fn, p, 32))]),
+  ] : [];
   return [
-    m.set(count, m.i32.shrU(m.get(len), m.i32.const(2))),
+    ...eights,
+    m.set(count, pair ? m.i32.and(m.i32.shrU(m.get(len), m.i32.const(2)), m.i32.const(1)) : m.i32.shrU(m.get(len), m.i32.const(2))),
     repeatRuntime(fn, count, [...vector(), ...ptrs.map((p) => bump(fn, p, 16))]),
     m.set(count, m.i32.and(m.get(len), m.i32.const(3))),
     repeatRuntime(fn, count, [...scalar(), ...ptrs.map((p) => bump(fn, p, 4))]),
@@ -44,6 +53,21 @@ export function emitSoftmax(m: WasmModule, name: string, k: SoftmaxSpec): void {
     // x as read: scaled when fused with the scores' scaling (the same f32 product).
     const loadV = () => (scale === undefined ? m.v128.load(m.get(q)) : f.mul(m.v128.load(m.get(q)), f.splatConst(scale)));
     const loadS = () => (scale === undefined ? m.f32.load(m.get(q)) : m.f32.mul(m.f32.load(m.get(q)), m.f32.const(scale)));
+    const [vsum2, varg2, vk2, ve2] = [fn.local(v128), fn.local(v128), fn.local(v128), fn.local(v128)];
+    // y = exp(x - max) for four floats at `offset`, summed into `acc`.
+    const expStep = (offset: number, acc: Local, va: Local, vkk: Local, vy: Local): ExprRef[] => [
+      m.set(va, f.sub(scale === undefined ? m.v128.load(m.get(q), offset) : f.mul(m.v128.load(m.get(q), offset), f.splatConst(scale)), f.splat(m.get(max)))),
+      ...expV(m, va, vkk, vy),
+      m.v128.store(m.get(r), m.get(vy), offset),
+      m.set(acc, f.add(m.get(acc), m.get(vy))),
+    ];
+    const expScalar = (): ExprRef[] => [
+      m.set(arg, m.f32.sub(loadS(), m.get(max))),
+      ...exp(m, arg, kk, e),
+      m.f32.store(m.get(r), m.get(e)),
+      m.set(sum, m.f32.add(m.get(sum), m.get(e))),
+    ];
+    const interleave = (a: ExprRef[], b: ExprRef[]) => a.flatMap((x, i) => [x, b[i]!]);
     return [repeat(fn, rows, [
       ...(prefix ? [m.set(len, m.i32.truncF32(m.f32.load(m.get(pl)))), bump(fn, pl, 4)] : []),
       // The row's max (max is exact, so the lane order does not matter).
@@ -56,17 +80,10 @@ export function emitSoftmax(m: WasmModule, name: string, k: SoftmaxSpec): void {
       m.set(r, m.get(py)),
       m.set(vsum, m.v128.zero()),
       m.set(sum, m.f32.const(0)),
-      ...span([q, r], () => [
-        m.set(varg, f.sub(loadV(), f.splat(m.get(max)))),
-        ...expV(m, varg, vk, ve),
-        m.v128.store(m.get(r), m.get(ve)),
-        m.set(vsum, f.add(m.get(vsum), m.get(ve))),
-      ], () => [
-        m.set(arg, m.f32.sub(loadS(), m.get(max))),
-        ...exp(m, arg, kk, e),
-        m.f32.store(m.get(r), m.get(e)),
-        m.set(sum, m.f32.add(m.get(sum), m.get(e))),
-      ]),
+      ...(prefix ? [m.set(vsum2, m.v128.zero())] : []),
+      ...(prefix ? walkRuntime(fn, len, [q, r], () => expStep(0, vsum, varg, vk, ve), () => expScalar(), () => interleave(expStep(0, vsum, varg, vk, ve), expStep(16, vsum2, varg2, vk2, ve2)))
+        : walk(fn, cols, [q, r], () => expStep(0, vsum, varg, vk, ve), () => expScalar())),
+      ...(prefix ? [m.set(vsum, f.add(m.get(vsum), m.get(vsum2)))] : []),
       // The masked tail (r is at its start): zeros.
       ...(prefix ? [
         m.set(rest, m.i32.sub(m.i32.const(cols), m.get(len))),
