@@ -244,6 +244,27 @@ export class WasmModule {
     sub: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.sub(a, b)),
     div: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.div(a, b)),
     extractLane: (v: ExprRef, lane: number): ExprRef => e(this.mod.f32x4.extract_lane(v, lane)),
+    /** b < a ? b : a (one instruction on x64; `min` adds NaN and -0 fix-ups). */
+    pmin: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.pmin(a, b)),
+    /** a < b ? b : a. */
+    pmax: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.f32x4.pmax(a, b)),
+    abs: (a: ExprRef): ExprRef => e(this.mod.f32x4.abs(a)),
+  };
+
+  /** Bitwise v128 ops and i32x4 lane arithmetic (the vector math works on float bits). */
+  readonly bits = {
+    and: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.v128.and(a, b)),
+    or: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.v128.or(a, b)),
+    /** Per bit: mask ? a : b. */
+    select: (a: ExprRef, b: ExprRef, mask: ExprRef): ExprRef => e(this.mod.v128.bitselect(a, b, mask)),
+    i32Add: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32x4.add(a, b)),
+    i32Sub: (a: ExprRef, b: ExprRef): ExprRef => e(this.mod.i32x4.sub(a, b)),
+    i32Shl: (a: ExprRef, by: number): ExprRef => e(this.mod.i32x4.shl(a, this.mod.i32.const(by))),
+    /** 32-bit lanes `lanes` (0-3 from a, 4-7 from b). */
+    shuffle32: (a: ExprRef, b: ExprRef, lanes: readonly number[]): ExprRef =>
+      e(this.mod.i8x16.shuffle(a, b, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]))),
+    /** A constant vector with the i32 `lane` in every lane. */
+    splatConst: (lane: number): ExprRef => e(this.mod.v128.const(new Uint8Array(new Int32Array([lane, lane, lane, lane]).buffer))),
   };
 
   /** a * b + c on f32x4: relaxed fused multiply-add when the target has it, else mul + add. */

@@ -5,7 +5,7 @@
 // code for the rest. Every kernel is `name(x, [b,] y)` over byte addresses.
 
 import { bump, repeat } from '../loops.js';
-import { geluErfV, geluTanhV, simd } from './vector-math.js';
+import { geluErfV, geluTanhV } from './vector-math.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 
 export type UnaryFn = 'relu' | 'gelu' | 'gelu_tanh';
@@ -75,7 +75,6 @@ export function emitTranspose(m: WasmModule, name: string, rows: number, cols: n
 
 /** The transpose by 4x4 blocks: four rows of x loaded as v128, regrouped by lanes, stored as four rows of y. */
 function emitTranspose4x4(m: WasmModule, name: string, rows: number, cols: number): void {
-  const s = simd(m);
   m.addFunction(name, [i32, i32], none, (fn) => {
     const [px, yArg] = [fn.param(0), fn.param(1)];
     const [pxb, pyb, ycol] = [fn.local(i32), fn.local(i32), fn.local(i32)];
@@ -89,14 +88,14 @@ function emitTranspose4x4(m: WasmModule, name: string, rows: number, cols: numbe
         m.set(pyb, m.get(ycol)),
         repeat(fn, cols / 4, [
           ...v.map((l, r) => m.set(l, m.v128.load(m.get(pxb), r * cols * F))),
-          m.set(t[0]!, s.shuffle32(g(v[0]!), g(v[1]!), [0, 4, 1, 5])),
-          m.set(t[1]!, s.shuffle32(g(v[0]!), g(v[1]!), [2, 6, 3, 7])),
-          m.set(t[2]!, s.shuffle32(g(v[2]!), g(v[3]!), [0, 4, 1, 5])),
-          m.set(t[3]!, s.shuffle32(g(v[2]!), g(v[3]!), [2, 6, 3, 7])),
-          m.v128.store(m.get(pyb), s.shuffle32(g(t[0]!), g(t[2]!), [0, 1, 4, 5]), 0),
-          m.v128.store(m.get(pyb), s.shuffle32(g(t[0]!), g(t[2]!), [2, 3, 6, 7]), rows * F),
-          m.v128.store(m.get(pyb), s.shuffle32(g(t[1]!), g(t[3]!), [0, 1, 4, 5]), 2 * rows * F),
-          m.v128.store(m.get(pyb), s.shuffle32(g(t[1]!), g(t[3]!), [2, 3, 6, 7]), 3 * rows * F),
+          m.set(t[0]!, m.bits.shuffle32(g(v[0]!), g(v[1]!), [0, 4, 1, 5])),
+          m.set(t[1]!, m.bits.shuffle32(g(v[0]!), g(v[1]!), [2, 6, 3, 7])),
+          m.set(t[2]!, m.bits.shuffle32(g(v[2]!), g(v[3]!), [0, 4, 1, 5])),
+          m.set(t[3]!, m.bits.shuffle32(g(v[2]!), g(v[3]!), [2, 6, 3, 7])),
+          m.v128.store(m.get(pyb), m.bits.shuffle32(g(t[0]!), g(t[2]!), [0, 1, 4, 5]), 0),
+          m.v128.store(m.get(pyb), m.bits.shuffle32(g(t[0]!), g(t[2]!), [2, 3, 6, 7]), rows * F),
+          m.v128.store(m.get(pyb), m.bits.shuffle32(g(t[1]!), g(t[3]!), [0, 1, 4, 5]), 2 * rows * F),
+          m.v128.store(m.get(pyb), m.bits.shuffle32(g(t[1]!), g(t[3]!), [2, 3, 6, 7]), 3 * rows * F),
           bump(fn, pxb, 4 * F),
           bump(fn, pyb, 4 * rows * F),
         ]),

@@ -1,41 +1,13 @@
 // Four-lane forms of the in-module math (exp, the erf Gelu, the tanh Gelu): lane for lane the
 // same operations, constants and order as the scalar forms in elementwise.ts, so a vectorized
-// kernel gives the same bits as the scalar one on every element. The few SIMD ops they need
-// beyond WasmModule's wrapper (min, nearest, abs, bit ops, i32x4 arithmetic) come from the
-// binaryen module underneath (`simd` below) so module.ts stays as it is.
+// kernel gives the same bits as the scalar one on every element.
 
-import type binaryen from 'binaryen';
 import type { ExprRef, FunctionScope, Local, WasmModule } from '../module.js';
 import { v128 } from '../module.js';
 
 const LOG2E = 1.4426950408889634;
 const LN2_HI = 0.693145751953125;
 const LN2_LO = 1.4286067653e-6;
-
-/** The SIMD ops these kernels need that WasmModule does not wrap. */
-export function simd(m: WasmModule) {
-  const mod = (m as unknown as { mod: binaryen.Module }).mod;
-  const e = (r: number) => r as ExprRef;
-  const bits = (lane: number) => e(mod.v128.const(new Uint8Array(new Int32Array([lane, lane, lane, lane]).buffer)));
-  return {
-    /** b < a ? b : a (one instruction on x64; wasm's min adds NaN and -0 fix-ups). */
-    pmin: (a: ExprRef, b: ExprRef) => e(mod.f32x4.pmin(a, b)),
-    /** a < b ? b : a. */
-    pmax: (a: ExprRef, b: ExprRef) => e(mod.f32x4.pmax(a, b)),
-    abs: (a: ExprRef) => e(mod.f32x4.abs(a)),
-    and: (a: ExprRef, b: ExprRef) => e(mod.v128.and(a, b)),
-    or: (a: ExprRef, b: ExprRef) => e(mod.v128.or(a, b)),
-    /** i32 lanes: bits ? a : b per bit. */
-    bitselect: (a: ExprRef, b: ExprRef, mask: ExprRef) => e(mod.v128.bitselect(a, b, mask)),
-    i32Add: (a: ExprRef, b: ExprRef) => e(mod.i32x4.add(a, b)),
-    i32Sub: (a: ExprRef, b: ExprRef) => e(mod.i32x4.sub(a, b)),
-    i32Shl: (a: ExprRef, by: number) => e(mod.i32x4.shl(a, mod.i32.const(by))),
-    /** Lanes `lanes` (0-3 from a, 4-7 from b) of the 32-bit lanes of a and b. */
-    shuffle32: (a: ExprRef, b: ExprRef, lanes: readonly number[]) => e(mod.i8x16.shuffle(a, b, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]))),
-    /** A constant vector with the i32 `lane` in every lane. */
-    bits,
-  };
-}
 
 /** 1.5 * 2^23: adding it rounds an f32 of magnitude below 2^22 to an integer, ties to even. */
 const ROUND = 12582912;
@@ -49,26 +21,24 @@ const ROUND_BITS = 0x4b400000;
  * (so 2^k needs no float-to-int conversion).
  */
 export function expV(m: WasmModule, arg: Local, k: Local, out: Local): ExprRef[] {
-  const s = simd(m);
   const c = (x: number) => m.f32x4.splatConst(x);
   const f = m.f32x4;
   let poly = c(1 / 720);
   for (const coef of [1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1]) poly = f.add(f.mul(poly, m.get(out)), c(coef));
   const rounded = () => f.sub(m.get(k), c(ROUND));
   return [
-    m.set(arg, s.pmin(s.pmax(m.get(arg), c(-87)), c(88))),
+    m.set(arg, m.f32x4.pmin(m.f32x4.pmax(m.get(arg), c(-87)), c(88))),
     // k holds k + 1.5 2^23 here: its bits are ROUND_BITS + k.
     m.set(k, f.add(f.mul(m.get(arg), c(LOG2E)), c(ROUND))),
     m.set(out, f.sub(f.sub(m.get(arg), f.mul(rounded(), c(LN2_HI))), f.mul(rounded(), c(LN2_LO)))),
     m.set(out, poly),
-    m.set(out, f.mul(m.get(out), s.i32Shl(s.i32Add(m.get(k), s.bits(127 - ROUND_BITS)), 23))),
+    m.set(out, f.mul(m.get(out), m.bits.i32Shl(m.bits.i32Add(m.get(k), m.bits.splatConst(127 - ROUND_BITS)), 23))),
   ];
 }
 
 /** t := Gelu(x) per lane, the erf form (geluErf of elementwise.ts on four lanes). */
 export function geluErfV(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   const m = fn.m;
-  const s = simd(m);
   const f = m.f32x4;
   const [z, sv, arg, k] = [fn.local(v128), fn.local(v128), fn.local(v128), fn.local(v128)];
   const c = (v: number) => f.splatConst(v);
@@ -77,12 +47,12 @@ export function geluErfV(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   for (const a of [a4, a3, a2, a1]) poly = f.add(f.mul(poly, m.get(sv)), c(a));
   poly = f.mul(poly, m.get(sv));
   return [
-    m.set(z, f.mul(s.abs(m.get(x)), c(Math.SQRT1_2))),
+    m.set(z, f.mul(m.f32x4.abs(m.get(x)), c(Math.SQRT1_2))),
     m.set(sv, f.div(c(1), f.add(c(1), f.mul(c(p), m.get(z))))),
     m.set(arg, f.sub(m.v128.zero(), f.mul(m.get(z), m.get(z)))),
     ...expV(m, arg, k, t),
     // copysign: the magnitude's bits with x's sign bit.
-    m.set(t, s.bitselect(m.get(x), f.sub(c(1), f.mul(poly, m.get(t))), s.bits(-0x80000000))),
+    m.set(t, m.bits.select(m.get(x), f.sub(c(1), f.mul(poly, m.get(t))), m.bits.splatConst(-0x80000000))),
     m.set(t, f.mul(f.mul(c(0.5), m.get(x)), f.add(c(1), m.get(t)))),
   ];
 }
