@@ -19,7 +19,7 @@ async function run(emit: (m: WasmModule) => void, inputs: Float32Array[], outCou
   return Float32Array.from(inst.f32(y, outCount));
 }
 
-// erf in float64, independent of the kernel's Abramowitz & Stegun form: the Taylor series
+// erf in float64, independent of the kernel's rational form: the Taylor series
 // below 3, the asymptotic expansion of erfc above.
 function erf(x: number): number {
   const z = Math.abs(x);
@@ -66,4 +66,33 @@ describe('elementwise kernels', () => {
     expect(Array.from(await run((m) => emitTranspose(m, 'k', 8, 12), [c], 96))).toEqual(Array.from(transpose(c, 8, 12)));
     expect(Array.from(await run((m) => emitTranspose(m, 'k', 12, 4), [c.subarray(0, 48)], 48))).toEqual(Array.from(transpose(c.subarray(0, 48), 12, 4)));
   });
+
+  // A dense sweep: absolute error of Gelu(x) / max(1, |x|) (the error of erf, scaled), plus the
+  // extremes: a large negative x gives exactly 0, a large positive x exactly x, NaN stays NaN.
+  // 20001 + 3 elements: the last three go through the scalar tail, which must agree with the
+  // vector lanes bit for bit (the same x placed in both).
+  for (const fn of ['gelu', 'gelu_tanh'] as const) {
+    test(`${fn}: dense sweep of [-10, 10], extremes, vector and scalar forms agree`, async () => {
+      const sweep = Float32Array.from({ length: 20001 }, (_, i) => -10 + i * 0.001);
+      const specials = [0, -0, 1e-30, -1e-30, 1e-8, -1e-8, 30, -30, 1e30, -1e30, 3.4e38, -3.4e38, Infinity, NaN];
+      const tail = [0.7071, -2.345, 5.5];
+      const x = Float32Array.from([...sweep, ...specials, ...tail.slice(0, 1), ...tail]);
+      x.set(tail, 0);
+      const got = await run((m) => emitUnary(m, 'k', x.length, fn), [x], x.length);
+      let worst = 0;
+      for (let i = 0; i < sweep.length; i++) {
+        const err = Math.abs(got[i]! - reference[fn](x[i]!)) / Math.max(1, Math.abs(x[i]!));
+        worst = Math.max(worst, err);
+      }
+      expect(worst).toBeLessThan(fn === 'gelu' ? 5e-7 : 1e-6);
+      const at = (v: number) => got[sweep.length + specials.indexOf(v)]!;
+      for (const v of [30, 1e30, 3.4e38, Infinity]) expect(at(v)).toBe(Math.fround(v));
+      for (const v of [-30, -1e30, -3.4e38]) expect(Math.abs(at(v))).toBe(0);
+      expect(Math.abs(at(1e-8) - 0.5e-8)).toBeLessThan(1e-14);
+      expect(got[sweep.length + specials.length - 1]).toBeNaN(); // indexOf never finds NaN
+      // tail[k] sits at index k (a vector lane) and among the last three (scalar tail).
+      const n = x.length;
+      expect(Array.from(got.subarray(n - 3))).toEqual(Array.from(got.subarray(0, 3)));
+    });
+  }
 });

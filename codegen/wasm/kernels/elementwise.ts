@@ -5,7 +5,7 @@
 // code for the rest. Every kernel is `name(x, [b,] y)` over byte addresses.
 
 import { bump, repeat } from '../loops.js';
-import { geluErfV, geluTanhV } from './vector-math.js';
+import { ERF_CLAMP, ERF_P, ERF_Q, geluErfV, geluTanhV, horner } from './vector-math.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 
 export type UnaryFn = 'relu' | 'gelu' | 'gelu_tanh';
@@ -147,26 +147,19 @@ export function exp(m: WasmModule, arg: Local, k: Local, out: Local): ExprRef[] 
   ];
 }
 
-/**
- * t := 0.5 x (1 + erf(x / sqrt 2)), erf by Abramowitz & Stegun 7.1.26 (absolute error below
- * 1.5e-7): erf(z) = 1 - (a1 s + ... + a5 s^5) exp(-z^2), s = 1 / (1 + p z), z >= 0, odd.
- */
+/** t := 0.5 x + 0.5 x erf(x / sqrt 2), erf by the rational form of vector-math.ts (ERF_P / ERF_Q). */
 function geluErf(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   const m = fn.m;
-  const [z, s, arg, k] = [fn.local(f32), fn.local(f32), fn.local(f32), fn.local(f32)];
+  const [cl, sq] = [fn.local(f32), fn.local(f32)];
   const c = (v: number) => m.f32.const(v);
-  const [a1, a2, a3, a4, a5, p] = [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429, 0.3275911];
-  let poly = c(a5);
-  for (const a of [a4, a3, a2, a1]) poly = m.f32.add(m.f32.mul(poly, m.get(s)), c(a));
-  poly = m.f32.mul(poly, m.get(s));
+  const add = (a: ExprRef, b: ExprRef) => m.f32.add(a, b);
+  const mul = (a: ExprRef, b: ExprRef) => m.f32.mul(a, b);
+  const half = () => m.f32.mul(c(0.5), m.get(x));
   return [
-    m.set(z, m.f32.mul(m.f32.abs(m.get(x)), c(Math.SQRT1_2))),
-    m.set(s, m.f32.div(c(1), m.f32.add(c(1), m.f32.mul(c(p), m.get(z))))),
-    m.set(arg, m.f32.sub(c(0), m.f32.mul(m.get(z), m.get(z)))),
-    ...exp(m, arg, k, t),
-    // t = erf(|x| / sqrt 2), then given x's sign.
-    m.set(t, m.f32.copysign(m.f32.sub(c(1), m.f32.mul(poly, m.get(t))), m.get(x))),
-    m.set(t, m.f32.mul(m.f32.mul(c(0.5), m.get(x)), m.f32.add(c(1), m.get(t)))),
+    m.set(cl, m.f32.min(m.f32.max(m.get(x), c(-ERF_CLAMP)), c(ERF_CLAMP))),
+    m.set(sq, m.f32.mul(m.get(cl), m.get(cl))),
+    m.set(t, m.f32.div(m.f32.mul(m.get(cl), horner(ERF_P, () => m.get(sq), add, mul, c)), horner(ERF_Q, () => m.get(sq), add, mul, c))),
+    m.set(t, m.f32.add(half(), m.f32.mul(half(), m.get(t)))),
   ];
 }
 
