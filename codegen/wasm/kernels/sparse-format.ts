@@ -55,3 +55,66 @@ export class BlobBuilder {
     return out;
   }
 }
+
+/** Largest input step one record holds; a longer gap takes padding records (value 0, step 255). */
+export const MAX_STEP = 255;
+
+/**
+ * The compact "step" form of SparseRows, 5 bytes per nonzero instead of 6 (value + u16
+ * channel), as nm.ts's row steps do. Records come in groups of `group` per output channel:
+ * a group's first record holds a one-byte step, the distance in input channels from the
+ * previous group's first record (from input 0 for the channel's first group); its other
+ * records hold their one-byte offset from the group's first record, so a kernel finds every
+ * lane's input with one add after a single dependent step. A gap of 256 or more before a
+ * group takes padding groups (values 0, step 255, offsets 0); a nonzero more than 255 inputs
+ * past its group's first one starts a new group. Unused records are (0, offset 0). With
+ * `group` 1 every record is a plain step from the previous nonzero.
+ */
+export interface StepRows {
+  values: Float32Array;
+  steps: Uint8Array;
+  /** Records (a multiple of `group`, padding included) per output channel. */
+  counts: Int32Array;
+}
+
+export function stepRows(rows: SparseRows, group = 1): StepRows {
+  // Each channel's groups as lists of sparse indices j; null marks a padding group.
+  const channels: (number[] | null)[][] = [];
+  for (let n = 0; n < rows.N; n++) {
+    const groups: (number[] | null)[] = [];
+    let base = 0;
+    let open: number[] | undefined;
+    for (let j = rows.start[n]!; j < rows.start[n + 1]!; j++) {
+      const k = rows.k[j]!;
+      if (open && open.length < group && k - rows.k[open[0]!]! <= MAX_STEP) { open.push(j); continue; }
+      for (; k - base > MAX_STEP; base += MAX_STEP) groups.push(null);
+      base = k;
+      groups.push((open = [j]));
+    }
+    channels.push(groups);
+  }
+  const counts = Int32Array.from(channels, (g) => g.length * group);
+  const total = counts.reduce((s, c) => s + c, 0);
+  const values = new Float32Array(total);
+  const steps = new Uint8Array(total);
+  let at = 0;
+  for (const groups of channels) {
+    let base = 0;
+    for (const g of groups) {
+      if (g === null) {
+        steps[at] = MAX_STEP;
+        base += MAX_STEP;
+      } else {
+        const first = rows.k[g[0]!]!;
+        steps[at] = first - base;
+        base = first;
+        g.forEach((j, lane) => {
+          values[at + lane] = rows.values[j]!;
+          if (lane > 0) steps[at + lane] = rows.k[j]! - first;
+        });
+      }
+      at += group;
+    }
+  }
+  return { values, steps, counts };
+}

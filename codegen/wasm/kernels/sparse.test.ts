@@ -3,25 +3,25 @@ import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emit2of4, pack2of4 } from './nm.js';
 import { matmulRef, maxRelError, prune2of4, pruneUnstructured, randomFloats, transpose } from './reference.js';
-import { sparseRows } from './sparse-format.js';
+import { sparseRows, stepRows } from './sparse-format.js';
 import { emitSpmm, emitSpmmBaked, packSpmm, packSpmmBaked, type PackedSparse, type SparseSpec } from './spmm.js';
 import { emitSpmv, packSpmv } from './spmv.js';
 
 type Kind = 'data' | 'baked' | 'gemv' | '2of4';
 
 /** Build, validate and run one kernel on random data; returns the error against the reference. */
-async function check(kind: Kind, spec: SparseSpec, sparsity: number, seed: number): Promise<number> {
+async function check(kind: Kind, spec: SparseSpec, sparsity: number, seed: number, given?: Float32Array, compact?: boolean): Promise<number> {
   const { M, K, N } = spec;
   const X = randomFloats(M * K, seed);
   const dense = randomFloats(K * N, seed + 1);
-  const W = kind === '2of4' ? prune2of4(dense, K, N) : pruneUnstructured(dense, sparsity);
+  const W = given ?? (kind === '2of4' ? prune2of4(dense, K, N) : pruneUnstructured(dense, sparsity));
   const bias = spec.bias ? randomFloats(N, seed + 2) : undefined;
   const rows = sparseRows(W, K, N);
   const m = new WasmModule();
   let packed: PackedSparse;
-  if (kind === 'data') emitSpmm(m, spec, (packed = packSpmm(spec, rows, bias)).offsets);
+  if (kind === 'data') emitSpmm(m, spec, (packed = packSpmm(spec, rows, bias, compact)).offsets);
   else if (kind === 'baked') emitSpmmBaked(m, spec, rows, (packed = packSpmmBaked(spec, rows, bias)).offsets);
-  else if (kind === 'gemv') emitSpmv(m, spec, (packed = packSpmv(spec, rows, bias)).offsets);
+  else if (kind === 'gemv') emitSpmv(m, spec, (packed = packSpmv(spec, rows, bias, compact)).offsets);
   else emit2of4(m, spec, (packed = pack2of4(spec, W, bias)).offsets);
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
@@ -62,10 +62,58 @@ describe('unstructured sparse kernels (transposed activations)', () => {
     }
   });
 
-  test('the data variant stores 16-bit input channels: 6 bytes per nonzero plus counts', () => {
+  // Channels with gaps of 254..1000 inputs (one-byte steps need padding records past 255), an
+  // empty channel, one starting at input 0 and one whose only nonzero is the last input.
+  function raggedWeight(K: number, N: number): Float32Array {
+    const W = new Float32Array(K * N);
+    const put = (k: number, n: number) => { W[k * N + n] = (k % 2 ? -1 : 1) * (1 + ((k * 31 + n * 7) % 13) / 4); };
+    const ks: number[][] = [[0, 255, 510, 511, 766, 767, 1023], [255], [256], [K - 1], [], [1, 1001, 1002], [0, 1, 2, 3, 4, 760, 1015, 1016]];
+    ks.forEach((list, n) => list.forEach((k) => put(k, n % N)));
+    return W;
+  }
+
+  for (const compact of [true, false]) {
+    test(`ragged channels with long gaps (${compact ? 'one-byte steps' : 'input channels'})`, async () => {
+      const [K, N] = [1030, 7];
+      const W = raggedWeight(K, N);
+      for (const fused of [false, true]) {
+        expect(await check('gemv', { name: 'spmv', M: 1, K, N, bias: fused, relu: fused }, 0, 5, W, compact)).toBeLessThan(1e-4);
+        for (const M of [3, 9, 64]) {
+          expect(await check('data', { name: 'spmm', M, K, N, bias: fused, relu: fused }, 0, M, W, compact)).toBeLessThan(1e-4);
+        }
+      }
+    });
+  }
+
+  test('stepRows: padding records only on gaps past 255, counts padded to the group', () => {
+    const rows = sparseRows(raggedWeight(1030, 7), 1030, 7);
+    const r = stepRows(rows, 1);
+    // channel 0: 0,255,510,511,766,767 one each, then 1023 (gap 256) two; channel 1: 255 -> 1 record;
+    // 256 -> 2; 1029 -> 5 (4 x 255 = 1020, then 9); none; 1,1001,1002 -> 1 + 4 + 1; 5 + 3 + 1 + 1.
+    expect(Array.from(r.counts)).toEqual([8, 1, 2, 5, 0, 6, 10]);
+    // Groups of 4 step from the previous group's first input and hold offsets of at most 255
+    // from their own first: channel 0 is [0,255] pad [510,511] pad [766,767] pad [1023].
+    expect(Array.from(stepRows(rows, 4).counts)).toEqual([28, 4, 8, 20, 0, 20, 28]);
+    const g = stepRows(rows, 4);
+    expect(Array.from(g.steps.subarray(0, 28))).toEqual([0, 255, 0, 0, 255, 0, 0, 0, 255, 1, 0, 0, 255, 0, 0, 0, 1, 1, 0, 0, 255, 0, 0, 0, 2, 0, 0, 0]);
+    let k = 0;
+    const seen: number[] = [];
+    for (let j = 0; j < r.counts[3]!; j++) { k += r.steps[8 + 1 + 2 + j]!; if (r.values[8 + 1 + 2 + j] !== 0) seen.push(k); }
+    expect(seen).toEqual([1029]);
+  });
+
+  test('the data variant stores one-byte input steps: 5 bytes per nonzero plus counts', () => {
     const W = pruneUnstructured(randomFloats(64 * 32, 3), 0.9);
     const rows = sparseRows(W, 64, 32);
     const packed = packSpmm({ name: 's', M: 8, K: 64, N: 32 }, rows);
+    expect(packed.offsets.steps).toBe(true);
+    expect(packed.blob.length).toBeLessThanOrEqual(rows.values.length * 5 + 32 * 4 + 64);
+  });
+
+  test('the data variant stores 16-bit input channels: 6 bytes per nonzero plus counts', () => {
+    const W = pruneUnstructured(randomFloats(64 * 32, 3), 0.9);
+    const rows = sparseRows(W, 64, 32);
+    const packed = packSpmm({ name: 's', M: 8, K: 64, N: 32 }, rows, undefined, false);
     expect(packed.offsets.kBytes).toBe(2);
     expect(packed.blob.length).toBeLessThanOrEqual(rows.values.length * 6 + 32 * 4 + 64);
   });

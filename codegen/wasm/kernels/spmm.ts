@@ -13,7 +13,7 @@
 
 import { bump, repeat, repeatRuntime } from '../loops.js';
 import { i32, none, type ExprRef, type WasmModule } from '../module.js';
-import { BlobBuilder, type SparseRows } from './sparse-format.js';
+import { BlobBuilder, stepRows, type SparseRows } from './sparse-format.js';
 import { forEachStrip } from './strips.js';
 
 export interface SparseSpec {
@@ -27,8 +27,8 @@ export interface SparseSpec {
 
 export interface PackedSparse {
   blob: Uint8Array;
-  /** Byte offsets of the blob's parts, baked into the kernel. */
-  offsets: { values: number; bias: number; counts: number; k: number; kBytes: 2 | 4 };
+  /** Byte offsets of the blob's parts, baked into the kernel; `steps`: `k` holds one-byte steps (stepRows), not channels. */
+  offsets: { values: number; bias: number; counts: number; k: number; kBytes: 2 | 4; steps?: boolean };
 }
 
 function checkShape(spec: SparseSpec, rows: SparseRows): void {
@@ -40,10 +40,21 @@ function checkRows(spec: SparseSpec, rows: SparseRows, bias?: Float32Array): voi
   if (spec.bias && bias?.length !== spec.N) throw new Error(`sparse bias must have ${spec.N} values`);
 }
 
-/** The data variant's blob: values f32, bias f32, per-channel counts i32, input channels u16/i32. */
-export function packSpmm(spec: SparseSpec, rows: SparseRows, bias?: Float32Array): PackedSparse {
+/**
+ * The data variant's blob: values f32, bias f32, per-channel record counts i32, and one-byte
+ * input steps (sparse-format.ts stepRows; offsets.steps), or with `compact` false u16/i32 input channels.
+ */
+export function packSpmm(spec: SparseSpec, rows: SparseRows, bias?: Float32Array, compact = true): PackedSparse {
   checkRows(spec, rows, bias);
   const b = new BlobBuilder();
+  if (compact) {
+    const r = stepRows(rows);
+    const valuesAt = b.add(r.values);
+    const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
+    const countsAt = b.add(r.counts);
+    const kAt = b.add(r.steps);
+    return { blob: b.build(), offsets: { values: valuesAt, bias: biasAt, counts: countsAt, k: kAt, kBytes: 2, steps: true } };
+  }
   const values = b.add(rows.values);
   const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
   const counts = new Int32Array(spec.N);
@@ -67,6 +78,12 @@ export function emitSpmm(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
     const [xs, ys, cv, ck, pv, pk, pc, pb, px, count] = Array.from({ length: 10 }, () => fn.local(i32));
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
     const loadK = (): ExprRef => (offsets.kBytes === 2 ? m.i32.load16U(m.get(pk)) : m.i32.load(m.get(pk)));
+    // One-byte steps move px along X^T by step rows: a shift when the row is a power of two bytes.
+    const stepBytes = (step: ExprRef): ExprRef =>
+      (rowBytes & (rowBytes - 1)) === 0 ? m.i32.shl(step, m.i32.const(Math.log2(rowBytes))) : m.i32.mul(step, m.i32.const(rowBytes));
+    const nextRow = (): ExprRef => offsets.steps
+      ? m.set(px, m.i32.add(m.get(px), stepBytes(m.i32.load8U(m.get(pk)))))
+      : m.set(px, m.i32.add(m.get(xs), m.i32.mul(loadK(), m.i32.const(rowBytes))));
     return [
       m.set(cv, at(offsets.values)), m.set(ck, at(offsets.k)), m.set(pc, at(offsets.counts)), m.set(pb, at(offsets.bias)),
       m.set(ys, m.get(yArg)),
@@ -76,12 +93,13 @@ export function emitSpmm(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
           ...strip.init(spec.bias ? { ptr: pb, offset: 0 } : undefined),
           m.set(pv, m.get(cv)), m.set(pk, m.get(ck)),
           m.set(count, m.i32.load(m.get(pc))),
+          offsets.steps ? m.set(px, m.get(xs)) : m.nop(),
           repeatRuntime(fn, count, [
             strip.loadWeight(m.get(pv)),
-            m.set(px, m.i32.add(m.get(xs), m.i32.mul(loadK(), m.i32.const(rowBytes)))),
+            nextRow(),
             ...strip.accumulate(px, 0),
             bump(fn, pv, 4),
-            bump(fn, pk, offsets.kBytes),
+            bump(fn, pk, offsets.steps ? 1 : offsets.kBytes),
           ]),
           ...strip.store(ys, 0, spec.relu ?? false),
         ]),

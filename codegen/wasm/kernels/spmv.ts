@@ -6,16 +6,29 @@
 
 import { bump, repeat, repeatRuntime } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
-import { BlobBuilder, type SparseRows } from './sparse-format.js';
+import { BlobBuilder, stepRows, type SparseRows } from './sparse-format.js';
 import type { PackedSparse, SparseSpec } from './spmm.js';
 
 const GROUP = 4;
 
-/** Blob: values f32 and input channels u16 per channel padded to groups of 4, bias, group counts i32. */
-export function packSpmv(spec: SparseSpec, rows: SparseRows, bias?: Float32Array): PackedSparse {
+/**
+ * Blob: values f32 and input positions per channel padded to groups of 4, bias, group counts
+ * i32. Positions are one-byte steps (sparse-format.ts stepRows; offsets.steps) unless `compact` is
+ * false, which stores u16/i32 input channels instead.
+ */
+export function packSpmv(spec: SparseSpec, rows: SparseRows, bias?: Float32Array, compact = true): PackedSparse {
   if (rows.K !== spec.K || rows.N !== spec.N) throw new Error(`sparse weight is ${rows.K}x${rows.N}, kernel expects ${spec.K}x${spec.N}`);
   if (spec.M !== 1) throw new Error('the sparse GEMV kernel computes one token (M = 1)');
   if (spec.bias && bias?.length !== spec.N) throw new Error(`sparse bias must have ${spec.N} values`);
+  if (compact) {
+    const r = stepRows(rows, GROUP);
+    const b = new BlobBuilder();
+    const valuesAt = b.add(r.values);
+    const kAt = b.add(r.steps);
+    const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
+    const countsAt = b.add(r.counts.map((c) => c / GROUP));
+    return { blob: b.build(), offsets: { values: valuesAt, bias: biasAt, counts: countsAt, k: kAt, kBytes: 2, steps: true } };
+  }
   const groups = new Int32Array(spec.N);
   for (let n = 0; n < spec.N; n++) groups[n] = Math.ceil((rows.start[n + 1]! - rows.start[n]!) / GROUP);
   const padded = groups.reduce((s, g) => s + g, 0) * GROUP;
@@ -41,14 +54,19 @@ export function packSpmv(spec: SparseSpec, rows: SparseRows, bias?: Float32Array
 
 /** Add `spec.name(x, w, y)` (byte addresses; w is packSpmv's blob). */
 export function emitSpmv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
-  const kb = offsets.kBytes;
+  const kb = offsets.steps ? 1 : offsets.kBytes;
   m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
-    const [pv, pk, pc, pb, py, count] = Array.from({ length: 6 }, () => fn.local(i32));
+    const [pv, pk, pc, pb, py, count, px] = Array.from({ length: 7 }, () => fn.local(i32));
     const [acc, xv] = [fn.local(v128), fn.local(v128)];
     const sum = fn.local(f32);
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
     const xAddr = (lane: number): ExprRef => {
+      // Steps: lane 0 moves px (the group's first input) on; the other lanes are offsets from it.
+      if (offsets.steps) {
+        const step = m.i32.shl(m.i32.load8U(m.get(pk), lane), m.i32.const(2));
+        return lane === 0 ? m.tee(px, m.i32.add(m.get(px), step)) : m.i32.add(m.get(px), step);
+      }
       const k = kb === 2 ? m.i32.load16U(m.get(pk), lane * 2) : m.i32.load(m.get(pk), lane * 4);
       return m.i32.add(m.get(xArg), m.i32.shl(k, m.i32.const(2)));
     };
@@ -57,6 +75,7 @@ export function emitSpmv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
       m.set(py, m.get(yArg)),
       repeat(fn, spec.N, [
         m.set(acc, m.v128.zero()),
+        offsets.steps ? m.set(px, m.get(xArg)) : m.nop(),
         m.set(count, m.i32.load(m.get(pc))),
         repeatRuntime(fn, count, [
           m.set(xv, m.v128.load32Zero(xAddr(0))),

@@ -1,0 +1,46 @@
+// Focused comparison of the unstructured (csr) kernels' two index forms: one-byte input steps
+// (sparse-format.ts stepRows) against u16 input channels, at 1 and 64 tokens on 768 -> 3072 at
+// 50/70/90/95% sparsity. Interleaved rounds, CPU-time medians; prints weight bytes against
+// density x dense bytes and the speed ratio. Run: tsc -p bench && node dist/bench/csr-steps.js
+
+import './v8-flags.js';
+import { KernelInstance } from '../codegen/wasm/harness.js';
+import { matmulRef, maxRelError, pruneUnstructured, randomFloats, transpose } from '../codegen/wasm/kernels/reference.js';
+import { sparseRows } from '../codegen/wasm/kernels/sparse-format.js';
+import { emitSpmm, packSpmm, type PackedSparse } from '../codegen/wasm/kernels/spmm.js';
+import { emitSpmv, packSpmv } from '../codegen/wasm/kernels/spmv.js';
+import { WasmModule } from '../codegen/wasm/module.js';
+import { timeCpuInterleaved } from './cpu-timing.js';
+
+const [K, N] = [768, 3072];
+
+async function kernel(M: number, W: Float32Array, X: Float32Array, compact: boolean) {
+  const spec = { name: 'kernel', M, K, N };
+  const rows = sparseRows(W, K, N);
+  const m = new WasmModule();
+  let packed: PackedSparse;
+  if (M === 1) emitSpmv(m, spec, (packed = packSpmv(spec, rows, undefined, compact)).offsets);
+  else emitSpmm(m, spec, (packed = packSpmm(spec, rows, undefined, compact)).offsets);
+  const inst = await KernelInstance.create(m.emitBinary());
+  m.dispose();
+  const x = inst.put(M > 1 ? transpose(X, M, K) : X);
+  const w = inst.put(packed.blob);
+  const y = inst.alloc(M * N * 4);
+  const f = inst.fn('kernel');
+  const output = () => transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
+  return { name: compact ? 'steps' : 'u16', run: () => f(x, w, y), output, bytes: packed.blob.length };
+}
+
+for (const M of [1, 64]) {
+  for (const sparsity of [0.5, 0.7, 0.9, 0.95]) {
+    const X = randomFloats(M * K, 11);
+    const W = pruneUnstructured(randomFloats(K * N, 12), sparsity);
+    const ref = matmulRef(X, W, M, K, N);
+    const ks = [await kernel(M, W, X, true), await kernel(M, W, X, false)];
+    for (const k of ks) { k.run(); if (maxRelError(k.output(), ref) > 1e-4) throw new Error(`${k.name} is wrong`); }
+    const t = await timeCpuInterleaved(ks, M === 1 ? { rounds: 61, inner: 20 } : { rounds: 31, inner: 2 });
+    const ideal = (1 - sparsity) * K * N * 4;
+    const [s, u] = [t[0]!.cpuMedianMs, t[1]!.cpuMedianMs];
+    console.log(`${M}x${K}x${N} ${sparsity * 100}%: bytes steps ${ks[0]!.bytes} (${(ks[0]!.bytes / ideal).toFixed(3)}x) u16 ${ks[1]!.bytes} (${(ks[1]!.bytes / ideal).toFixed(3)}x); ms steps ${s.toFixed(4)} u16 ${u.toFixed(4)}: u16/steps ${(u / s).toFixed(3)}`);
+  }
+}
