@@ -5,7 +5,7 @@
 // code for the rest. Every kernel is `name(x, [b,] y)` over byte addresses.
 
 import { bump, repeat } from '../loops.js';
-import { ERF_CLAMP, ERF_P, ERF_Q, geluErfV, geluTanhV, horner } from './vector-math.js';
+import { ERF_CLAMP, ERF_P, ERF_Q, GELU_TANH_CUBIC, GELU_TANH_SCALE, TANH_CLAMP, TANH_P, TANH_Q, geluErfV, geluTanhV, horner } from './vector-math.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 
 export type UnaryFn = 'relu' | 'gelu' | 'gelu_tanh';
@@ -122,7 +122,7 @@ function emitTransposeScalar(m: WasmModule, name: string, rows: number, cols: nu
   });
 }
 
-// ---- scalar math: exp by range reduction, erf, Gelu ----
+// ---- scalar math: exp by range reduction (softmax), Gelu (erf and tanh forms) ----
 
 const LOG2E = 1.4426950408889634;
 const LN2_HI = 0.693145751953125; // ln 2 split so k * LN2_HI is exact in f32
@@ -163,16 +163,21 @@ function geluErf(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   ];
 }
 
-/** t := 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), tanh(u) = 1 - 2 / (exp(2u) + 1). */
+/** t := 0.5 x + 0.5 x tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3), tanh by the rational form of vector-math.ts. */
 function geluTanh(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   const m = fn.m;
-  const [arg, k] = [fn.local(f32), fn.local(f32)];
+  const [cl, sq] = [fn.local(f32), fn.local(f32)];
   const c = (v: number) => m.f32.const(v);
+  const add = (a: ExprRef, b: ExprRef) => m.f32.add(a, b);
+  const mul = (a: ExprRef, b: ExprRef) => m.f32.mul(a, b);
+  const half = () => m.f32.mul(c(0.5), m.get(x));
   const cube = m.f32.mul(m.get(x), m.f32.mul(m.get(x), m.get(x)));
   return [
-    m.set(arg, m.f32.mul(c(2 * Math.sqrt(2 / Math.PI)), m.f32.add(m.get(x), m.f32.mul(c(0.044715), cube)))),
-    ...exp(m, arg, k, t),
-    m.set(t, m.f32.sub(c(1), m.f32.div(c(2), m.f32.add(m.get(t), c(1))))),
-    m.set(t, m.f32.mul(m.f32.mul(c(0.5), m.get(x)), m.f32.add(c(1), m.get(t)))),
+    m.set(cl, m.f32.mul(c(GELU_TANH_SCALE), m.f32.add(m.get(x), m.f32.mul(c(GELU_TANH_CUBIC), cube)))),
+    m.set(cl, m.f32.min(m.f32.max(m.get(cl), c(-TANH_CLAMP)), c(TANH_CLAMP))),
+    m.set(sq, m.f32.mul(m.get(cl), m.get(cl))),
+    m.set(t, m.f32.div(m.f32.mul(m.get(cl), horner(TANH_P, () => m.get(sq), add, mul, c)), horner(TANH_Q, () => m.get(sq), add, mul, c))),
+    m.set(t, m.f32.add(half(), m.f32.mul(half(), m.get(t)))),
   ];
 }
+

@@ -74,17 +74,33 @@ export function geluErfV(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   ];
 }
 
-/** t := Gelu(x) per lane, the tanh form (geluTanh of elementwise.ts on four lanes). */
+/**
+ * tanh(u) = c P(c^2) / Q(c^2), c = u clamped to +-TANH_CLAMP, fitted like ERF_P / ERF_Q (absolute
+ * error below 4e-7 in f32, exactly +-1 at the clamp): no exp, one division.
+ */
+export const TANH_CLAMP = 9;
+export const TANH_P = [0.9999999064871155, 0.13373230629389304, 0.003486620214811479, 2.0472430592445058e-5, 1.3184998398640957e-8];
+export const TANH_Q = [1, 0.46706527543308496, 0.025842127003015247, 0.00032714467322971235, 7.702992531229136e-7];
+
+/** u = sqrt(2/pi) (x + 0.044715 x^3), the tanh Gelu's argument. */
+export const GELU_TANH_SCALE = Math.sqrt(2 / Math.PI);
+export const GELU_TANH_CUBIC = 0.044715;
+
+/** t := Gelu(x) per lane, the tanh form (geluTanh of elementwise.ts on four lanes, the same bits). */
 export function geluTanhV(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   const m = fn.m;
   const f = m.f32x4;
-  const [arg, k] = [fn.local(v128), fn.local(v128)];
+  const [cl, sq] = [fn.local(v128), fn.local(v128)];
   const c = (v: number) => f.splatConst(v);
+  const add = (a: ExprRef, b: ExprRef) => f.add(a, b);
+  const mul = (a: ExprRef, b: ExprRef) => f.mul(a, b);
+  const half = () => f.mul(c(0.5), m.get(x));
   const cube = f.mul(m.get(x), f.mul(m.get(x), m.get(x)));
   return [
-    m.set(arg, f.mul(c(2 * Math.sqrt(2 / Math.PI)), f.add(m.get(x), f.mul(c(0.044715), cube)))),
-    ...expV(m, arg, k, t),
-    m.set(t, f.sub(c(1), f.div(c(2), f.add(m.get(t), c(1))))),
-    m.set(t, f.mul(f.mul(c(0.5), m.get(x)), f.add(c(1), m.get(t)))),
+    m.set(cl, f.mul(c(GELU_TANH_SCALE), f.add(m.get(x), f.mul(c(GELU_TANH_CUBIC), cube)))),
+    m.set(cl, f.pmin(f.pmax(m.get(cl), c(-TANH_CLAMP)), c(TANH_CLAMP))),
+    m.set(sq, f.mul(m.get(cl), m.get(cl))),
+    m.set(t, f.div(f.mul(m.get(cl), horner(TANH_P, () => m.get(sq), add, mul, c)), horner(TANH_Q, () => m.get(sq), add, mul, c))),
+    m.set(t, f.add(half(), f.mul(half(), m.get(t)))),
   ];
 }
