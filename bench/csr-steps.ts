@@ -1,7 +1,7 @@
 // Focused comparison of the unstructured (csr) kernels' two index forms: one-byte input steps
 // (sparse-format.ts stepRows) against u16 input channels, at 1 and 64 tokens on 768 -> 3072 at
 // 50/70/90/95% sparsity. Interleaved rounds, CPU-time medians; prints weight bytes against
-// density x dense bytes and the speed ratio. Run: tsc -p bench && node dist/bench/csr-steps.js
+// density x dense bytes and the speed ratio. Run: tsc -p bench && node dist/bench/csr-steps.js [M list, default 1,64] [weight copies, default 1]
 
 import './v8-flags.js';
 import { KernelInstance } from '../codegen/wasm/harness.js';
@@ -13,6 +13,7 @@ import { WasmModule } from '../codegen/wasm/module.js';
 import { timeCpuInterleaved } from './cpu-timing.js';
 
 const [K, N] = [768, 3072];
+const COPIES = Number(process.argv[3] ?? 1);
 
 async function kernel(M: number, W: Float32Array, X: Float32Array, compact: boolean) {
   const spec = { name: 'kernel', M, K, N };
@@ -24,14 +25,16 @@ async function kernel(M: number, W: Float32Array, X: Float32Array, compact: bool
   const inst = await KernelInstance.create(m.emitBinary());
   m.dispose();
   const x = inst.put(M > 1 ? transpose(X, M, K) : X);
-  const w = inst.put(packed.blob);
+  // COPIES > 1: that many copies of the weights, cycled per call, so they stream from memory (not L2).
+  const ws = Array.from({ length: COPIES }, () => inst.put(packed.blob));
+  let call = 0;
   const y = inst.alloc(M * N * 4);
   const f = inst.fn('kernel');
   const output = () => transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
-  return { name: compact ? 'steps' : 'u16', run: () => f(x, w, y), output, bytes: packed.blob.length };
+  return { name: compact ? 'steps' : 'u16', run: () => f(x, ws[call++ % COPIES]!, y), output, bytes: packed.blob.length };
 }
 
-for (const M of [1, 64]) {
+for (const M of (process.argv[2] ?? "1,64").split(",").map(Number)) {
   for (const sparsity of [0.5, 0.7, 0.9, 0.95]) {
     const X = randomFloats(M * K, 11);
     const W = pruneUnstructured(randomFloats(K * N, 12), sparsity);
