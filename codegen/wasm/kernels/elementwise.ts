@@ -5,7 +5,7 @@
 // code for the rest. Every kernel is `name(x, [b,] y)` over byte addresses.
 
 import { bump, repeat } from '../loops.js';
-import { ERF_CLAMP, ERF_P, ERF_Q, GELU_TANH_CUBIC, GELU_TANH_SCALE, TANH_CLAMP, TANH_P, TANH_Q, geluErfV, geluTanhV, horner } from './vector-math.js';
+import { ERF_CLAMP, ERF_P, ERF_Q, EXP_POLY, GELU_TANH_CUBIC, GELU_TANH_SCALE, TANH_CLAMP, TANH_P, TANH_Q, geluErfV, geluTanhV, horner } from './vector-math.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 
 export type UnaryFn = 'relu' | 'gelu' | 'gelu_tanh';
@@ -130,14 +130,13 @@ const LN2_LO = 1.4286067653e-6;
 
 /**
  * Set `out` := exp(value of `arg`), `arg` clamped to [-87, 88] (f32's normal range). exp(a) =
- * 2^k exp(r) with k = round(a log2 e) and |r| <= ln2/2; exp(r) by its degree-6 Taylor
- * polynomial (relative error below 2e-7), 2^k built from its exponent bits.
+ * 2^k exp(r) with k = round(a log2 e) and |r| <= ln2/2; exp(r) by EXP_POLY of vector-math.ts
+ * (relative error below 2e-7), 2^k built from its exponent bits.
  */
 export function exp(m: WasmModule, arg: Local, k: Local, out: Local): ExprRef[] {
   const c = (x: number) => m.f32.const(x);
   const r = () => m.get(out);
-  let poly = c(1 / 720);
-  for (const coef of [1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1]) poly = m.f32.add(m.f32.mul(poly, r()), c(coef));
+  const poly = horner(EXP_POLY, r, (a, b) => m.f32.add(a, b), (a, b) => m.f32.mul(a, b), c);
   return [
     m.set(arg, m.f32.min(m.f32.max(m.get(arg), c(-87)), c(88))),
     m.set(k, m.f32.nearest(m.f32.mul(m.get(arg), c(LOG2E)))),
