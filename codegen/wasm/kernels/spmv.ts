@@ -13,10 +13,13 @@ const GROUP = 4;
 
 /**
  * Blob: values f32 and input positions per channel padded to groups of 4, bias, group counts
- * i32. Positions are one-byte steps (sparse-format.ts stepRows; offsets.steps) unless `compact` is
- * false, which stores u16/i32 input channels instead.
+ * i32. Positions are u16/i32 input channels, or with `compact` one-byte steps (sparse-format.ts
+ * stepRows; offsets.steps: 5 bytes per nonzero instead of 6). Not the default: in `npm run
+ * bench` (768x3072, one token, all contenders interleaved) the steps form ran at 0.0817 ms
+ * against 0.0675 at 90% and 0.0458 against 0.0338 at 95%, though a focused A/B
+ * (bench/csr-steps.ts 1) showed them within 2-4%.
  */
-export function packSpmv(spec: SparseSpec, rows: SparseRows, bias?: Float32Array, compact = true): PackedSparse {
+export function packSpmv(spec: SparseSpec, rows: SparseRows, bias?: Float32Array, compact = false): PackedSparse {
   if (rows.K !== spec.K || rows.N !== spec.N) throw new Error(`sparse weight is ${rows.K}x${rows.N}, kernel expects ${spec.K}x${spec.N}`);
   if (spec.M !== 1) throw new Error('the sparse GEMV kernel computes one token (M = 1)');
   if (spec.bias && bias?.length !== spec.N) throw new Error(`sparse bias must have ${spec.N} values`);
