@@ -10,6 +10,7 @@
 import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
 import type { WeightView } from './weights.js';
+import { shapeEntries } from './shape-entries.js';
 
 export interface HeadReport {
   readonly layer: string;
@@ -122,18 +123,3 @@ function splitHeads(reshape: Node, width: number): { heads: number; headDim: num
   return { heads, headDim };
 }
 
-/** The entries of a 1-D shape tensor, where known: a constant, or a Concat of pieces. */
-function shapeEntries(v: Value | undefined): (number | undefined)[] | undefined {
-  if (!v) return undefined;
-  if (v.const) return v.const.toNumbers();
-  const p = v.producer;
-  if (!p || p.op !== Op.Concat) return undefined;
-  const out: (number | undefined)[] = [];
-  for (const piece of p.inputs) {
-    if (!piece) return undefined;
-    if (piece.const) out.push(...piece.const.toNumbers());
-    else if (piece.producer?.op === Op.Unsqueeze || (piece.shape?.length === 1 && piece.shape[0] === 1)) out.push(undefined);
-    else return undefined;
-  }
-  return out;
-}

@@ -6,6 +6,7 @@ import type { Node, Value } from '../../ir/graph.js';
 import { Op } from '../../ir/ops.js';
 import { linearLayer } from '../permute/layers.js';
 import type { ProjectionPart } from './types.js';
+import { shapeEntries } from '../analysis/shape-entries.js';
 
 /** The entries of a constant as numbers, or undefined for a non-constant. */
 export function constNumbers(v: Value | undefined): number[] | undefined {
@@ -103,22 +104,6 @@ export function lastAxisSlice(slice: Node, width: number): { start: number; end:
   const start = clamp(starts[0]!);
   const end = clamp(ends[0]!);
   return end > start ? { start, end } : undefined;
-}
-
-/** The entries of a 1-D shape tensor, where known: a constant, or a Concat of pieces. */
-function shapeEntries(v: Value | undefined): (number | undefined)[] | undefined {
-  if (!v) return undefined;
-  if (v.const) return v.const.toNumbers();
-  const p = v.producer;
-  if (!p || p.op !== Op.Concat) return undefined;
-  const out: (number | undefined)[] = [];
-  for (const piece of p.inputs) {
-    if (!piece) return undefined;
-    if (piece.const) out.push(...piece.const.toNumbers());
-    else if (piece.shape?.length === 1 && typeof piece.shape[0] === 'number') out.push(...new Array<undefined>(piece.shape[0]).fill(undefined));
-    else return undefined;
-  }
-  return out;
 }
 
 /** [heads, headDim] from a Reshape of `width` channels to [..., heads, headDim]. */
