@@ -12,6 +12,7 @@ import { sizeOf } from '../ir/tensor.js';
 import type { CnnKernel, Epilogue } from './cnn-kernels.js';
 import { chooseLayout, weightStats } from './layout.js';
 import type { BufferRole, FormatOption, Kernel, LayerChoice } from './schedule.js';
+import { NO_EPILOGUE } from './wasm/kernels/epilogue.js';
 import { packConv2d } from './wasm/kernels/conv.js';
 import { packPointwise } from './wasm/kernels/conv1x1.js';
 
@@ -196,7 +197,7 @@ function lowerPointwise(b: CnnOpBuilder, node: Node, c: { Cin: number; Cout: num
     b.kernels.push({ op: 'pointwise', node: node.name, ...geometry, ins: [x, wb], y });
     return;
   }
-  b.kernels.push({ op: 'linear', node: node.name, weightName, x, y, M, K, N, layout: choice.layout, weight: W, ...(c.bias ? { bias: c.bias } : {}), relu: false });
+  b.kernels.push({ op: 'linear', node: node.name, weightName, x, y, M, K, N, layout: choice.layout, weight: W, ...(c.bias ? { bias: c.bias } : {}), epilogue: NO_EPILOGUE });
 }
 
 /** A [rows, cols] row-major matrix as [cols, rows]: conv weights [Cout, K] as Linear weights [K, Cout]. */

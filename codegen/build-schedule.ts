@@ -13,6 +13,7 @@ import { isBroadcastAdd, lowerTensorOp, TENSOR_OPS } from './build-tensor-ops.js
 import { handlesCnnOp, lowerCnnOp } from './build-cnn-ops.js';
 import { chooseLayout } from './layout.js';
 import type { Buffer, BufferRole, FormatOption, Kernel, LayerChoice, ModelIO, Schedule } from './schedule.js';
+import { NO_EPILOGUE } from './wasm/kernels/epilogue.js';
 
 type View = 'rm' | 'tr';
 
@@ -98,7 +99,7 @@ export class ScheduleBuilder {
     const xb = this.get(x!, view);
     const y = this.output(node, view);
     const bias = b?.const ? (b.const.data as Float32Array) : undefined;
-    this.kernels.push({ op: 'linear', node: node.name, weightName: w!.name, x: xb, y, M, K, N, layout: choice.layout, weight, ...(bias ? { bias } : {}), relu: false });
+    this.kernels.push({ op: 'linear', node: node.name, weightName: w!.name, x: xb, y, M, K, N, layout: choice.layout, weight, ...(bias ? { bias } : {}), epilogue: NO_EPILOGUE });
   }
 
   elementwise(node: Node): void {

@@ -11,7 +11,7 @@ import { isBroadcastAdd, TENSOR_OPS, tensorOpReason } from './build-tensor-ops.j
 import { cnnOpReason, handlesCnnOp } from './build-cnn-ops.js';
 import { fuseSoftmax } from './fuse-softmax.js';
 import { liveIntervals, planMemory, type MemoryPlan } from './memory-plan.js';
-import { kernelReads, type FormatOption, type Kernel, type Schedule } from './schedule.js';
+import { kernelReads, type FormatOption, type Kernel, type LinearKernel, type Schedule } from './schedule.js';
 
 export interface LowerOptions {
   /** Input shapes to bind (inputs already static may be left out). */
@@ -91,21 +91,35 @@ function checkSupported(model: Model): void {
 }
 
 /**
- * Fold a Relu into the Linear that produces its input when nothing else reads the Linear's
- * result: the kernel applies it to its accumulators before storing.
+ * Fold the elementwise kernels that follow a Linear into its store (wasm/kernels/epilogue.ts):
+ * first an activation (Relu, Gelu) that only the Linear feeds, then an Add of another tensor
+ * of the same layout (the residual stream). Each fold saves a pass over the Linear's output.
+ * The kernel folded in must come right after the Linear, so the Add's other operand already
+ * exists when the Linear runs.
  */
 export function fuseEpilogues(s: Schedule): Schedule {
   const readers = new Map<number, number>();
   for (const k of s.kernels) for (const b of kernelReads(k)) readers.set(b, (readers.get(b) ?? 0) + 1);
+  const layout = (b: number) => s.buffers[b]!.transposed;
+  /** The Linear's output feeds only `k`: folding `k` in leaves no other reader without it. */
+  const feedsOnly = (linear: LinearKernel, k: Kernel): boolean =>
+    readers.get(linear.y) === 1 && s.buffers[linear.y]!.role === 'temp' && layout(linear.y) === layout(k.y);
   const out: Kernel[] = [];
   for (const k of s.kernels) {
     const prev = out[out.length - 1];
-    const fusable = k.op === 'unary' && k.fn === 'relu' && prev?.op === 'linear' && !prev.relu && prev.y === k.x
-      && readers.get(k.x) === 1 && s.buffers[k.x]!.role === 'temp' && s.buffers[k.x]!.transposed === s.buffers[k.y]!.transposed;
-    if (fusable && prev?.op === 'linear') {
-      prev.relu = true;
-      prev.y = k.y;
-      continue;
+    if (prev?.op === 'linear' && feedsOnly(prev, k) && !prev.epilogue.residual) {
+      if (k.op === 'unary' && k.x === prev.y && prev.epilogue.activation === 'none') {
+        prev.epilogue = { activation: k.fn, residual: false };
+        prev.y = k.y;
+        continue;
+      }
+      const residual = k.op === 'add' ? (k.a === prev.y ? k.b : k.b === prev.y ? k.a : undefined) : undefined;
+      if (residual !== undefined && residual !== prev.y && layout(residual) === layout(prev.y)) {
+        prev.epilogue = { activation: prev.epilogue.activation, residual: true };
+        prev.residual = residual;
+        prev.y = k.y;
+        continue;
+      }
     }
     out.push(k);
   }

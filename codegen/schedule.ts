@@ -6,6 +6,7 @@ import type { Diagnostic } from '../ir/diagnostics.js';
 import type { CnnKernel } from './cnn-kernels.js';
 import type { TensorKernel } from './tensor-kernels.js';
 import type { UnaryFn } from './wasm/kernels/elementwise.js';
+import type { Epilogue } from './wasm/kernels/epilogue.js';
 
 /** How a weight is stored and multiplied: dense panels, per-channel nonzero lists, 2:4, or 4x1 blocks. */
 export type WeightLayout = 'dense' | 'csr' | 'nm' | 'bsr';
@@ -41,7 +42,10 @@ export interface LinearKernel {
   readonly layout: WeightLayout;
   readonly weight: Float32Array;
   readonly bias?: Float32Array;
-  relu: boolean;
+  /** Activation and residual add fused into the store (lower.ts fuseEpilogues). */
+  epilogue: Epilogue;
+  /** The residual buffer when epilogue.residual: y = act(x W + b) + residual. */
+  residual?: number;
 }
 
 export interface UnaryKernel {
@@ -111,6 +115,7 @@ export interface Schedule {
 
 export function kernelReads(k: Kernel): number[] {
   if ('ins' in k) return k.ins;
+  if (k.op === 'linear') return k.residual === undefined ? [k.x] : [k.x, k.residual];
   return k.op === 'add' ? [k.a, k.b] : [k.x];
 }
 

@@ -9,14 +9,29 @@ import { mlpModel } from './mlp.js';
 const ops = (m: Model, format?: 'auto' | 'dense' | 'csr' | 'nm') => lower(m, format ? { format } : {});
 
 describe('lowering to a kernel schedule', () => {
-  test('a dense FFN: bias and ReLU fused into the first Linear, residual Add kept', () => {
+  test('a dense FFN: bias and ReLU fused into the first Linear, the residual Add into the second', () => {
     const { schedule } = ops(mlpModel({ tokens: 4, d: 16, hidden: 32 }));
-    expect(schedule.kernels.map((k) => k.op)).toEqual(['linear', 'linear', 'add']);
+    expect(schedule.kernels.map((k) => k.op)).toEqual(['linear', 'linear']);
     const [first, second] = schedule.kernels;
-    expect(first).toMatchObject({ op: 'linear', relu: true, layout: 'dense', M: 4, K: 16, N: 32 });
-    expect(second).toMatchObject({ op: 'linear', relu: false });
+    expect(first).toMatchObject({ op: 'linear', epilogue: { activation: 'relu', residual: false }, layout: 'dense', M: 4, K: 16, N: 32 });
+    expect(second).toMatchObject({ op: 'linear', epilogue: { activation: 'none', residual: true }, residual: schedule.inputs[0]!.buffer, y: schedule.outputs[0]!.buffer });
     expect(first!.op === 'linear' && first!.bias?.length).toBe(32);
     expect(schedule.layers.map((l) => l.layout)).toEqual(['dense', 'dense']);
+  });
+
+  test('Gelu (erf and tanh forms) fuses into the Linear before it; nothing fuses into a Linear whose output has other readers', () => {
+    for (const [activation, fn] of [['Gelu', 'gelu'], ['GeluTanh', 'gelu_tanh']] as const) {
+      const { schedule } = ops(mlpModel({ tokens: 8, d: 16, hidden: 32, activation, pruning: 0.9 }));
+      expect(schedule.kernels.filter((k) => k.op === 'linear').map((k) => k.op === 'linear' && k.epilogue)).toEqual([
+        { activation: fn, residual: false }, { activation: 'none', residual: true },
+      ]);
+    }
+    // The hidden activation is also a graph output: it must be stored before the Relu.
+    const m = mlpModel({ tokens: 4, d: 16, hidden: 32, residual: false });
+    const hidden = m.graph.nodes.find((n) => n.op === 'Relu')!.inputs[0]!;
+    m.graph.outputs.push(hidden);
+    const { schedule } = ops(m);
+    expect(schedule.kernels.map((k) => k.op)).toEqual(['linear', 'unary', 'linear']);
   });
 
   test('auto picks csr for 90% sparse weights; the activations stay transposed between the layers', () => {
@@ -24,11 +39,11 @@ describe('lowering to a kernel schedule', () => {
     expect(schedule.layers.map((l) => l.layout)).toEqual(['csr', 'csr']);
     expect(schedule.layers[0]!.density).toBeCloseTo(0.1, 2);
     // One transpose in (x), one out (y): the hidden layer and the residual stay transposed.
-    expect(schedule.kernels.map((k) => k.op)).toEqual(['transpose', 'linear', 'linear', 'add', 'transpose']);
+    expect(schedule.kernels.map((k) => k.op)).toEqual(['transpose', 'linear', 'linear', 'transpose']);
   });
 
   test('one token needs no transposes; 70% sparse goes unstructured for many tokens, at about 0.44x dense time (the cost model)', () => {
-    expect(ops(mlpModel({ tokens: 1, d: 16, hidden: 32, pruning: 0.9 })).schedule.kernels.map((k) => k.op)).toEqual(['linear', 'linear', 'add']);
+    expect(ops(mlpModel({ tokens: 1, d: 16, hidden: 32, pruning: 0.9 })).schedule.kernels.map((k) => k.op)).toEqual(['linear', 'linear']);
     const s70 = ops(mlpModel({ tokens: 16, d: 16, hidden: 32, pruning: 0.7 })).schedule;
     expect(s70.layers.map((l) => l.layout)).toEqual(['csr', 'csr']);
     expect(s70.layers.every((l) => l.relativeCost > 0.35 && l.relativeCost < 0.5)).toBe(true);

@@ -60,7 +60,10 @@ describe('static memory plan', () => {
       const output = intervals.find((iv) => iv.id === schedule.outputs[0]!.buffer)!;
       expect(input.start).toBe(-1);
       expect(output.end).toBe(schedule.kernels.length);
-      expect(plan.peak).toBeLessThan(plan.unshared);
+      // The dense schedule is two kernels whose buffers all overlap; the sparse one's
+      // transposes leave buffers to share.
+      if (pruning === 0.9) expect(plan.peak).toBeLessThan(plan.unshared);
+      else expect(plan.peak).toBe(plan.unshared);
     }
   });
 });

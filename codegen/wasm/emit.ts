@@ -15,6 +15,7 @@
 import { emitBsr, packBsr } from './kernels/bsr.js';
 import { packDense, emitDense } from './kernels/dense.js';
 import { emitAdd, emitCopy, emitTranspose, emitUnary } from './kernels/elementwise.js';
+import { epilogueKey } from './kernels/epilogue.js';
 import { emitNM, nmPatternOf, packNM, type NMPattern } from './kernels/nm.js';
 import { sparseRows } from './kernels/sparse-format.js';
 import { emitSpmm, packSpmm, type PackedSparse } from './kernels/spmm.js';
@@ -123,7 +124,7 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
     const call = (k: Kernel, i: number): ExprRef => {
       const c = (n: number) => m.i32.const(n);
       const name = kernels.get(k, packed[i]);
-      if (k.op === 'linear') return m.call(name, [c(addr(k.x)), c(weightAt[i]!), c(addr(k.y))]);
+      if (k.op === 'linear') return m.call(name, [c(addr(k.x)), c(weightAt[i]!), c(addr(k.y)), ...(k.residual === undefined ? [] : [c(addr(k.residual))])]);
       if (k.op === 'add') return m.call(name, [c(addr(k.a)), c(addr(k.b)), c(addr(k.y))]);
       if ('ins' in k) return m.call(name, [...k.ins.map((b) => c(addr(b))), c(addr(k.y))]);
       return m.call(name, [c(addr(k.x)), c(addr(k.y))]);
@@ -149,7 +150,7 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
 }
 
 function packLinear(k: LinearKernel): PackedSparse {
-  const spec = { name: '', M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, relu: k.relu };
+  const spec = { name: '', M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, epilogue: k.epilogue };
   if (k.layout === 'dense') {
     const blob = packDense(spec, k.weight, k.bias);
     return { blob: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), offsets: { values: 0, bias: 0, counts: 0, k: 0, kBytes: 2 } };
@@ -187,7 +188,7 @@ class KernelTable {
     const m = this.m;
     switch (k.op) {
       case 'linear': {
-        const spec = { name, M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, relu: k.relu };
+        const spec = { name, M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, epilogue: k.epilogue };
         if (k.layout === 'dense') emitDense(m, spec);
         else if (k.layout === 'nm') emitNM(m, spec, packed!.offsets, nmPattern(k));
         else if (k.layout === 'bsr') emitBsr(m, spec, packed!.offsets);

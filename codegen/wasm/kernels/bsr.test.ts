@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { blockStats, emitBsr, packBsr } from './bsr.js';
-import { matmulRef, maxRelError, pruneBlocks4x1, randomFloats, transpose } from './reference.js';
+import { matmulRef, maxRelError, pruneBlocks4x1, randomFloats, transpose, reluIf } from './reference.js';
 import type { SparseSpec } from './spmm.js';
 
 /** Build, validate and run the kernel on random data; returns its error against the reference. */
@@ -25,7 +25,7 @@ async function check(spec: SparseSpec, sparsity: number, seed: number): Promise<
   // Nothing written past Y (ragged block rows store only their real channels).
   expect(Array.from(inst.f32(y + M * N * 4, 16))).toEqual(new Array(16).fill(7));
   const got = transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
-  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.relu));
+  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.epilogue));
 }
 
 describe('block-sparse 4x1 kernels', () => {
@@ -34,7 +34,7 @@ describe('block-sparse 4x1 kernels', () => {
     test(`${M}x${K}x${N} at 0/80/100% block sparsity, with and without bias+ReLU`, async () => {
       for (const sparsity of [0, 0.8, 1]) {
         for (const fused of [false, true]) {
-          const err = await check({ name: 'bsr', M, K, N, bias: fused, relu: fused }, sparsity, M * 31 + K * N);
+          const err = await check({ name: 'bsr', M, K, N, bias: fused, epilogue: reluIf(fused) }, sparsity, M * 31 + K * N);
           expect(err).toBeLessThan(1e-4);
         }
       }

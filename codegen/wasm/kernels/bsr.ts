@@ -18,6 +18,7 @@
 
 import { bump, repeat, repeatRuntime } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
+import { EpilogueStore, matrixKernelParams } from './epilogue.js';
 import { BlobBuilder } from './sparse-format.js';
 import type { PackedSparse, SparseSpec } from './spmm.js';
 
@@ -125,7 +126,8 @@ function loadK(m: WasmModule, pk: Local, kBytes: 2 | 4, index = 0): ExprRef {
 function emitBsrGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
   const { N } = spec;
   const kb = offsets.kBytes;
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn) => {
+    const epilogue = new EpilogueStore(fn, spec.epilogue);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const { p, init } = pointers(fn, wArg, offsets);
     const [py, count] = [fn.local(i32), fn.local(i32)];
@@ -135,7 +137,6 @@ function emitBsrGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['off
     const xAt = (u: number): ExprRef => m.i32.add(m.get(xArg), offset(u));
     const blockRow = (channels: number): ExprRef[] => {
       const total = m.f32x4.add(m.f32x4.add(m.get(acc[0]!), m.get(acc[1]!)), m.f32x4.add(m.get(acc[2]!), m.get(acc[3]!)));
-      const sum = acc[0]!;
       return [
         m.set(acc[0]!, spec.bias ? m.v128.load(m.get(p.pb)) : m.v128.zero()),
         ...acc.slice(1).map((a) => m.set(a, m.v128.zero())),
@@ -146,24 +147,17 @@ function emitBsrGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['off
           bump(fn, p.pv, GROUP * BLOCK * 4),
           bump(fn, p.pk, GROUP * kb),
         ]),
-        m.set(sum, total),
-        ...(spec.relu ? [m.set(sum, m.f32x4.max(m.get(sum), m.v128.zero()))] : []),
-        ...storeLanes(m, py, sum, channels),
+        ...epilogue.vector(total, py, 0, channels),
         bump(fn, p.pc, 4), bump(fn, p.pb, spec.bias ? BLOCK * 4 : 0), bump(fn, py, BLOCK * 4),
       ];
     };
     return [
+      ...epilogue.setup(),
       ...init, m.set(py, m.get(yArg)),
       repeat(fn, Math.floor(N / BLOCK), blockRow(BLOCK)),
       ...(N % BLOCK ? blockRow(N % BLOCK) : []),
     ];
   });
-}
-
-/** Store the first `lanes` f32 lanes of `value` at `y`. */
-function storeLanes(m: WasmModule, y: Local, value: Local, lanes: number): ExprRef[] {
-  if (lanes === 4) return [m.v128.store(m.get(y), m.get(value))];
-  return Array.from({ length: lanes }, (_, i) => m.v128.store32Lane(m.get(y), m.get(value), i, i * 4));
 }
 
 /** Token strips of the many-token kernel: `vectors` v128 per channel, or `scalars` f32 tokens. */
@@ -193,7 +187,8 @@ function emitBsrTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['o
   const { M, N } = spec;
   const rowBytes = M * 4;
   const kb = offsets.kBytes;
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn) => {
+    const epilogue = new EpilogueStore(fn, spec.epilogue);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const { p, init } = pointers(fn, wArg, offsets);
     // rowV/rowK: this block row's first block; xs/ys: the strip's first token in X^T row 0
@@ -236,13 +231,7 @@ function emitBsrTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['o
       for (let c = 0; c < channels; c++) {
         for (let i = 0; i < lanes; i++) {
           const a = acc(c, i);
-          if (vec) {
-            const v = spec.relu ? m.f32x4.max(m.get(a), m.v128.zero()) : m.get(a);
-            out.push(m.v128.store(m.get(ys), v, c * rowBytes + i * 16));
-          } else {
-            const v = spec.relu ? m.f32.max(m.get(a), m.f32.const(0)) : m.get(a);
-            out.push(m.f32.store(m.get(ys), v, c * rowBytes + i * 4));
-          }
+          out.push(...(vec ? epilogue.vector(m.get(a), ys, c * rowBytes + i * 16) : epilogue.scalar(m.get(a), ys, c * rowBytes + i * 4)));
         }
       }
       const tokens = vec ? s.vectors * 4 : s.scalars;
@@ -258,6 +247,7 @@ function emitBsrTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['o
       bump(fn, p.pc, 4), bump(fn, p.pb, spec.bias ? BLOCK * 4 : 0), bump(fn, yRow, BLOCK * rowBytes),
     ];
     return [
+      ...epilogue.setup(),
       ...init,
       m.set(rowV, m.get(p.pv)), m.set(rowK, m.get(p.pk)), m.set(yRow, m.get(yArg)),
       repeat(fn, Math.floor(N / BLOCK), blockRow(BLOCK)),

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emitDense, packDense, type DenseSpec } from './dense.js';
-import { matmulRef, maxRelError, randomFloats } from './reference.js';
+import { matmulRef, maxRelError, randomFloats, reluIf } from './reference.js';
 
 async function runDense(spec: DenseSpec, seed = 1): Promise<{ got: Float32Array; want: Float32Array; valid: boolean }> {
   const { M, K, N } = spec;
@@ -20,7 +20,7 @@ async function runDense(spec: DenseSpec, seed = 1): Promise<{ got: Float32Array;
   inst.f32(y, M * N + 16).fill(7); // sentinel past the end must survive
   inst.fn(spec.name)(x, w, y);
   expect(Array.from(inst.f32(y + M * N * 4, 16))).toEqual(new Array(16).fill(7));
-  return { got: Float32Array.from(inst.f32(y, M * N)), want: matmulRef(X, W, M, K, N, bias, spec.relu), valid };
+  return { got: Float32Array.from(inst.f32(y, M * N)), want: matmulRef(X, W, M, K, N, bias, spec.epilogue), valid };
 }
 
 describe('dense GEMM kernel', () => {
@@ -30,7 +30,7 @@ describe('dense GEMM kernel', () => {
   for (const [M, K, N] of shapes) {
     test(`${M}x${K}x${N} matches the reference, with and without bias+ReLU`, async () => {
       for (const fused of [false, true]) {
-        const r = await runDense({ name: 'gemm', M, K, N, bias: fused, relu: fused }, M * 100 + K + N);
+        const r = await runDense({ name: 'gemm', M, K, N, bias: fused, epilogue: reluIf(fused) }, M * 100 + K + N);
         expect(r.valid).toBe(true);
         expect(maxRelError(r.got, r.want)).toBeLessThan(1e-4);
       }
@@ -46,7 +46,7 @@ describe('dense GEMM kernel', () => {
 
   test('ReLU clamps negatives to zero and the relaxed build uses relaxed_madd', () => {
     const m = new WasmModule({ relaxedSimd: true });
-    emitDense(m, { name: 'gemm', M: 2, K: 4, N: 4, relu: true });
+    emitDense(m, { name: 'gemm', M: 2, K: 4, N: 4, epilogue: reluIf(true) });
     expect(m.validate()).toBe(true);
     const text = m.emitText();
     expect(text).toContain('f32x4.relaxed_madd');

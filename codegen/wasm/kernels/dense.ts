@@ -1,4 +1,4 @@
-// Dense GEMM/GEMV: Y[M,N] = X[M,K] @ W[K,N] (+ bias) (then ReLU), all row-major f32.
+// Dense GEMM/GEMV: Y[M,N] = X[M,K] @ W[K,N] (+ bias), then the epilogue, all row-major f32.
 //
 // W is packed at build time into column panels of `nr` columns: panel p holds
 // W[0..K, p*nr .. p*nr+nr] row after row (zero-padded past N), followed by the bias padded to
@@ -11,6 +11,7 @@
 
 import { bump, repeat } from '../loops.js';
 import { i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
+import { EpilogueStore, matrixKernelParams, type Epilogue } from './epilogue.js';
 
 export interface DenseSpec {
   name: string;
@@ -18,7 +19,7 @@ export interface DenseSpec {
   K: number;
   N: number;
   bias?: boolean;
-  relu?: boolean;
+  epilogue?: Epilogue;
   /** Register tile; default by M (see denseTile). */
   tile?: { mr: number; nr: number };
   /** How many k steps one loop iteration covers (default 1: unrolling made V8 spill, see denseTile). */
@@ -85,13 +86,14 @@ interface Tile {
   acc: Local[][];
   wv: Local[];
   xs: Local;
+  store: EpilogueStore;
 }
 
 /** Add `spec.name(x, w, y)`: byte addresses of X, the packed weights (packDense) and Y. */
 export function emitDense(m: WasmModule, spec: DenseSpec): void {
   const { mr, nr } = tileOf(spec);
   const { M, K, N } = spec;
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn) => {
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const nv = nr / 4;
     const t: Tile = {
@@ -100,6 +102,7 @@ export function emitDense(m: WasmModule, spec: DenseSpec): void {
       acc: Array.from({ length: mr }, () => Array.from({ length: nv }, () => fn.local(v128))),
       wv: Array.from({ length: nv }, () => fn.local(v128)),
       xs: fn.local(v128),
+      store: new EpilogueStore(fn, spec.epilogue),
     };
     const yPanel = fn.local(i32);
     const panels = Math.ceil(N / nr);
@@ -115,6 +118,7 @@ export function emitDense(m: WasmModule, spec: DenseSpec): void {
       bump(fn, yPanel, nr * F),
     ];
     return [
+      ...t.store.setup(),
       m.set(t.w, m.get(wArg)),
       m.set(t.b, m.i32.add(m.get(wArg), m.i32.const(panels * panelBytes))),
       m.set(yPanel, m.get(yArg)),
@@ -167,22 +171,9 @@ function tile(t: Tile, rows: number, cols: number): ExprRef[] {
   out.push(...steps(K % unroll));
   for (let r = 0; r < rows; r++) {
     for (let v = 0; v < nv; v++) {
-      const acc = t.acc[r]![v]!;
-      if (spec.relu) out.push(m.set(acc, m.f32x4.max(m.get(acc), m.v128.zero())));
-      out.push(...storeLanes(m, t.y, acc, (r * N + v * 4) * F, Math.min(4, cols - v * 4)));
+      out.push(...t.store.vector(m.get(t.acc[r]![v]!), t.y, (r * N + v * 4) * F, Math.min(4, cols - v * 4)));
     }
   }
   return out;
 }
 
-/** Store the first `lanes` f32 lanes of `value` at y + offset. */
-export function storeLanes(m: WasmModule, y: Local, value: Local, offset: number, lanes: number): ExprRef[] {
-  const at = m.get(y);
-  switch (lanes) {
-    case 4: return [m.v128.store(at, m.get(value), offset)];
-    case 3: return [m.v128.store64Lane(at, m.get(value), 0, offset), m.v128.store32Lane(m.get(y), m.get(value), 2, offset + 8)];
-    case 2: return [m.v128.store64Lane(at, m.get(value), 0, offset)];
-    case 1: return [m.v128.store32Lane(at, m.get(value), 0, offset)];
-    default: throw new Error(`cannot store ${lanes} lanes`);
-  }
-}

@@ -147,7 +147,7 @@ export function exp(m: WasmModule, arg: Local, k: Local, out: Local): ExprRef[] 
 }
 
 /** t := 0.5 x + 0.5 x erf(x / sqrt 2), erf by the rational form of vector-math.ts (ERF_P / ERF_Q). */
-function geluErf(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
+export function geluErf(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   const m = fn.m;
   const [cl, sq] = [fn.local(f32), fn.local(f32)];
   const c = (v: number) => m.f32.const(v);
@@ -163,7 +163,7 @@ function geluErf(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
 }
 
 /** t := 0.5 x + 0.5 x tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3), tanh by the rational form of vector-math.ts. */
-function geluTanh(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
+export function geluTanh(fn: FunctionScope, x: Local, t: Local): ExprRef[] {
   const m = fn.m;
   const [cl, sq] = [fn.local(f32), fn.local(f32)];
   const c = (v: number) => m.f32.const(v);

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emitNM, nmBlockRows, packNM, type NMPattern } from './nm.js';
-import { matmulRef, maxRelError, pruneNM, randomFloats, transpose } from './reference.js';
+import { matmulRef, maxRelError, pruneNM, randomFloats, transpose, reluIf } from './reference.js';
 import type { SparseSpec } from './spmm.js';
 
 /** W [K,N] pruned to the pattern; `emptyGroups` also zeroes every third group entirely (zero-filled in packing). */
@@ -34,7 +34,7 @@ async function check(spec: SparseSpec, p: NMPattern, seed: number, emptyGroups =
   inst.fn(spec.name)(x, w, y);
   expect(Array.from(inst.f32(y + M * N * 4, 16))).toEqual(new Array(16).fill(7));
   const got = transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
-  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.relu));
+  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.epilogue));
 }
 
 describe('N:M kernels on transposed activations (row-step storage)', () => {
@@ -46,7 +46,7 @@ describe('N:M kernels on transposed activations (row-step storage)', () => {
         const K = p.m * (1 + (i % 3)) * 2;
         const N = 3 + 2 * i;
         const fused = i % 2 === 1;
-        expect(await check({ name: 'nm', M, K, N, bias: fused, relu: fused }, p, M * 7 + K, i % 4 === 2)).toBeLessThan(1e-4);
+        expect(await check({ name: 'nm', M, K, N, bias: fused, epilogue: reluIf(fused) }, p, M * 7 + K, i % 4 === 2)).toBeLessThan(1e-4);
       }
     });
   }
@@ -54,17 +54,17 @@ describe('N:M kernels on transposed activations (row-step storage)', () => {
   test('X^T larger than L1 is walked in blocks of input rows (first, middle, shorter last), ReLU after the last', async () => {
     const cases: [number, number, NMPattern, number][] = [[64, 160, { n: 2, m: 4 }, 3], [64, 72, { n: 2, m: 4 }, 2], [29, 160, { n: 4, m: 8 }, 2], [100, 132, { n: 1, m: 4 }, 4]];
     for (const [M, K, p, blocks] of cases) {
-      const spec = { name: 'nm', M, K, N: 7, bias: true, relu: true };
+      const spec = { name: 'nm', M, K, N: 7, bias: true, epilogue: reluIf(true) };
       expect(Math.ceil(K / nmBlockRows(spec, p))).toBe(blocks);
       expect(await check(spec, p, M + K, true)).toBeLessThan(1e-4);
-      expect(await check({ ...spec, bias: false, relu: false }, p, M + K + 1)).toBeLessThan(1e-4);
+      expect(await check({ ...spec, bias: false, epilogue: reluIf(false) }, p, M + K + 1)).toBeLessThan(1e-4);
     }
   });
 
   test('one token: row-step gather for 4:8 and 1:4 (runs of 4 and tails of 1-3), position bytes for 2:4', async () => {
     expect(await check({ name: 'nm', M: 1, K: 24, N: 5, bias: true }, { n: 4, m: 8 }, 3)).toBeLessThan(1e-4);
-    for (const K of [4, 8, 12, 20, 28]) expect(await check({ name: 'nm', M: 1, K, N: 3, relu: K > 8 }, { n: 1, m: 4 }, K, K === 20)).toBeLessThan(1e-4);
-    expect(await check({ name: 'nm', M: 1, K: 24, N: 5, relu: true }, { n: 2, m: 4 }, 4, true)).toBeLessThan(1e-4);
+    for (const K of [4, 8, 12, 20, 28]) expect(await check({ name: 'nm', M: 1, K, N: 3, epilogue: reluIf(K > 8) }, { n: 1, m: 4 }, K, K === 20)).toBeLessThan(1e-4);
+    expect(await check({ name: 'nm', M: 1, K: 24, N: 5, epilogue: reluIf(true) }, { n: 2, m: 4 }, 4, true)).toBeLessThan(1e-4);
   });
 
   test('storage: 4 bytes of value and 1 byte of row step per kept weight', () => {

@@ -18,6 +18,7 @@
 
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
+import { EpilogueStore, matrixKernelParams, NO_EPILOGUE } from './epilogue.js';
 import { BlobBuilder } from './sparse-format.js';
 import type { PackedSparse, SparseSpec } from './spmm.js';
 import { forEachStrip, type Strip } from './strips.js';
@@ -168,7 +169,10 @@ function emitNMTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['of
   const rowBytes = M * 4;
   const shift = Math.log2(rowBytes);
   const blocks = rowBlocks(K, nmBlockRows(spec, p));
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn) => {
+    const epilogue = new EpilogueStore(fn, spec.epilogue);
+    // Blocks before the last leave partial sums: those stores skip the epilogue.
+    const partial = new EpilogueStore(fn, NO_EPILOGUE);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [xb, xs, ys, cr, pr, end, pb, px] = Array.from({ length: 8 }, () => fn.local(i32));
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
@@ -202,7 +206,7 @@ function emitNMTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['of
             ...(first ? strip.init(spec.bias ? { ptr: pb, offset: 0 } : undefined) : resume(strip)),
             m.set(pr, m.get(cr)), m.set(px, m.get(xs)),
             walk(strip, perChannel),
-            ...strip.store(ys, 0, last && (spec.relu ?? false)),
+            ...strip.store(ys, 0, last ? epilogue : partial),
           ], STRIP_VECTORS),
           // The strips left pr at the next channel's records in this block.
           m.set(cr, m.get(pr)), bump(fn, pb, first && spec.bias ? 4 : 0),
@@ -214,6 +218,7 @@ function emitNMTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['of
     const n = blocks.length;
     const rowsOf = (i: number): number => blocks[i]![1];
     return [
+      ...epilogue.setup(),
       m.set(cr, at(offsets.values)), m.set(xb, m.get(xArg)),
       ...block(rowsOf(0), true, n === 1),
       ...(n > 2 ? [repeat(fn, n - 2, block(rowsOf(1), false, false))] : []),
@@ -230,7 +235,8 @@ function emitNMTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['of
 function emitNMGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets'], p: NMPattern): void {
   const { K, N } = spec;
   const perChannel = (K / p.m) * p.n;
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn: FunctionScope) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn: FunctionScope) => {
+    const epilogue = new EpilogueStore(fn, spec.epilogue);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [pv, ps, pb, py, px] = Array.from({ length: 5 }, () => fn.local(i32));
     const [acc, xv, wv] = [fn.local(v128), fn.local(v128), fn.local(v128)];
@@ -248,6 +254,7 @@ function emitNMGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offs
       ...Array.from({ length: tail - 1 }, (_, i) => m.set(wv, m.v128.load32Lane(m.get(pv), m.get(wv), i + 1, 4 * (i + 1)))),
     ];
     return [
+      ...epilogue.setup(),
       m.set(pv, at(offsets.values)), m.set(ps, at(offsets.k)), m.set(pb, at(offsets.bias)), m.set(py, m.get(yArg)),
       repeat(fn, N, [
         m.set(acc, m.v128.zero()),
@@ -259,7 +266,7 @@ function emitNMGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offs
         ]),
         ...(tail ? [...gather(tail), ...tailValues(), m.set(acc, m.madd(m.get(wv), m.get(xv), m.get(acc))), bump(fn, pv, 4 * tail), bump(fn, ps, tail)] : []),
         m.set(sum, spec.bias ? m.f32.add(m.sumLanes(acc), m.f32.load(m.get(pb))) : m.sumLanes(acc)),
-        m.f32.store(m.get(py), spec.relu ? m.f32.max(m.get(sum), m.f32.const(0)) : m.get(sum)),
+        ...epilogue.scalar(m.get(sum), py, 0),
         bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, 4),
       ]),
     ];
@@ -307,7 +314,8 @@ function emit2of4Gemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['of
   const { K, N } = spec;
   const pairs = Math.floor(K / 8);
   const oddGroup = (K / 4) % 2 === 1;
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn: FunctionScope) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn: FunctionScope) => {
+    const epilogue = new EpilogueStore(fn, spec.epilogue);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [pv, pi, pb, py, px, byte] = Array.from({ length: 6 }, () => fn.local(i32));
     const [acc, xv] = [fn.local(v128), fn.local(v128)];
@@ -320,6 +328,7 @@ function emit2of4Gemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['of
       ...Array.from({ length: lanes - 1 }, (_, i) => m.set(xv, m.v128.load32Lane(xAddr(i + 1), m.get(xv), i + 1, 16 * ((i + 1) >> 1)))),
     ];
     return [
+      ...epilogue.setup(),
       m.set(pv, at(offsets.values)), m.set(pi, at(offsets.k)), m.set(pb, at(offsets.bias)), m.set(py, m.get(yArg)),
       repeat(fn, N, [
         m.set(acc, m.v128.zero()),
@@ -331,7 +340,7 @@ function emit2of4Gemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['of
         ]),
         ...(oddGroup ? [...gather(2), m.set(acc, m.madd(m.v128.load64Zero(m.get(pv)), m.get(xv), m.get(acc))), bump(fn, pv, 8), bump(fn, pi, 1)] : []),
         m.set(sum, spec.bias ? m.f32.add(m.sumLanes(acc), m.f32.load(m.get(pb))) : m.sumLanes(acc)),
-        m.f32.store(m.get(py), spec.relu ? m.f32.max(m.get(sum), m.f32.const(0)) : m.get(sum)),
+        ...epilogue.scalar(m.get(sum), py, 0),
         bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, 4),
       ]),
     ];

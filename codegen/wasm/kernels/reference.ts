@@ -1,7 +1,15 @@
 // Plain-JS oracles and seeded data for the kernel tests and benchmarks.
 
-/** Y[M,N] = X[M,K] @ W[K,N] (+ bias) (then ReLU), accumulated in float64. */
-export function matmulRef(X: Float32Array, W: Float32Array, M: number, K: number, N: number, bias?: Float32Array, relu = false): Float32Array {
+import { NO_EPILOGUE, type Activation, type Epilogue } from './epilogue.js';
+
+/**
+ * Y[M,N] = X[M,K] @ W[K,N] (+ bias), then the epilogue's activation and residual (R [M,N]),
+ * accumulated in float64.
+ */
+export function matmulRef(
+  X: Float32Array, W: Float32Array, M: number, K: number, N: number, bias?: Float32Array, epilogue: Epilogue = NO_EPILOGUE, residual?: Float32Array,
+): Float32Array {
+  if (epilogue.residual && residual?.length !== M * N) throw new Error(`the residual must have ${M}x${N} values`);
   const Y = new Float32Array(M * N);
   const row = new Float64Array(N);
   for (let i = 0; i < M; i++) {
@@ -12,11 +20,32 @@ export function matmulRef(X: Float32Array, W: Float32Array, M: number, K: number
       for (let j = 0; j < N; j++) row[j]! += xv * W[k * N + j]!;
     }
     for (let j = 0; j < N; j++) {
-      const v = row[j]! + (bias ? bias[j]! : 0);
-      Y[i * N + j] = relu ? Math.max(0, v) : v;
+      const v = activate(epilogue.activation, row[j]! + (bias ? bias[j]! : 0));
+      Y[i * N + j] = epilogue.residual ? v + residual![i * N + j]! : v;
     }
   }
   return Y;
+}
+
+function activate(a: Activation, x: number): number {
+  switch (a) {
+    case 'none': return x;
+    case 'relu': return Math.max(0, x);
+    case 'gelu': return 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case 'gelu_tanh': return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+  }
+}
+
+/** erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7): an oracle independent of the kernels' fit. */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return Math.sign(x) * (1 - poly * Math.exp(-x * x));
+}
+
+/** The ReLU epilogue when `on` (the kernel tests' shorthand). */
+export function reluIf(on: boolean): Epilogue {
+  return on ? { activation: 'relu', residual: false } : NO_EPILOGUE;
 }
 
 /** A [R,C] row-major matrix transposed to [C,R]. */

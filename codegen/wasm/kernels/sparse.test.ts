@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emit2of4, pack2of4 } from './nm.js';
-import { matmulRef, maxRelError, prune2of4, pruneUnstructured, randomFloats, transpose } from './reference.js';
+import { matmulRef, maxRelError, prune2of4, pruneUnstructured, randomFloats, transpose, reluIf } from './reference.js';
 import { sparseRows, stepRows } from './sparse-format.js';
 import { emitSpmm, emitSpmmBaked, packSpmm, packSpmmBaked, type PackedSparse, type SparseSpec } from './spmm.js';
 import { emitSpmv, packSpmv } from './spmv.js';
@@ -34,7 +34,7 @@ async function check(kind: Kind, spec: SparseSpec, sparsity: number, seed: numbe
   inst.fn(spec.name)(x, w, y);
   expect(Array.from(inst.f32(y + M * N * 4, 16))).toEqual(new Array(16).fill(7));
   const got = transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
-  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.relu));
+  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.epilogue));
 }
 
 const manyTokenShapes: [number, number, number][] = [[2, 5, 3], [3, 16, 9], [4, 8, 4], [7, 12, 5], [32, 20, 6], [45, 33, 17], [64, 24, 10], [70, 8, 3]];
@@ -45,7 +45,7 @@ describe('unstructured sparse kernels (transposed activations)', () => {
       test(`${kind} ${M}x${K}x${N} at 0/70/100% sparsity, with and without bias+ReLU`, async () => {
         for (const sparsity of [0, 0.7, 1]) {
           for (const fused of [false, true]) {
-            const err = await check(kind, { name: 'spmm', M, K, N, bias: fused, relu: fused }, sparsity, M + K * N);
+            const err = await check(kind, { name: 'spmm', M, K, N, bias: fused, epilogue: reluIf(fused) }, sparsity, M + K * N);
             expect(err).toBeLessThan(1e-4);
           }
         }
@@ -56,7 +56,7 @@ describe('unstructured sparse kernels (transposed activations)', () => {
   test('one-token kernel (gathered CSR rows) on odd sizes and sparsities', async () => {
     for (const [K, N] of [[1, 1], [5, 3], [17, 9], [64, 33], [300, 7]] as const) {
       for (const sparsity of [0, 0.5, 0.9, 1]) {
-        const err = await check('gemv', { name: 'spmv', M: 1, K, N, bias: K % 2 === 1, relu: N % 3 === 0 }, sparsity, K * 7 + N);
+        const err = await check('gemv', { name: 'spmv', M: 1, K, N, bias: K % 2 === 1, epilogue: reluIf(N % 3 === 0) }, sparsity, K * 7 + N);
         expect(err).toBeLessThan(1e-4);
       }
     }
@@ -77,9 +77,9 @@ describe('unstructured sparse kernels (transposed activations)', () => {
       const [K, N] = [1030, 7];
       const W = raggedWeight(K, N);
       for (const fused of [false, true]) {
-        expect(await check('gemv', { name: 'spmv', M: 1, K, N, bias: fused, relu: fused }, 0, 5, W, compact)).toBeLessThan(1e-4);
+        expect(await check('gemv', { name: 'spmv', M: 1, K, N, bias: fused, epilogue: reluIf(fused) }, 0, 5, W, compact)).toBeLessThan(1e-4);
         for (const M of [3, 9, 64]) {
-          expect(await check('data', { name: 'spmm', M, K, N, bias: fused, relu: fused }, 0, M, W, compact)).toBeLessThan(1e-4);
+          expect(await check('data', { name: 'spmm', M, K, N, bias: fused, epilogue: reluIf(fused) }, 0, M, W, compact)).toBeLessThan(1e-4);
         }
       }
     });
@@ -123,7 +123,7 @@ describe('2:4 kernels', () => {
   for (const [M, K, N] of [[1, 4, 1], [1, 12, 5], [1, 64, 33], ...manyTokenShapes.map(([m, , n]) => [m, 12, n] as [number, number, number]), [64, 40, 9]]) {
     test(`${M}x${K}x${N} matches the reference`, async () => {
       for (const fused of [false, true]) {
-        expect(await check('2of4', { name: 'nm', M, K, N, bias: fused, relu: fused }, 0.5, M * 3 + K + N)).toBeLessThan(1e-4);
+        expect(await check('2of4', { name: 'nm', M, K, N, bias: fused, epilogue: reluIf(fused) }, 0.5, M * 3 + K + N)).toBeLessThan(1e-4);
       }
     });
   }

@@ -1,5 +1,5 @@
 // Unstructured sparse weight x dense activations, XNNPACK-style: Y^T [N,M] = W^T (sparse) @
-// X^T [K,M] (+ bias) (then ReLU). For each strip of tokens and each output channel, walk the
+// X^T [K,M] (+ bias), then the epilogue. For each strip of tokens and each output channel, walk the
 // channel's nonzeros, broadcast each weight and multiply-add the strip of X^T row k.
 //
 // Two variants:
@@ -13,6 +13,7 @@
 
 import { bump, repeat, repeatRuntime } from '../loops.js';
 import { i32, none, type ExprRef, type WasmModule } from '../module.js';
+import { EpilogueStore, matrixKernelParams, type Epilogue } from './epilogue.js';
 import { BlobBuilder, stepRows, type SparseRows } from './sparse-format.js';
 import { forEachStrip } from './strips.js';
 
@@ -22,7 +23,7 @@ export interface SparseSpec {
   K: number;
   N: number;
   bias?: boolean;
-  relu?: boolean;
+  epilogue?: Epilogue;
 }
 
 export interface PackedSparse {
@@ -73,7 +74,8 @@ export function packSpmm(spec: SparseSpec, rows: SparseRows, bias?: Float32Array
 export function emitSpmm(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
   const { M, N } = spec;
   const rowBytes = M * 4;
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn) => {
+    const epilogue = new EpilogueStore(fn, spec.epilogue);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [xs, ys, cv, ck, pv, pk, pc, pb, px, count] = Array.from({ length: 10 }, () => fn.local(i32));
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
@@ -85,6 +87,7 @@ export function emitSpmm(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
       ? m.set(px, m.i32.add(m.get(px), stepBytes(m.i32.load8U(m.get(pk)))))
       : m.set(px, m.i32.add(m.get(xs), m.i32.mul(loadK(), m.i32.const(rowBytes))));
     return [
+      ...epilogue.setup(),
       m.set(cv, at(offsets.values)), m.set(ck, at(offsets.k)), m.set(pc, at(offsets.counts)), m.set(pb, at(offsets.bias)),
       m.set(ys, m.get(yArg)),
       repeat(fn, N, [
@@ -101,7 +104,7 @@ export function emitSpmm(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
             bump(fn, pv, 4),
             bump(fn, pk, offsets.steps ? 1 : offsets.kBytes),
           ]),
-          ...strip.store(ys, 0, spec.relu ?? false),
+          ...strip.store(ys, 0, epilogue),
         ]),
         // The strips left ys at the next channel's output row; this channel's nonzeros end
         // where pv and pk stopped.
@@ -138,10 +141,12 @@ export function emitSpmmBaked(m: WasmModule, spec: SparseSpec, rows: SparseRows,
   checkShape(spec, rows);
   const { M, N } = spec;
   const rowBytes = M * 4;
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn) => {
+    const epilogue = new EpilogueStore(fn, spec.epilogue);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [xs, ys] = [fn.local(i32), fn.local(i32)];
     return [
+      ...epilogue.setup(),
       m.set(xs, m.get(xArg)),
       m.set(ys, m.get(yArg)),
       ...forEachStrip(fn, M, xs, ys, (strip) => {
@@ -151,7 +156,7 @@ export function emitSpmmBaked(m: WasmModule, spec: SparseSpec, rows: SparseRows,
           for (let j = rows.start[n]!; j < rows.start[n + 1]!; j++) {
             out.push(strip.loadWeight(m.get(wArg), offsets.values + j * 4), ...strip.accumulate(xs, rows.k[j]! * rowBytes));
           }
-          out.push(...strip.store(ys, n * rowBytes, spec.relu ?? false));
+          out.push(...strip.store(ys, n * rowBytes, epilogue));
         }
         return out;
       }),

@@ -1,4 +1,4 @@
-// Sparse weight x one token: y [N] = x [K] @ W (+ bias) (then ReLU). With a single token the
+// Sparse weight x one token: y [N] = x [K] @ W (+ bias), then the epilogue. With a single token the
 // product is memory-bound, so the weights travel in a compact sparse form and the math is
 // done densely in registers (as Flash-LLM does for skinny products): each output channel's
 // nonzeros, padded to groups of 4, are multiplied against a vector gathered from x (which
@@ -6,6 +6,7 @@
 
 import { bump, repeat, repeatRuntime } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
+import { EpilogueStore, matrixKernelParams } from './epilogue.js';
 import { BlobBuilder, stepRows, type SparseRows } from './sparse-format.js';
 import type { PackedSparse, SparseSpec } from './spmm.js';
 
@@ -58,7 +59,8 @@ export function packSpmv(spec: SparseSpec, rows: SparseRows, bias?: Float32Array
 /** Add `spec.name(x, w, y)` (byte addresses; w is packSpmv's blob). */
 export function emitSpmv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
   const kb = offsets.steps ? 1 : offsets.kBytes;
-  m.addFunction(spec.name, [i32, i32, i32], none, (fn) => {
+  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn) => {
+    const epilogue = new EpilogueStore(fn, spec.epilogue);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [pv, pk, pc, pb, py, count, px] = Array.from({ length: 7 }, () => fn.local(i32));
     const [acc, xv] = [fn.local(v128), fn.local(v128)];
@@ -74,6 +76,7 @@ export function emitSpmv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
       return m.i32.add(m.get(xArg), m.i32.shl(k, m.i32.const(2)));
     };
     return [
+      ...epilogue.setup(),
       m.set(pv, at(offsets.values)), m.set(pk, at(offsets.k)), m.set(pc, at(offsets.counts)), m.set(pb, at(offsets.bias)),
       m.set(py, m.get(yArg)),
       repeat(fn, spec.N, [
@@ -90,7 +93,7 @@ export function emitSpmv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse[
           bump(fn, pk, GROUP * kb),
         ]),
         m.set(sum, spec.bias ? m.f32.add(m.sumLanes(acc), m.f32.load(m.get(pb))) : m.sumLanes(acc)),
-        m.f32.store(m.get(py), spec.relu ? m.f32.max(m.get(sum), m.f32.const(0)) : m.get(sum)),
+        ...epilogue.scalar(m.get(sum), py, 0),
         bump(fn, pc, 4), bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, 4),
       ]),
     ];

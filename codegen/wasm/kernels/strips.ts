@@ -11,6 +11,7 @@
 
 import { bump, repeat } from '../loops.js';
 import { f32, v128, type ExprRef, type FunctionScope, type Local } from '../module.js';
+import type { EpilogueStore } from './epilogue.js';
 
 const MAIN_VECTORS = 6;
 
@@ -55,20 +56,10 @@ export class Strip {
         : m.set(a, m.f32.add(m.f32.mul(m.get(this.w), m.f32.load(m.get(x), offset + i * 4)), m.get(a))));
   }
 
-  /** Optional ReLU, then store the strip at `y + offset`. */
-  store(y: Local, offset: number, relu: boolean): ExprRef[] {
+  /** Store the strip at `y + offset` through the kernel's epilogue. */
+  store(y: Local, offset: number, epilogue: EpilogueStore): ExprRef[] {
     const m = this.fn.m;
-    const out: ExprRef[] = [];
-    for (const [i, a] of this.acc.entries()) {
-      if (this.vectors > 0) {
-        if (relu) out.push(m.set(a, m.f32x4.max(m.get(a), m.v128.zero())));
-        out.push(m.v128.store(m.get(y), m.get(a), offset + i * 16));
-      } else {
-        const v = relu ? m.f32.max(m.get(a), m.f32.const(0)) : m.get(a);
-        out.push(m.f32.store(m.get(y), v, offset + i * 4));
-      }
-    }
-    return out;
+    return this.acc.flatMap((a, i) => (this.vectors > 0 ? epilogue.vector(m.get(a), y, offset + i * 16) : epilogue.scalar(m.get(a), y, offset + i * 4)));
   }
 }
 
