@@ -1,13 +1,15 @@
 // `sparsec run <artifact>`: run a model built by `sparsec build` with the runtime that ships
 // beside it, instead of the reference executor. An artifact is recognized by its content, not
 // its name: a WebAssembly module (the "\0asm" magic), a sparsec manifest (<name>.json), or a
-// folder holding a manifest and its module.
+// folder holding a manifest and its module. Where the artifact has a relaxed-SIMD build beside
+// its module (<name>.relaxed.wasm) and this engine can validate relaxed SIMD, that build runs.
 
 import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import { Tensor } from '../../ir/tensor.js';
-import { load, RuntimeError, type Feed as RuntimeFeed, type Model as RuntimeModel, type TensorInfo } from '../../runtime/index.js';
+import { hasRelaxedSimd, load, RuntimeError, type Feed as RuntimeFeed, type Model as RuntimeModel, type TensorInfo } from '../../runtime/index.js';
 import type { RunOptions } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { formatShape } from '../format.js';
@@ -31,13 +33,30 @@ export async function findArtifact(path: string): Promise<string | undefined> {
   return manifestName === undefined ? undefined : moduleBeside(path, manifestName);
 }
 
-/** Run the artifact's module on the --input tensors; outputs by name, in the module's order. */
-export async function runArtifact(wasm: string, opts: RunOptions, ctx: CommandContext): Promise<Map<string, Tensor>> {
+/** Which of the artifact's modules ran, and why that one. */
+export interface ArtifactBuild {
+  /** The module's file name. */
+  readonly module: string;
+  readonly simd: 'relaxed' | 'simd128';
+  /** Why the plain build ran: no relaxed build beside it, or an engine without relaxed SIMD. */
+  readonly reason?: string;
+}
+
+export interface ArtifactRun {
+  /** Outputs by name, in the module's order. */
+  readonly outputs: Map<string, Tensor>;
+  readonly build: ArtifactBuild;
+}
+
+/** Run the artifact's module (its relaxed-SIMD build where possible) on the --input tensors. */
+export async function runArtifact(wasm: string, opts: RunOptions, ctx: CommandContext): Promise<ArtifactRun> {
   const file = opts.model;
   ctx.progress.update(`loading ${file}`);
   let model: RuntimeModel;
+  const relaxed = await relaxedBuildOf(wasm);
+  const engineHasRelaxed = relaxed !== undefined && enableRelaxedSimd();
   try {
-    model = await load(wasm);
+    model = await load(wasm, relaxed !== undefined ? { relaxed } : {});
   } catch (e) {
     throw runtimeError(e, file);
   } finally {
@@ -63,7 +82,29 @@ export async function runArtifact(wasm: string, opts: RunOptions, ctx: CommandCo
   } finally {
     ctx.progress.clear();
   }
-  return new Map(model.outputs.map((o) => [o.name, new Tensor('float32', [...o.shape], results[o.name]!.data)]));
+  const outputs = new Map(model.outputs.map((o) => [o.name, new Tensor('float32', [...o.shape], results[o.name]!.data)]));
+  if (model.simd === 'relaxed') return { outputs, build: { module: basename(relaxed!), simd: 'relaxed' } };
+  const reason = relaxed === undefined ? 'no relaxed-SIMD build beside it' : engineHasRelaxed ? 'the relaxed-SIMD build could not be loaded' : 'this engine cannot validate relaxed SIMD';
+  return { outputs, build: { module: basename(wasm), simd: 'simd128', reason } };
+}
+
+/** `<name>.relaxed.wasm` beside `<name>.wasm` (the name the generated loader uses too), or the module itself when it is that build. */
+async function relaxedBuildOf(wasm: string): Promise<string | undefined> {
+  if (wasm.endsWith('.relaxed.wasm')) return wasm;
+  if (!wasm.endsWith('.wasm')) return undefined;
+  const relaxed = wasm.replace(/\.wasm$/, '.relaxed.wasm');
+  return (await stat(relaxed).then((s) => s.isFile(), () => false)) ? relaxed : undefined;
+}
+
+/**
+ * Whether this engine validates relaxed SIMD, after turning it on where Node needs a flag: V8
+ * ships relaxed SIMD from Node 22; Node 20's V8 has it complete behind
+ * --experimental-wasm-relaxed-simd, which takes effect for modules compiled after it is set.
+ */
+function enableRelaxedSimd(): boolean {
+  if (hasRelaxedSimd()) return true;
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return hasRelaxedSimd();
 }
 
 /** The feed for one input, after checking the dtype and the static shape it was built for. */

@@ -16,7 +16,7 @@ import type { CommandContext } from '../context.js';
 import { formatShape } from '../format.js';
 import { outputFileName, withFile, writeAllOrNothing } from '../tensor-files.js';
 import { readFeeds, type Feed } from './feeds.js';
-import { findArtifact, runArtifact } from './run-artifact.js';
+import { findArtifact, runArtifact, type ArtifactBuild } from './run-artifact.js';
 import { loadUserModel, resolveShapeBindings, specialize } from './model.js';
 
 export interface OutputSummary {
@@ -37,7 +37,7 @@ export interface OutputSummary {
 
 export async function runModel(opts: RunOptions, ctx: CommandContext): Promise<void> {
   const artifact = await findArtifact(opts.model);
-  const outputs = artifact !== undefined ? await runArtifact(artifact, opts, ctx) : await runOnnxModel(opts, ctx);
+  const { outputs, build } = artifact !== undefined ? await runArtifact(artifact, opts, ctx) : { outputs: await runOnnxModel(opts, ctx), build: undefined };
   const summaries = [...outputs].map(([name, t]) => summarizeOutput(name, t));
 
   if (opts.out !== undefined) {
@@ -49,7 +49,13 @@ export async function runModel(opts: RunOptions, ctx: CommandContext): Promise<v
     await writeAllOrNothing(opts.out, files);
     files.forEach((f, i) => (summaries[i]!.file = `${opts.out}/${f.name}`));
   }
-  ctx.print(opts.json ? JSON.stringify({ outputs: summaries }, null, 2) : formatOutputs(summaries));
+  if (opts.json) ctx.print(JSON.stringify({ ...(build ? { build } : {}), outputs: summaries }, null, 2));
+  else ctx.print(build ? `${formatOutputs(summaries)}\n${describeBuild(build)}` : formatOutputs(summaries));
+}
+
+/** One line: which of a built artifact's modules ran. */
+function describeBuild(b: ArtifactBuild): string {
+  return b.simd === 'relaxed' ? `ran ${b.module}: the relaxed-SIMD build` : `ran ${b.module}: the SIMD128 build (${b.reason})`;
 }
 
 /** Run an .onnx model with the reference executor. */
