@@ -10,11 +10,13 @@ import type { Node, Value } from '../ir/graph.js';
 import { Op } from '../ir/ops.js';
 import { sizeOf } from '../ir/tensor.js';
 import type { CnnKernel, Epilogue } from './cnn-kernels.js';
+import { chooseConvLayout } from './conv-layout.js';
 import { chooseLayout, weightStats } from './layout.js';
 import type { BufferRole, FormatOption, Kernel, LayerChoice } from './schedule.js';
 import { NO_EPILOGUE } from './wasm/kernels/epilogue.js';
 import { packConv2d } from './wasm/kernels/conv.js';
 import { packPointwise } from './wasm/kernels/conv1x1.js';
+import { packSparseConv2d } from './wasm/kernels/sparse-conv.js';
 
 /** What the rules need from the schedule builder. */
 export interface CnnOpBuilder {
@@ -133,7 +135,7 @@ export function lowerCnnOp(b: CnnOpBuilder, node: Node): void {
 function fuseEpilogue(b: CnnOpBuilder, node: Node, x: Value, readers: number, epilogue: Epilogue): boolean {
   const last = b.kernels[b.kernels.length - 1];
   if (x.producer?.op !== Op.Conv || x.uses.length !== readers || x.isGraphOutput) return false;
-  if (!last || (last.op !== 'conv2d' && last.op !== 'pointwise') || last.epilogue || last.y !== b.get(x, 'rm')) return false;
+  if (!last || (last.op !== 'conv2d' && last.op !== 'sparse-conv2d' && last.op !== 'pointwise') || last.epilogue || last.y !== b.get(x, 'rm')) return false;
   last.epilogue = epilogue;
   b.bind(node.outputs[0]!, 'rm', last.y);
   return true;
@@ -163,16 +165,25 @@ function lowerConv(b: CnnOpBuilder, node: Node): void {
   }
   const [sh, sw] = win.strides as [number, number];
   const [dh, dw] = win.dilations as [number, number];
-  const geometry = { node: node.name, Cin, H: Hp, W: Wp, Cout, OH, OW, kh, kw, sh, sw, dh, dw, group };
+  const window = { Cin, H: Hp, W: Wp, Cout, OH, OW, kh, kw, sh, sw, dh, dw };
+  const K = (Cin / group) * kh * kw;
+  const stats = weightStats(transposed(weight, Cout, K), K, Cout);
+  // groups = 1: a sparse weight may take the sparse direct kernel (conv-layout.ts decides).
+  const choice = group === 1 ? chooseConvLayout({ node: node.name, weight: w.name, M: OH * OW, K, N: Cout, kh, kw, stride: Math.max(sh, sw) }, stats, b.format) : undefined;
+  if (choice?.layout === 'csr') {
+    b.layers.push(choice);
+    const blob = packSparseConv2d(window, weight, biasData);
+    const wb = b.newBuffer(`${w.name}_sparse_conv`, [blob.length], 'const', false, blob);
+    return void b.kernels.push({ op: 'sparse-conv2d', node: node.name, ...window, ins: [input, wb], y: b.output(node, 'rm') });
+  }
+  const geometry = { node: node.name, ...window, group };
   const packed = packConv2d({ op: 'conv2d', ...geometry, ins: [], y: 0 }, weight, biasData);
   const wb = b.newBuffer(`${w.name}_conv`, [packed.length], 'const', false, packed);
   b.kernels.push({ op: 'conv2d', ...geometry, ins: [input, wb], y: b.output(node, 'rm') });
-  // Listed with the other layers; the direct kernel has one (dense) form so far.
-  const K = (Cin / group) * kh * kw;
-  const stats = weightStats(transposed(weight, Cout, K), K, Cout);
-  b.layers.push({
+  // Listed with the other layers; grouped and depthwise direct kernels have one (dense) form.
+  b.layers.push(choice ?? {
     node: node.name, weight: w.name, M: OH * OW, K, N: Cout, ...stats, layout: 'dense', relativeCost: 1,
-    reason: `${kh}x${kw} conv${group > 1 ? `, ${group === Cin ? 'depthwise' : `${group} groups`}` : ''}: direct kernel (dense only)`,
+    reason: `${kh}x${kw} conv, ${group === Cin ? 'depthwise' : `${group} groups`}: direct kernel (dense only)`,
   });
 }
 

@@ -51,6 +51,30 @@ export interface Conv2dKernel extends Base {
   epilogue?: Epilogue;
 }
 
+/**
+ * Direct convolution with an unstructured sparse weight (groups = 1), of an input already
+ * padded to [Cin, H, W]; ins [x, w], w = packSparseConv2d's blob (each output channel's
+ * nonzero taps with their input offsets). Stride, dilation and the output geometry as conv2d.
+ */
+export interface SparseConv2dKernel extends Base {
+  readonly op: 'sparse-conv2d';
+  /** The Conv node (the manifest's per-layer bytes). */
+  readonly node: string;
+  readonly Cin: number;
+  readonly H: number;
+  readonly W: number;
+  readonly Cout: number;
+  readonly OH: number;
+  readonly OW: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly dh: number;
+  readonly dw: number;
+  epilogue?: Epilogue;
+}
+
 /** Dense 1x1 convolution: y [Cout, P] = Wc [Cout, Cin] @ x [Cin, P] (+ bias); ins [x, w] (packPointwise). */
 export interface Pointwise1x1Kernel extends Base {
   readonly op: 'pointwise';
@@ -89,7 +113,7 @@ export interface GlobalAveragePoolKernel extends Base {
   readonly pixels: number;
 }
 
-export type CnnKernel = Pad2dKernel | Conv2dKernel | Pointwise1x1Kernel | ActivationKernel | ChannelScaleKernel | GlobalAveragePoolKernel;
+export type CnnKernel = Pad2dKernel | Conv2dKernel | SparseConv2dKernel | Pointwise1x1Kernel | ActivationKernel | ChannelScaleKernel | GlobalAveragePoolKernel;
 
 /** What makes two kernels the same function: every field but the buffers they run on (and the node's name). */
 export function cnnKernelKey(k: CnnKernel): string {

@@ -117,6 +117,25 @@ describe('CNN ops through the wasm backend match the reference executor', () => 
     expect(err).toBeLessThan(1e-5);
   });
 
+  test('a Clip or HardSwish after a sparse 1x1 conv joins the padding copy or the average pool that reads it', async () => {
+    const sparse1x1 = (b: GraphBuilder, v: Value, name: string, seed: number) => b.op('Conv', [v, b.constant(name, Tensor.float32(pruneUnstructured(randomFloats(12 * 8, seed), 0.9), [12, 8, 1, 1]))], { attrs: { kernel_shape: [1, 1] } });
+    const clip = (b: GraphBuilder, v: Value) => b.op('Clip', [v, b.constant(`lo${v.name}`, Tensor.float32([0], [])), b.constant(`hi${v.name}`, Tensor.float32([0.3], []))]);
+    const hardSwish = (b: GraphBuilder, v: Value) => b.op('Mul', [v, b.op('HardSigmoid', [v], { attrs: { alpha: 1 / 6 } })]);
+    const depthwise = (b: GraphBuilder, v: Value) => b.op('Conv', [v, constant(b, 'dw', [12, 1, 3, 3], 5)], { attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2], group: 12 } });
+    for (const act of [clip, hardSwish]) {
+      const padded = await check([1, 8, 7, 9], (b, x) => depthwise(b, act(b, sparse1x1(b, x, 'w', 4))), { format: 'csr', kernels: ['linear', 'pad2d', 'conv2d'] });
+      expect(padded).toBeLessThan(1e-5);
+      const pooled = await check([1, 8, 7, 9], (b, x) => b.op('GlobalAveragePool', [act(b, sparse1x1(b, x, 'w', 4))]), { format: 'csr', kernels: ['linear', 'global-avg-pool'] });
+      expect(pooled).toBeLessThan(1e-5);
+    }
+    // A second reader of the activation keeps its kernel.
+    const shared = await check([1, 8, 7, 9], (b, x) => {
+      const a = clip(b, sparse1x1(b, x, 'w', 4));
+      return b.op('Add', [depthwise(b, a), depthwise(b, a)]);
+    }, { format: 'csr', kernels: ['linear', 'activation', 'pad2d', 'conv2d', 'pad2d', 'conv2d', 'add'] });
+    expect(shared).toBeLessThan(1e-5);
+  });
+
   test('a Conv of two computed tensors, or of a batch of images, is UNSUPPORTED_OP with the reason', () => {
     const b = new GraphBuilder('g');
     const x = b.input('x', 'float32', [1, 2, 5, 5]);

@@ -104,7 +104,7 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
   for (const b of s.buffers) if (b.role === 'const' && read.has(b.id)) constAt.set(b.id, image.add(b.data!));
   const layerBytes = new Map<string, number>();
   // Dense convolutions keep their packed weight in a const buffer.
-  for (const k of s.kernels) if (k.op === 'pointwise' || k.op === 'conv2d') layerBytes.set(k.node, s.buffers[k.ins[1]!]!.size * 4);
+  for (const k of s.kernels) if (k.op === 'pointwise' || k.op === 'conv2d' || k.op === 'sparse-conv2d') layerBytes.set(k.node, s.buffers[k.ins[1]!]!.size * 4);
   const packed = s.kernels.map((k) => (k.op === 'linear' ? packLinear(k) : undefined));
   const weightAt = packed.map((p, i) => {
     if (!p) return 0;
@@ -200,7 +200,7 @@ class KernelTable {
       case 'add': return emitAdd(m, name, k.size);
       case 'copy': return emitCopy(m, name, k.size);
       case 'transpose': return emitTranspose(m, name, k.rows, k.cols);
-      case 'pad2d': case 'conv2d': case 'pointwise': case 'activation': case 'channel-scale': case 'global-avg-pool': return emitCnnKernel(m, name, k);
+      case 'pad2d': case 'conv2d': case 'sparse-conv2d': case 'pointwise': case 'activation': case 'channel-scale': case 'global-avg-pool': return emitCnnKernel(m, name, k);
       default: return emitTensorKernel(m, name, k);
     }
   }
@@ -218,7 +218,7 @@ function kernelKey(k: Kernel, packed: PackedSparse | undefined): string {
     case 'add': return `add:${k.size}`;
     case 'copy': return `copy:${k.size}`;
     case 'transpose': return `transpose:${k.rows}:${k.cols}`;
-    case 'pad2d': case 'conv2d': case 'pointwise': case 'activation': case 'channel-scale': case 'global-avg-pool': return cnnKernelKey(k);
+    case 'pad2d': case 'conv2d': case 'sparse-conv2d': case 'pointwise': case 'activation': case 'channel-scale': case 'global-avg-pool': return cnnKernelKey(k);
     default: return tensorKernelKey(k);
   }
 }

@@ -5,7 +5,7 @@
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 import type { ActivationKernel, ChannelScaleKernel } from '../../cnn-kernels.js';
-import { vectorMin } from './conv.js';
+import { clampS, clampV } from './cnn-epilogue.js';
 
 const F = 4;
 
@@ -23,12 +23,10 @@ export function emitActivation(m: WasmModule, name: string, k: ActivationKernel)
   m.addFunction(name, [i32, i32], none, (fn) => {
     const [px, py] = [fn.param(0), fn.param(1)];
     const [xv, xs] = [fn.local(v128), fn.local(f32)];
-    const clampV = (v: ExprRef, lo: number, hi: number) => vectorMin(m, m.f32x4.max(v, m.f32x4.splatConst(lo)), hi);
-    const clampS = (v: ExprRef, lo: number, hi: number) => m.f32.min(m.f32.max(v, m.f32.const(lo)), m.f32.const(hi));
-    const hardSigmoidV = () => clampV(m.f32x4.add(m.f32x4.mul(m.get(xv), m.f32x4.splatConst(k.a)), m.f32x4.splatConst(k.b)), 0, 1);
-    const hardSigmoidS = () => clampS(m.f32.add(m.f32.mul(m.get(xs), m.f32.const(k.a)), m.f32.const(k.b)), 0, 1);
+    const hardSigmoidV = () => clampV(m, m.f32x4.add(m.f32x4.mul(m.get(xv), m.f32x4.splatConst(k.a)), m.f32x4.splatConst(k.b)), 0, 1);
+    const hardSigmoidS = () => clampS(m, m.f32.add(m.f32.mul(m.get(xs), m.f32.const(k.a)), m.f32.const(k.b)), 0, 1);
     const value = {
-      clip: [() => clampV(m.get(xv), k.a, k.b), () => clampS(m.get(xs), k.a, k.b)],
+      clip: [() => clampV(m, m.get(xv), k.a, k.b), () => clampS(m, m.get(xs), k.a, k.b)],
       hardsigmoid: [hardSigmoidV, hardSigmoidS],
       hardswish: [() => m.f32x4.mul(m.get(xv), hardSigmoidV()), () => m.f32.mul(m.get(xs), hardSigmoidS())],
     }[k.fn] as [() => ExprRef, () => ExprRef];

@@ -1,27 +1,36 @@
 // Convolution kernels over NCHW activations (batch 1): a zero-padding copy and a direct
 // convolution of the padded input. Padding once up front keeps bounds checks out of the
 // convolution's inner loop; every tap then sits at a fixed byte distance from the window's
-// corner, which becomes the load instruction's immediate offset. Four neighbouring output
-// pixels share one v128 accumulator: at stride 1 a tap's four input pixels are one unaligned
-// load, at other strides four lane loads; a row's last OW % 4 pixels are computed one by one.
+// corner, which becomes the load instruction's immediate offset.
 
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 import type { Conv2dKernel, Epilogue, Pad2dKernel } from '../../cnn-kernels.js';
+import { applyEpilogue } from './cnn-epilogue.js';
+import { RowTaps } from './conv-taps.js';
+import { emitDepthwise, isDepthwise } from './depthwise.js';
 
 const F = 4;
+/** Output channels a block of the direct kernel computes together (4 and 8 ran the same on the 3->16 stride-2 stem, bench/conv-ab; 4 leaves V8 registers to spare). */
+const CONV_BLOCK = 4;
 
-/** `count` floats from *src to *dst (v128 for whole groups of four), advancing both pointers. */
-function copyRun(fn: FunctionScope, src: Local, dst: Local, count: number): ExprRef[] {
+/** `count` floats from *src to *dst (v128 for whole groups of four) through `activation`, advancing both pointers. */
+function copyRun(fn: FunctionScope, src: Local, dst: Local, count: number, activation: Epilogue | undefined, temps: { v: Local; s: Local }): ExprRef[] {
   const m = fn.m;
   const vectors = Math.floor(count / 4);
+  const vector = activation
+    ? [m.set(temps.v, m.v128.load(m.get(src))), m.v128.store(m.get(dst), applyEpilogue(m, temps.v, true, activation))]
+    : [m.v128.store(m.get(dst), m.v128.load(m.get(src)))];
+  const scalar = activation
+    ? [m.set(temps.s, m.f32.load(m.get(src))), m.f32.store(m.get(dst), applyEpilogue(m, temps.s, false, activation))]
+    : [m.f32.store(m.get(dst), m.f32.load(m.get(src)))];
   return [
-    repeat(fn, vectors, [m.v128.store(m.get(dst), m.v128.load(m.get(src))), bump(fn, src, 16), bump(fn, dst, 16)]),
-    repeat(fn, count - vectors * 4, [m.f32.store(m.get(dst), m.f32.load(m.get(src))), bump(fn, src, F), bump(fn, dst, F)]),
+    repeat(fn, vectors, [...vector, bump(fn, src, 16), bump(fn, dst, 16)]),
+    repeat(fn, count - vectors * 4, [...scalar, bump(fn, src, F), bump(fn, dst, F)]),
   ];
 }
 
-/** Add `name(x, y)`: zero y, then copy each row of x to its place inside the border. */
+/** Add `name(x, y)`: zero y, then copy each row of x (through the activation, if any) to its place inside the border. */
 export function emitPad2d(m: WasmModule, name: string, k: Pad2dKernel): void {
   const Hp = k.H + k.top + k.bottom;
   const Wp = k.W + k.left + k.right;
@@ -29,6 +38,7 @@ export function emitPad2d(m: WasmModule, name: string, k: Pad2dKernel): void {
   m.addFunction(name, [i32, i32], none, (fn) => {
     const [px, yArg] = [fn.param(0), fn.param(1)];
     const [pz, py] = [fn.local(i32), fn.local(i32)];
+    const temps = { v: fn.local(v128), s: fn.local(f32) };
     const vectors = Math.floor(size / 4);
     return [
       m.set(pz, m.get(yArg)),
@@ -36,7 +46,7 @@ export function emitPad2d(m: WasmModule, name: string, k: Pad2dKernel): void {
       repeat(fn, size - vectors * 4, [m.f32.store(m.get(pz), m.f32.const(0)), bump(fn, pz, F)]),
       m.set(py, m.i32.add(m.get(yArg), m.i32.const((k.top * Wp + k.left) * F))),
       repeat(fn, k.C, [
-        repeat(fn, k.H, [...copyRun(fn, px, py, k.W), bump(fn, py, (Wp - k.W) * F)]),
+        repeat(fn, k.H, [...copyRun(fn, px, py, k.W, k.activation, temps), bump(fn, py, (Wp - k.W) * F)]),
         bump(fn, py, (k.top + k.bottom) * Wp * F),
       ]),
     ];
@@ -53,85 +63,85 @@ export function packConv2d(k: Conv2dKernel, weight: Float32Array, bias: Float32A
   return out;
 }
 
-/** Add `name(x, w, y)`: the direct convolution of Conv2dKernel (x padded, w from packConv2d). */
+/**
+ * Add `name(x, w, y)`: the direct convolution of Conv2dKernel (x padded, w from packConv2d).
+ * Depthwise convolutions have their own kernel (depthwise.ts). Otherwise a block of up to
+ * eight output channels of one group is computed together: each row of taps is loaded once
+ * (RowTaps) and multiplied into the block's eight accumulators, so the loads (and the stride-2
+ * shuffles) are shared by the block. Four neighbouring output pixels share one v128
+ * accumulator; a row's last OW % 4 pixels are computed one by one.
+ */
 export function emitConv2d(m: WasmModule, name: string, k: Conv2dKernel): void {
+  if (isDepthwise(k)) return emitDepthwise(m, name, k);
   const cinG = k.Cin / k.group;
   const coutG = k.Cout / k.group;
   const taps = k.kh * k.kw;
   const plane = k.H * k.W * F;
+  const outPlane = k.OH * k.OW * F;
   const biasAt = k.Cout * cinG * taps * F;
-  // Byte distance of tap (ky, kx) from the window's top-left input pixel.
-  const tapOffsets: number[] = [];
-  for (let ky = 0; ky < k.kh; ky++) for (let kx = 0; kx < k.kw; kx++) tapOffsets.push((ky * k.dh * k.W + kx * k.dw) * F);
   const vectorized = Math.floor(k.OW / 4);
   m.addFunction(name, [i32, i32, i32], none, (fn) => {
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [xg, pw, pb, py, prow, px, pxc, pwc] = Array.from({ length: 8 }, () => fn.local(i32));
-    const accV = fn.local(v128);
-    const acc = fn.local(f32);
-    // One output pixel (or four): bias, then every input channel of the group and every tap.
-    const pixel = (vector: boolean): ExprRef[] => {
-      const target = vector ? accV : acc;
-      const step: ExprRef[] = tapOffsets.map((off, t) => {
-        const w = (vector ? m.v128.load32Splat : m.f32.load)(m.get(pwc), t * F);
-        const x = vector ? loadPixels(m, pxc, off, k.sw) : m.f32.load(m.get(pxc), off);
-        return m.set(target, vector ? m.madd(w, x, m.get(accV)) : m.f32.add(m.f32.mul(w, x), m.get(acc)));
-      });
-      const result = applyEpilogue(m, target, vector, k.epilogue);
-      return [
-        m.set(target, vector ? m.v128.load32Splat(m.get(pb)) : m.f32.load(m.get(pb))),
-        m.set(pxc, m.get(px)),
-        m.set(pwc, m.get(pw)),
-        repeat(fn, cinG, [...step, bump(fn, pxc, plane), bump(fn, pwc, taps * F)]),
-        vector ? m.v128.store(m.get(py), result) : m.f32.store(m.get(py), result),
-        bump(fn, py, vector ? 16 : F),
-        bump(fn, px, (vector ? 4 : 1) * k.sw * F),
-      ];
+    const accV = Array.from({ length: CONV_BLOCK }, () => fn.local(v128));
+    const accS = Array.from({ length: CONV_BLOCK }, () => fn.local(f32));
+    const rowTaps = new RowTaps(fn, k.kw, k.sw, k.dw);
+    // `cb` output channels x four output pixels (or one when not `vector`), from *px to *py.
+    const pixels = (cb: number, vector: boolean): ExprRef[] => {
+      const acc = vector ? accV : accS;
+      const weightAt = (co: number, t: number) => (co * cinG * taps + t) * F;
+      const step: ExprRef[] = [];
+      for (let ky = 0; ky < k.kh; ky++) {
+        const rowAt = ky * k.dh * k.W * F;
+        if (vector) step.push(...rowTaps.load(pxc, rowAt));
+        for (let kx = 0; kx < k.kw; kx++) {
+          const t = ky * k.kw + kx;
+          for (let co = 0; co < cb; co++) {
+            step.push(vector
+              ? m.set(acc[co]!, m.madd(m.v128.load32Splat(m.get(pwc), weightAt(co, t)), rowTaps.tap(kx), m.get(acc[co]!)))
+              : m.set(acc[co]!, m.f32.add(m.f32.mul(m.f32.load(m.get(pwc), weightAt(co, t)), m.f32.load(m.get(pxc), rowAt + kx * k.dw * F)), m.get(acc[co]!))));
+          }
+        }
+      }
+      const out: ExprRef[] = [];
+      for (let co = 0; co < cb; co++) out.push(m.set(acc[co]!, (vector ? m.v128.load32Splat : m.f32.load)(m.get(pb), co * F)));
+      out.push(m.set(pxc, m.get(px)), m.set(pwc, m.get(pw)));
+      out.push(repeat(fn, cinG, [...step, bump(fn, pxc, plane), bump(fn, pwc, taps * F)]));
+      for (let co = 0; co < cb; co++) {
+        const result = applyEpilogue(m, acc[co]!, vector, k.epilogue);
+        out.push(vector ? m.v128.store(m.get(py), result, co * outPlane) : m.f32.store(m.get(py), result, co * outPlane));
+      }
+      out.push(bump(fn, py, vector ? 16 : F), bump(fn, px, (vector ? 4 : 1) * k.sw * F));
+      return out;
     };
+    const block = (cb: number): ExprRef[] => [
+      m.set(prow, m.get(xg)),
+      repeat(fn, k.OH, [
+        m.set(px, m.get(prow)),
+        repeat(fn, vectorized, pixels(cb, true)),
+        repeat(fn, k.OW - vectorized * 4, pixels(cb, false)),
+        bump(fn, prow, k.sh * k.W * F),
+      ]),
+      // py walked the block's first output plane; the next block starts after its last.
+      bump(fn, py, (cb - 1) * outPlane),
+      bump(fn, pw, cb * cinG * taps * F),
+      bump(fn, pb, cb * F),
+    ];
+    const fullBlocks = Math.floor(coutG / CONV_BLOCK);
+    const rest = coutG - fullBlocks * CONV_BLOCK;
     return [
       m.set(xg, m.get(xArg)),
       m.set(pw, m.get(wArg)),
       m.set(pb, m.i32.add(m.get(wArg), m.i32.const(biasAt))),
       m.set(py, m.get(yArg)),
       repeat(fn, k.group, [
-        repeat(fn, coutG, [
-          m.set(prow, m.get(xg)),
-          repeat(fn, k.OH, [
-            m.set(px, m.get(prow)),
-            repeat(fn, vectorized, pixel(true)),
-            repeat(fn, k.OW - vectorized * 4, pixel(false)),
-            bump(fn, prow, k.sh * k.W * F),
-          ]),
-          bump(fn, pw, cinG * taps * F),
-          bump(fn, pb, F),
-        ]),
+        repeat(fn, fullBlocks, block(CONV_BLOCK)),
+        ...(rest ? block(rest) : []),
         bump(fn, xg, cinG * plane),
       ]),
     ];
   });
 }
 
-/** Four input pixels `stride` apart from *ptr + offset: one v128 load at stride 1, else lane by lane. */
-function loadPixels(m: WasmModule, ptr: Local, offset: number, stride: number): ExprRef {
-  if (stride === 1) return m.v128.load(m.get(ptr), offset);
-  let v = m.v128.load32Zero(m.get(ptr), offset);
-  for (let lane = 1; lane < 4; lane++) v = m.v128.load32Lane(m.get(ptr), v, lane, offset + lane * stride * F);
-  return v;
-}
-
-/** min(v, hi) per lane as -max(-v, -hi): exact, and needs only the ops the module layer has. */
-export function vectorMin(m: WasmModule, v: ExprRef, hi: number): ExprRef {
-  const minusOne = m.f32x4.splatConst(-1);
-  return m.f32x4.mul(m.f32x4.max(m.f32x4.mul(v, minusOne), m.f32x4.splatConst(-hi)), minusOne);
-}
-
-/** The value of `acc` (v128 when `vector`, else f32) after the epilogue, if any. */
-export function applyEpilogue(m: WasmModule, acc: Local, vector: boolean, ep: Epilogue | undefined): ExprRef {
-  const clamp = (v: ExprRef, lo: number, hi: number) => (vector
-    ? vectorMin(m, m.f32x4.max(v, m.f32x4.splatConst(lo)), hi)
-    : m.f32.min(m.f32.max(v, m.f32.const(lo)), m.f32.const(hi)));
-  if (!ep) return m.get(acc);
-  if (ep.fn === 'clamp') return clamp(m.get(acc), ep.lo, ep.hi);
-  const [mul, add, c] = vector ? [m.f32x4.mul, m.f32x4.add, m.f32x4.splatConst] : [m.f32.mul, m.f32.add, m.f32.const];
-  return mul(m.get(acc), clamp(add(mul(m.get(acc), c(ep.alpha)), c(ep.beta)), 0, 1));
-}
+/** Kernels built on the direct convolution's store (sparse-conv.ts) take its epilogue from here. */
+export { applyEpilogue };

@@ -10,7 +10,7 @@
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
 import type { Pointwise1x1Kernel } from '../../cnn-kernels.js';
-import { applyEpilogue } from './conv.js';
+import { applyEpilogue } from './cnn-epilogue.js';
 
 const F = 4;
 const MR = 4;

@@ -1,0 +1,48 @@
+// The layout cost model for the weights of KxK convolutions with groups = 1 (the direct
+// kernels): dense (conv.ts) or unstructured sparse (sparse-conv.ts, a (weight, input offset)
+// record per nonzero tap). Fitted to interleaved measurements of 3x3, 64 -> 64 channels,
+// 56x56 outputs (bench/sparse-conv.ts, CPU-time medians): the sparse kernel took about
+// 0.44x density of the dense time at stride 1 (at every density from 100% to 10%) and about
+// 0.9x-1.1x density at stride 2 (its four pixels per vector take two loads and a shuffle).
+// So it is faster than our dense direct kernel even on an unpruned weight at stride 1, but its
+// records take 8 bytes per nonzero, twice a dense weight's 4 at density 1: `auto` takes it
+// only where it is faster and its weight no bigger than the dense one (density <= 1/2).
+
+import type { WeightStats } from './layout.js';
+import type { FormatOption, LayerChoice } from './schedule.js';
+
+const SPARSE_COST_PER_DENSITY = { stride1: 0.44, strided: 1.0 };
+/** Bytes of a sparse record (weight and offset) over a dense weight's 4. */
+const RECORD_BYTES_RATIO = 2;
+
+export interface ConvLayer {
+  node: string;
+  weight: string;
+  /** Output pixels, inputs per output (Cin * kh * kw), output channels. */
+  M: number;
+  K: number;
+  N: number;
+  kh: number;
+  kw: number;
+  /** The largest of the convolution's strides. */
+  stride: number;
+}
+
+/** The sparse direct kernel's estimated time relative to the dense direct kernel's. */
+export function sparseConvCost(stats: WeightStats, stride: number): number {
+  return stats.density * (stride === 1 ? SPARSE_COST_PER_DENSITY.stride1 : SPARSE_COST_PER_DENSITY.strided);
+}
+
+/** Dense or sparse (layout 'csr') for one direct convolution's weight; --format nm and bsr have no conv form and choose as auto. */
+export function chooseConvLayout(layer: ConvLayer, stats: WeightStats, format: FormatOption): LayerChoice {
+  const { kh, kw, stride, ...desc } = layer;
+  const cost = sparseConvCost(stats, stride);
+  const pct = `${(stats.density * 100).toFixed(1)}% dense`;
+  const choice = (sparse: boolean, reason: string): LayerChoice => ({
+    ...desc, ...stats, layout: sparse ? 'csr' : 'dense', relativeCost: sparse ? cost : 1, reason: `${kh}x${kw} conv: ${reason}`,
+  });
+  if (format === 'dense' || format === 'csr') return choice(format === 'csr', `--format ${format} (${pct})`);
+  const sparse = cost < 1 && stats.density * RECORD_BYTES_RATIO <= 1;
+  const why = sparse ? 'sparse direct kernel' : cost < 1 ? 'dense (sparse records would be bigger)' : 'dense direct kernel';
+  return choice(sparse, `${pct}: ${why}, sparse estimated ${cost.toFixed(2)}x dense time`);
+}

@@ -1,0 +1,86 @@
+// Depthwise convolution (groups = input channels = output channels) of a padded NCHW input,
+// vectorized over output pixels. Each channel's taps and bias are broadcast into v128 locals
+// once and serve every pixel of the channel (the general direct kernel reloads them per tap
+// and pixel group). A row is walked eight output pixels at a time with two accumulators, so
+// two independent multiply-add chains overlap (one chain of kh*kw dependent adds per four
+// pixels was latency-bound), then four at a time, then one by one. Tap vectors come from
+// RowTaps: unaligned loads at stride 1, even/odd shuffles at stride 2.
+
+import { bump, repeat } from '../loops.js';
+import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
+import type { Conv2dKernel } from '../../cnn-kernels.js';
+import { applyEpilogue } from './cnn-epilogue.js';
+import { RowTaps } from './conv-taps.js';
+
+const F = 4;
+
+/** True when the depthwise kernel runs `k` (weights laid out as packConv2d's). */
+export function isDepthwise(k: Conv2dKernel): boolean {
+  return k.group === k.Cin && k.Cout === k.Cin;
+}
+
+/** Add `name(x, w, y)` for a depthwise Conv2dKernel (x padded, w from packConv2d). */
+export function emitDepthwise(m: WasmModule, name: string, k: Conv2dKernel): void {
+  const taps = k.kh * k.kw;
+  const plane = k.H * k.W * F;
+  const rowBytes = k.W * F;
+  const pairs = Math.floor(k.OW / 8);
+  const singles = Math.floor((k.OW - pairs * 8) / 4);
+  const scalars = k.OW - pairs * 8 - singles * 4;
+  m.addFunction(name, [i32, i32, i32], none, (fn) => {
+    const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
+    const [xc, pw, pb, py, prow, px] = Array.from({ length: 6 }, () => fn.local(i32));
+    const weights = Array.from({ length: taps }, () => fn.local(v128));
+    const bias = fn.local(v128);
+    const acc = [fn.local(v128), fn.local(v128)];
+    const accS = fn.local(f32);
+    const rowTaps = new RowTaps(fn, k.kw, k.sw, k.dw);
+
+    /** `vectors` groups of four output pixels from *px, stored from *py. */
+    const vectorStep = (vectors: number): ExprRef[] => {
+      const out: ExprRef[] = [];
+      for (let v = 0; v < vectors; v++) out.push(m.set(acc[v]!, m.get(bias)));
+      for (let ky = 0; ky < k.kh; ky++) {
+        for (let v = 0; v < vectors; v++) {
+          out.push(...rowTaps.load(px, ky * k.dh * rowBytes + v * 4 * k.sw * F));
+          for (let kx = 0; kx < k.kw; kx++) out.push(m.set(acc[v]!, m.madd(m.get(weights[ky * k.kw + kx]!), rowTaps.tap(kx), m.get(acc[v]!))));
+        }
+      }
+      for (let v = 0; v < vectors; v++) out.push(m.v128.store(m.get(py), applyEpilogue(m, acc[v]!, true, k.epilogue), v * 16));
+      out.push(bump(fn, py, vectors * 16), bump(fn, px, vectors * 4 * k.sw * F));
+      return out;
+    };
+    const scalarStep = (): ExprRef[] => {
+      const out: ExprRef[] = [m.set(accS, m.f32x4.extractLane(m.get(bias), 0))];
+      for (let ky = 0; ky < k.kh; ky++) {
+        for (let kx = 0; kx < k.kw; kx++) {
+          const x = m.f32.load(m.get(px), (ky * k.dh * k.W + kx * k.dw) * F);
+          out.push(m.set(accS, m.f32.add(m.f32.mul(m.f32x4.extractLane(m.get(weights[ky * k.kw + kx]!), 0), x), m.get(accS))));
+        }
+      }
+      out.push(m.f32.store(m.get(py), applyEpilogue(m, accS, false, k.epilogue)), bump(fn, py, F), bump(fn, px, k.sw * F));
+      return out;
+    };
+    return [
+      m.set(xc, m.get(xArg)),
+      m.set(pw, m.get(wArg)),
+      m.set(pb, m.i32.add(m.get(wArg), m.i32.const(k.Cout * taps * F))),
+      m.set(py, m.get(yArg)),
+      repeat(fn, k.Cout, [
+        ...weights.map((w, t) => m.set(w, m.v128.load32Splat(m.get(pw), t * F))),
+        m.set(bias, m.v128.load32Splat(m.get(pb))),
+        m.set(prow, m.get(xc)),
+        repeat(fn, k.OH, [
+          m.set(px, m.get(prow)),
+          repeat(fn, pairs, vectorStep(2)),
+          repeat(fn, singles, vectorStep(1)),
+          repeat(fn, scalars, scalarStep()),
+          bump(fn, prow, k.sh * rowBytes),
+        ]),
+        bump(fn, pw, taps * F),
+        bump(fn, pb, F),
+        bump(fn, xc, plane),
+      ]),
+    ];
+  });
+}
