@@ -107,7 +107,8 @@ export function lowerCnnOp(b: CnnOpBuilder, node: Node): void {
       return void push({ op: 'activation', fn: 'hardswish', a: 1 / 6, b: 0.5, size: sizeOf(shapeOf(x)), ins: [b.get(x, 'rm')], y: b.output(node, 'rm') });
     case Op.GlobalAveragePool: {
       const [, C, H, W] = shapeOf(x) as [number, number, number, number];
-      return void push({ op: 'global-avg-pool', channels: C, pixels: H * W, ins: [b.get(x, 'rm')], y: b.output(node, 'rm') });
+      const { input, activation } = absorbActivation(b, x);
+      return void push({ op: 'global-avg-pool', channels: C, pixels: H * W, ...(activation ? { activation } : {}), ins: [input], y: b.output(node, 'rm') });
     }
     case Op.Mul: {
       const hs = hardSigmoidOf(node);
@@ -141,6 +142,24 @@ function fuseEpilogue(b: CnnOpBuilder, node: Node, x: Value, readers: number, ep
   return true;
 }
 
+/**
+ * The buffer a copying reader of `x` (the zero-padding copy, the average pool) should read,
+ * and the activation to apply as it reads: when x is the result of the activation kernel just
+ * emitted (a Clip or HardSwish after a sparse 1x1 conv, which has no such epilogue) and
+ * nothing else reads it, that kernel is dropped and its work joins the copy, one pass over
+ * the activations fewer (x's buffer is then never written, and the memory plan skips it).
+ */
+function absorbActivation(b: CnnOpBuilder, x: Value): { input: number; activation?: Epilogue } {
+  const input = b.get(x, 'rm');
+  const last = b.kernels[b.kernels.length - 1];
+  if (!last || last.op !== 'activation' || last.y !== input || x.uses.length !== 1 || x.isGraphOutput) return { input };
+  const activation: Epilogue | undefined = last.fn === 'clip' ? { fn: 'clamp', lo: last.a, hi: last.b }
+    : last.fn === 'hardswish' ? { fn: 'hardswish', alpha: last.a, beta: last.b } : undefined;
+  if (!activation) return { input };
+  b.kernels.pop();
+  return { input: last.ins[0]!, activation };
+}
+
 function lowerConv(b: CnnOpBuilder, node: Node): void {
   const [x, w, bias] = node.inputs as [Value, Value, Value | undefined];
   const [, Cin, H, W] = shapeOf(x) as [number, number, number, number];
@@ -160,7 +179,8 @@ function lowerConv(b: CnnOpBuilder, node: Node): void {
   if (!unpadded) {
     [Hp, Wp] = [H + top + bottom, W + left + right];
     const padded = b.newBuffer(`${x.name}_padded`, [Cin, Hp, Wp], 'temp');
-    b.kernels.push({ op: 'pad2d', C: Cin, H, W, top, left, bottom, right, ins: [input], y: padded });
+    const source = absorbActivation(b, x);
+    b.kernels.push({ op: 'pad2d', C: Cin, H, W, top, left, bottom, right, ...(source.activation ? { activation: source.activation } : {}), ins: [source.input], y: padded });
     input = padded;
   }
   const [sh, sw] = win.strides as [number, number];

@@ -24,6 +24,8 @@ export interface Pad2dKernel extends Base {
   readonly left: number;
   readonly bottom: number;
   readonly right: number;
+  /** Applied to each copied value (a Clip or HardSwish the copy absorbed; the border stays 0). */
+  readonly activation?: Epilogue;
 }
 
 /**
@@ -111,6 +113,8 @@ export interface GlobalAveragePoolKernel extends Base {
   readonly op: 'global-avg-pool';
   readonly channels: number;
   readonly pixels: number;
+  /** Applied to each value before it is summed (a Clip or HardSwish the pool absorbed). */
+  readonly activation?: Epilogue;
 }
 
 export type CnnKernel = Pad2dKernel | Conv2dKernel | SparseConv2dKernel | Pointwise1x1Kernel | ActivationKernel | ChannelScaleKernel | GlobalAveragePoolKernel;
