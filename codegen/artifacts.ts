@@ -11,6 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { error } from '../ir/diagnostics.js';
 import type { Model } from '../ir/graph.js';
 import { lower, type Lowered, type LowerOptions } from './lower.js';
+import { lowerTuned, type TunedLayer, type TuneOptions } from './tune.js';
 import { emitModule, type EmitOptions } from './wasm/emit.js';
 import { typings } from './typings.js';
 
@@ -21,6 +22,8 @@ export interface BuildOptions extends LowerOptions, Pick<EmitOptions, 'externalW
   compilerVersion: string;
   /** Also emit <name>.relaxed.wasm, which the loader picks where relaxed SIMD validates. */
   relaxedSimd?: boolean;
+  /** Time the layouts the cost model rates close on this machine and take the fastest (build --tune). */
+  tune?: boolean | TuneOptions;
 }
 
 export interface ArtifactFile {
@@ -41,6 +44,8 @@ export interface LayerManifest {
   /** Packed bytes (values, indices, bias) and what dense f32 would take. */
   bytes: number;
   denseBytes: number;
+  /** With --tune, when several layouts were timed: the cost model's pick and each layout's median ms per call, fastest first. */
+  tuned?: { estimated: string; ms: Record<string, number> };
 }
 
 export interface Manifest {
@@ -69,7 +74,7 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 
 export async function buildArtifacts(model: Model, opts: BuildOptions): Promise<BuildResult> {
   const name = opts.name ?? 'model';
-  const lowered = lower(model, opts);
+  const { lowered, tuned } = opts.tune ? await lowerTuned(model, opts, opts.tune === true ? {} : opts.tune) : { lowered: lower(model, opts), tuned: undefined };
   const { schedule, plan } = lowered;
   const weightsFile = `${name}.weights.bin`;
   const emitOpts = { weightsFile, ...(opts.externalWeightsBytes !== undefined ? { externalWeightsBytes: opts.externalWeightsBytes } : {}) };
@@ -89,11 +94,15 @@ export async function buildArtifacts(model: Model, opts: BuildOptions): Promise<
     compiler: { name: 'sparsec', version: opts.compilerVersion },
     inputs: io(schedule.inputs),
     outputs: io(schedule.outputs),
-    layers: schedule.layers.map((l) => ({
-      node: l.node, weight: l.weight, shape: [l.K, l.N], tokens: l.M,
-      density: Number(l.density.toFixed(6)), is2of4: l.is2of4, layout: l.layout, reason: l.reason,
-      bytes: emitted.layerBytes.get(l.node) ?? 0, denseBytes: l.K * l.N * 4,
-    })),
+    layers: schedule.layers.map((l) => {
+      const t = tuned?.get(l.node);
+      return {
+        node: l.node, weight: l.weight, shape: [l.K, l.N], tokens: l.M,
+        density: Number(l.density.toFixed(6)), is2of4: l.is2of4, layout: l.layout, reason: t ? tunedReason(l.density, t) : l.reason,
+        bytes: emitted.layerBytes.get(l.node) ?? 0, denseBytes: l.K * l.N * 4,
+        ...(t ? { tuned: { estimated: t.estimated, ms: Object.fromEntries(t.times.map((x) => [x.layout, Number(x.ms.toPrecision(4))])) } } : {}),
+      };
+    }),
     kernels: schedule.kernels.length,
     bytes: {
       wasm: emitted.wasm.length, weights: emitted.weightBytes,
@@ -113,6 +122,12 @@ export async function buildArtifacts(model: Model, opts: BuildOptions): Promise<
     { name: `${name}.json`, bytes: utf8(`${JSON.stringify(manifest, null, 2)}\n`) },
   ];
   return { files, manifest, lowered };
+}
+
+/** Why a tuned layer got its layout: the measured times, and the cost model's pick. */
+function tunedReason(density: number, t: TunedLayer): string {
+  const times = t.times.map((x) => `${x.layout} ${x.ms.toPrecision(3)} ms`).join(', ');
+  return `${(density * 100).toFixed(1)}% dense: timed ${times} (estimated ${t.estimated})`;
 }
 
 /** The runtime's JavaScript (comments stripped) followed by a loader for `<name>.wasm` (and its relaxed build). */

@@ -12,7 +12,7 @@ import { sizeOf } from '../ir/tensor.js';
 import { isBroadcastAdd, lowerTensorOp, TENSOR_OPS } from './build-tensor-ops.js';
 import { handlesCnnOp, lowerCnnOp } from './build-cnn-ops.js';
 import { chooseLayout } from './layout.js';
-import type { Buffer, BufferRole, FormatOption, Kernel, LayerChoice, ModelIO, Schedule } from './schedule.js';
+import type { Buffer, BufferRole, FormatOption, Kernel, LayerChoice, ModelIO, Schedule, WeightLayout } from './schedule.js';
 import { NO_EPILOGUE } from './wasm/kernels/epilogue.js';
 
 type View = 'rm' | 'tr';
@@ -30,7 +30,8 @@ export class ScheduleBuilder {
   readonly warnings: Diagnostic[] = [];
   private readonly views = new Map<Value, Partial<Record<View, number>>>();
 
-  constructor(readonly format: FormatOption) {}
+  /** `layouts`: decided layouts by Linear node name, in place of `format`'s pick. */
+  constructor(readonly format: FormatOption, private readonly layouts: ReadonlyMap<string, WeightLayout> = new Map()) {}
 
   newBuffer(name: string, shape: readonly number[], role: BufferRole, transposed = false, data?: Float32Array, dtype?: 'int64'): number {
     const id = this.buffers.length;
@@ -92,14 +93,14 @@ export class ScheduleBuilder {
     const [K, N] = w!.const!.shape as [number, number];
     const M = this.matrix(x!)[0];
     const weight = w!.const!.data as Float32Array;
-    const choice = chooseLayout({ node: node.name, weight: w!.name, M, K, N }, weight, this.format, (d) => this.warnings.push(d));
+    const choice = chooseLayout({ node: node.name, weight: w!.name, M, K, N }, weight, this.layouts.get(node.name) ?? this.format, (d) => this.warnings.push(d));
     this.layers.push(choice);
     // Dense (and any one-token product) works row-major; the sparse kernels transposed.
     const view: View = choice.layout === 'dense' || M === 1 ? 'rm' : 'tr';
     const xb = this.get(x!, view);
     const y = this.output(node, view);
     const bias = b?.const ? (b.const.data as Float32Array) : undefined;
-    this.kernels.push({ op: 'linear', node: node.name, weightName: w!.name, x: xb, y, M, K, N, layout: choice.layout, weight, ...(bias ? { bias } : {}), epilogue: NO_EPILOGUE });
+    this.kernels.push({ op: 'linear', node: node.name, weightName: w!.name, x: xb, y, M, K, N, layout: choice.layout, ...(choice.block ? { block: choice.block } : {}), weight, ...(bias ? { bias } : {}), epilogue: NO_EPILOGUE });
   }
 
   elementwise(node: Node): void {
@@ -141,9 +142,9 @@ export class ScheduleBuilder {
 }
 
 /** Build the schedule of a specialized, canonicalized, supported model. */
-export function buildSchedule(model: Model, format: FormatOption): Schedule {
+export function buildSchedule(model: Model, format: FormatOption, layouts?: ReadonlyMap<string, WeightLayout>): Schedule {
   const g = model.graph;
-  const b = new ScheduleBuilder(format);
+  const b = new ScheduleBuilder(format, layouts);
   const inputs: ModelIO[] = g.inputs.filter((v) => !v.const).map((v) => {
     const dtype = v.dtype === 'int64' ? 'int64' : undefined;
     const buffer = b.newBuffer(v.name, v.staticShape!, 'input', false, undefined, dtype);

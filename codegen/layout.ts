@@ -6,25 +6,36 @@
 // unstructured pays below about 70% density for many tokens. N:M (2:4) runs at about 0.67x
 // dense time at 64 tokens (the L1-blocked row-step kernel of nm.ts) but 2.2x at one token
 // (its x gather is slower than dense's broadcast), so `auto` takes it for many tokens only.
-// 4x1 blocks (bsr.ts) at 20% block density ran at 0.22x dense time at 64 tokens and 0.29x at
-// one token: about 1.1x and 1.45x the block density.
+// Block-sparse weights (bsr.ts) cost about a constant times their block density, the constant
+// depending on the block shape (BSR_COST_PER_BLOCK_DENSITY); `bsr` takes the shape of least
+// estimated cost among those the weight's zeros fit.
 
 import { warning, type Diagnostic } from '../ir/diagnostics.js';
-import { blockStats } from './wasm/kernels/bsr.js';
+import { BLOCK_SHAPES, blockStats, type BlockLabel } from './wasm/kernels/bsr-format.js';
 import { nmPatternOf } from './wasm/kernels/nm.js';
 import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
 
 const CSR_COST_PER_DENSITY = { tokens: 1.45, oneToken: 3.0 };
 const NM_COST = { tokens: 0.67, oneToken: 2.2 };
-const BSR_COST_PER_BLOCK_DENSITY = { tokens: 1.1, oneToken: 1.45 };
+/**
+ * Time over dense time per block density, fitted to 768x3072 at 80% block sparsity (bench/
+ * bsr-shapes.ts, CPU-time medians of interleaved rounds, several runs on a loaded machine):
+ * MEASURED_BELOW.
+ */
+const BSR_COST_PER_BLOCK_DENSITY: Record<BlockLabel, { tokens: number; oneToken: number }> = {
+  '4x1': { tokens: 1.1, oneToken: 1.45 },
+  '8x1': { tokens: 1.1, oneToken: 1.45 },
+  '1x4': { tokens: 1.1, oneToken: 1.45 },
+  '4x4': { tokens: 1.1, oneToken: 1.45 },
+};
 
 export interface WeightStats {
   density: number;
   is2of4: boolean;
   /** The N:M pattern (2:4 first, else 4:8) every group of the weight fits, if any: the layout `nm` takes it. */
   nm?: string;
-  /** Fraction of 4x1 blocks (4 output channels x 1 input) holding a nonzero. */
-  blockDensity: number;
+  /** Fraction of blocks holding a nonzero, per block shape (rows = output channels x cols = inputs). */
+  blockDensities: Record<BlockLabel, number>;
 }
 
 /** Density of W [K,N] and whether every group of 4 consecutive inputs (along K) keeps at most 2. */
@@ -33,13 +44,27 @@ export function weightStats(W: Float32Array, K: number, N: number): WeightStats 
   for (let i = 0; i < W.length; i++) if (W[i] !== 0) nnz++;
   const p = nmPatternOf(W, K, N);
   const nm = p ? (`${p.n}:${p.m}` as const) : undefined;
-  return { density: W.length === 0 ? 1 : nnz / W.length, is2of4: nm === '2:4', ...(nm ? { nm } : {}), blockDensity: blockStats(W, K, N).blockDensity };
+  return { density: W.length === 0 ? 1 : nnz / W.length, is2of4: nm === '2:4', ...(nm ? { nm } : {}), blockDensities: blockDensities(W, K, N) };
+}
+
+function blockDensities(W: Float32Array, K: number, N: number): Record<BlockLabel, number> {
+  const out = {} as Record<BlockLabel, number>;
+  for (const label of BLOCK_SHAPES) out[label] = blockStats(W, K, N, label).blockDensity;
+  return out;
+}
+
+/** The block shape of least estimated cost for the weight, and that cost relative to dense. */
+export function bestBlock(M: number, stats: WeightStats): { block: BlockLabel; cost: number } {
+  const costOf = (label: BlockLabel) => stats.blockDensities[label] * BSR_COST_PER_BLOCK_DENSITY[label][M === 1 ? 'oneToken' : 'tokens'];
+  let block: BlockLabel = BLOCK_SHAPES[0];
+  for (const label of BLOCK_SHAPES) if (costOf(label) < costOf(block)) block = label;
+  return { block, cost: costOf(block) };
 }
 
 export function relativeCost(layout: WeightLayout, M: number, stats: WeightStats): number {
   if (layout === 'dense') return 1;
   if (layout === 'csr') return stats.density * (M === 1 ? CSR_COST_PER_DENSITY.oneToken : CSR_COST_PER_DENSITY.tokens);
-  if (layout === 'bsr') return stats.blockDensity * (M === 1 ? BSR_COST_PER_BLOCK_DENSITY.oneToken : BSR_COST_PER_BLOCK_DENSITY.tokens);
+  if (layout === 'bsr') return bestBlock(M, stats).cost;
   return M === 1 ? NM_COST.oneToken : NM_COST.tokens;
 }
 
@@ -54,19 +79,32 @@ export interface LayerDesc {
 /** Pick the layout for one weight; a forced format that cannot hold the weight warns and falls back to dense. */
 export function chooseLayout(layer: LayerDesc, W: Float32Array, format: FormatOption, warn: (d: Diagnostic) => void): LayerChoice {
   const stats = weightStats(W, layer.K, layer.N);
-  const blocks = stats.blockDensity < 1 ? `, ${(stats.blockDensity * 100).toFixed(1)}% of 4x1 blocks` : '';
+  const { block } = bestBlock(layer.M, stats);
+  const blockDensity = stats.blockDensities[block];
+  const blocks = blockDensity < 1 ? `, ${(blockDensity * 100).toFixed(1)}% of ${block} blocks` : '';
   const pct = `${(stats.density * 100).toFixed(1)}% dense${blocks}`;
   const choice = (layout: WeightLayout, reason: string): LayerChoice => ({
-    ...layer, ...stats, layout, relativeCost: relativeCost(layout, layer.M, stats), reason,
+    ...layer, ...stats, layout, ...(layout === 'bsr' ? { block } : {}), relativeCost: relativeCost(layout, layer.M, stats), reason,
   });
   if (format === 'nm' && !stats.nm) {
     warn(warning('LAYOUT_FALLBACK', `weight '${layer.weight}' is not 2:4 or 4:8 sparse along its inputs; it stays dense`, { node: layer.node, value: layer.weight }, 'Prune it with --pattern 2:4 first.'));
     return choice('dense', `--format nm, but not 2:4 or 4:8 (${pct})`);
   }
   if (format !== 'auto') return choice(format, `--format ${format} (${pct})`);
-  const candidates: WeightLayout[] = stats.nm ? ['dense', 'csr', 'bsr', 'nm'] : ['dense', 'csr', 'bsr'];
   let best: WeightLayout = 'dense';
-  for (const l of candidates) if (relativeCost(l, layer.M, stats) < relativeCost(best, layer.M, stats)) best = l;
+  for (const l of layoutCandidates(stats)) if (relativeCost(l, layer.M, stats) < relativeCost(best, layer.M, stats)) best = l;
   const cost = relativeCost(best, layer.M, stats);
   return choice(best, `${pct}${stats.nm ? `, ${stats.nm}` : ''}: estimated ${cost.toFixed(2)}x dense time`);
+}
+
+/** The layouts `auto` weighs for a weight: N:M only where a pattern fits it. */
+function layoutCandidates(stats: WeightStats): WeightLayout[] {
+  return stats.nm ? ['dense', 'csr', 'bsr', 'nm'] : ['dense', 'csr', 'bsr'];
+}
+
+/** The layouts estimated within `factor` of the best estimate, best first: the ones worth timing (build --tune). */
+export function layoutsNearBest(M: number, stats: WeightStats, factor = 2): WeightLayout[] {
+  const costs = layoutCandidates(stats).map((layout) => ({ layout, cost: relativeCost(layout, M, stats) }));
+  const best = Math.min(...costs.map((c) => c.cost));
+  return costs.filter((c) => c.cost <= best * factor).sort((a, b) => a.cost - b.cost).map((c) => c.layout);
 }

@@ -11,13 +11,15 @@ import { isBroadcastAdd, TENSOR_OPS, tensorOpReason } from './build-tensor-ops.j
 import { cnnOpReason, handlesCnnOp } from './build-cnn-ops.js';
 import { fuseSoftmax } from './fuse-softmax.js';
 import { liveIntervals, planMemory, type MemoryPlan } from './memory-plan.js';
-import { kernelReads, type FormatOption, type Kernel, type LinearKernel, type Schedule } from './schedule.js';
+import { kernelReads, type FormatOption, type Kernel, type LinearKernel, type Schedule, type WeightLayout } from './schedule.js';
 
 export interface LowerOptions {
   /** Input shapes to bind (inputs already static may be left out). */
   shapes?: Record<string, number[]>;
   /** Weight layouts: chosen by the cost model ('auto'), or one for every weight. */
   format?: FormatOption;
+  /** Layouts decided beforehand by Linear node name (build --tune): they replace `format`'s pick for those weights. */
+  layouts?: ReadonlyMap<string, WeightLayout>;
   /** Called after each step with its name and duration. */
   onStep?: (name: string, ms: number) => void;
 }
@@ -41,7 +43,7 @@ export function lower(model: Model, opts: LowerOptions = {}): Lowered {
   // then BatchNormalization into its Conv.
   const warnings = step('canonicalize', () => new PassManager('default,fold-batchnorm,dce').run(m).warnings);
   step('check-supported', () => checkSupported(m));
-  let s = step('schedule', () => buildSchedule(m, opts.format ?? 'auto'));
+  let s = step('schedule', () => buildSchedule(m, opts.format ?? 'auto', opts.layouts));
   s = step('fuse-epilogues', () => fuseSoftmax(fuseEpilogues(s)));
   const plan = step('plan-memory', () => planMemory(liveIntervals(s)));
   return { schedule: s, plan, warnings: [...warnings, ...s.warnings] };

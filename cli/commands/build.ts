@@ -1,10 +1,11 @@
-// `sparsec build model.onnx -o dir [--shape ...] [--format ...]`: compile a model to a
+// `sparsec build model.onnx -o dir [--shape ...] [--format ...] [--tune]`: compile a model to a
 // WebAssembly artifact. Everything is checked and built in memory first; the files are
-// written all-or-nothing, so a model the backend cannot lower leaves nothing behind.
+// written all-or-nothing, so a model the backend cannot lower leaves nothing behind. --tune
+// times the weight layouts the cost model rates close on this machine (codegen/tune.ts).
 
 import { basename } from 'node:path';
 import { buildArtifacts, writeArtifacts, type Manifest } from '../../codegen/artifacts.js';
-import { SparsecError } from '../../ir/diagnostics.js';
+import { error, SparsecError } from '../../ir/diagnostics.js';
 import type { BuildOptions } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, formatShape, formatTable } from '../format.js';
@@ -18,14 +19,23 @@ export function artifactName(file: string): string {
   return base === '' ? 'model' : base;
 }
 
-export async function build(opts: BuildOptions, ctx: CommandContext): Promise<void> {
+/** build's options; `tune` is --tune (time close layout candidates on this machine). */
+export type BuildCommandOptions = BuildOptions & { tune?: true };
+
+export async function build(opts: BuildCommandOptions, ctx: CommandContext): Promise<void> {
   const file = opts.model;
+  if (opts.tune && opts.format !== 'auto') {
+    throw error('BAD_OPTION', `--tune chooses each weight's layout, but --format ${opts.format} fixes them all`, { file }, 'Drop one of --tune and --format.');
+  }
   const model = await loadUserModel(file, ctx);
   const shapes = resolveShapeBindings(model, opts.shapes, file);
   ctx.progress.update(`compiling ${file}`);
+  const tune = { onLayer: (node: string, i: number, total: number) => ctx.progress.update(`timing layouts of ${node}`, i, total) };
   let result;
   try {
-    result = await buildArtifacts(model, { shapes, format: opts.format, name: artifactName(file), compilerVersion: version(), relaxedSimd: opts.relaxedSimd ?? false });
+    result = await buildArtifacts(model, {
+      shapes, format: opts.format, name: artifactName(file), compilerVersion: version(), relaxedSimd: opts.relaxedSimd ?? false, ...(opts.tune ? { tune } : {}),
+    });
   } catch (e) {
     if (e instanceof SparsecError) throw withFile(e, file);
     throw e;
@@ -47,11 +57,14 @@ function formatSummary(m: Manifest, dir: string, files: readonly { name: string;
     ]),
   ], ['l', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'l']);
   const io = (list: Manifest['inputs']) => list.map((t) => `${t.name} ${formatShape(t.shape)}`).join(', ');
+  const tuned = m.layers.filter((l) => l.tuned);
+  const changed = tuned.filter((l) => l.layout !== l.tuned!.estimated).length;
   return [
     `built ${m.name} for wasm: inputs ${io(m.inputs)}; outputs ${io(m.outputs)}`,
     '',
     layers,
     '',
+    ...(tuned.length > 0 ? [`tuned ${tuned.length} of ${m.layers.length} layers by timing them here; ${changed} took another layout than the cost model's`] : []),
     `${m.kernels} kernel calls; arena ${formatBytes(m.memory.arenaPeak)} (${formatBytes(m.memory.arenaWithoutReuse)} without reuse); memory ${formatBytes(m.memory.total)}`,
     `wrote ${dir}: ${files.map((f) => `${f.name} ${formatBytes(f.bytes.length)}`).join(', ')}`,
   ].join('\n');

@@ -1,0 +1,117 @@
+// `sparsec build --tune`: the cost model's estimates (layout.ts) are fitted on one machine and
+// one shape; where it rates several layouts of a weight close (within 2x of its best
+// estimate), each is built as a one-kernel module, with the weight, shape, bias and epilogue
+// the model will run, and timed here, interleaved (timing.ts); the fastest wins. The model is
+// then lowered again with those layouts. Without --tune none of this runs, so artifacts stay
+// byte-identical for identical inputs.
+
+import type { Model } from '../ir/graph.js';
+import { layoutsNearBest, weightStats } from './layout.js';
+import { lower, type Lowered, type LowerOptions } from './lower.js';
+import { liveIntervals, planMemory } from './memory-plan.js';
+import type { Buffer, LinearKernel, Schedule, WeightLayout } from './schedule.js';
+import { timeInterleaved } from './timing.js';
+import { emitModule } from './wasm/emit.js';
+
+export interface LayoutTime {
+  readonly layout: WeightLayout;
+  /** Median time of one call of the layer's kernel, in milliseconds. */
+  readonly ms: number;
+}
+
+export interface TunedLayer {
+  /** The cost model's pick. */
+  readonly estimated: WeightLayout;
+  /** The fastest layout measured. */
+  readonly layout: WeightLayout;
+  /** Every candidate's time, fastest first. */
+  readonly times: readonly LayoutTime[];
+}
+
+export interface TuneOptions {
+  /** Estimates within this factor of the best are timed (default 2). */
+  factor?: number;
+  /** Interleaved timing rounds per layer (default 15). */
+  rounds?: number;
+  /** Called before each layer is timed (progress). */
+  onLayer?: (node: string, index: number, total: number) => void;
+}
+
+export interface TunedLowering {
+  readonly lowered: Lowered;
+  /** The layers that had more than one candidate, by node name. */
+  readonly tuned: ReadonlyMap<string, TunedLayer>;
+}
+
+/** Each timed sample runs the kernel for at least this long, so the clock's grain does not matter. */
+const SAMPLE_MS = 1;
+/** Calls before timing: enough for V8 to finish tiering the kernel up to its optimizing compiler. */
+const WARMUP_MS = 20;
+
+/** Lower `model` with each weight's layout timed among the cost model's close candidates. */
+export async function lowerTuned(model: Model, opts: LowerOptions, tune: TuneOptions = {}): Promise<TunedLowering> {
+  // The first lowering gives the kernels as the model runs them (shapes, fused epilogues).
+  const first = lower(model, opts);
+  const linears = first.schedule.kernels.filter((k): k is LinearKernel => k.op === 'linear');
+  const estimated = new Map(first.schedule.layers.map((l) => [l.node, l.layout]));
+  const tuned = new Map<string, TunedLayer>();
+  for (const [i, k] of linears.entries()) {
+    const candidates = layoutsNearBest(k.M, weightStats(k.weight, k.K, k.N), tune.factor ?? 2);
+    if (candidates.length < 2) continue;
+    tune.onLayer?.(k.node, i, linears.length);
+    const times = await timeLayouts(k, candidates, tune.rounds ?? 15);
+    tuned.set(k.node, { estimated: estimated.get(k.node)!, layout: times[0]!.layout, times });
+  }
+  if (tuned.size === 0) return { lowered: first, tuned };
+  // Lowering is a function of the model and the options: the second pass on the lowered model
+  // rebuilds the same schedule except for the layouts decided here.
+  const layouts = new Map([...tuned].map(([node, t]) => [node, t.layout]));
+  return { lowered: lower(model, { ...opts, layouts }), tuned };
+}
+
+/** Time `k` in each layout, interleaved; fastest first. */
+export async function timeLayouts(k: LinearKernel, layouts: readonly WeightLayout[], rounds: number): Promise<LayoutTime[]> {
+  const runs = await Promise.all(layouts.map((layout) => instantiateLinear({ ...k, layout })));
+  const once = runs.map((run) => {
+    const t0 = performance.now();
+    run();
+    return Math.max(performance.now() - t0, 1e-4);
+  });
+  const slowest = Math.max(...once);
+  const timings = await timeInterleaved(layouts.map((layout, i) => ({ name: layout, run: runs[i]! })), {
+    rounds,
+    warmup: Math.max(3, Math.ceil(WARMUP_MS / slowest)),
+    inner: Math.max(1, Math.ceil(SAMPLE_MS / Math.min(...once))),
+  });
+  return timings.map((t) => ({ layout: t.name as WeightLayout, ms: t.medianMs })).sort((a, b) => a.ms - b.ms);
+}
+
+// The WebAssembly API, typed here: the project compiles without lib.dom.
+interface WasmApi {
+  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }>;
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** `k` alone in a module (the same emitter the model goes through), ready to call. */
+async function instantiateLinear(k: LinearKernel): Promise<() => void> {
+  const s = oneKernelSchedule(k);
+  // Weights stay out of the module (binaryen is slow on large segments) and are copied in.
+  const emitted = emitModule(s, planMemory(liveIntervals(s)), { externalWeightsBytes: 0 });
+  const { instance } = await wasm.instantiate(emitted.wasm, {});
+  const memory = instance.exports.memory as { buffer: ArrayBuffer };
+  if (emitted.weights) new Uint8Array(memory.buffer, emitted.meta.weights.offset, emitted.weights.length).set(emitted.weights);
+  return instance.exports.run as () => void;
+}
+
+/** A schedule of one Linear: x (and the residual) in, y out; activations are zeros. */
+function oneKernelSchedule(k: LinearKernel): Schedule {
+  // Sparse layouts keep many-token activations transposed (build-schedule.ts); the kernel
+  // only sees addresses, so the flag just keeps the buffers truthful.
+  const transposed = k.layout !== 'dense' && k.M > 1;
+  const buffer = (id: number, name: string, cols: number, role: Buffer['role']): Buffer => ({ id, name, shape: [k.M, cols], size: k.M * cols, role, transposed });
+  const buffers = [buffer(0, 'x', k.K, 'input'), buffer(1, 'y', k.N, 'output')];
+  if (k.epilogue.residual) buffers.push(buffer(2, 'residual', k.N, 'input'));
+  const kernel: LinearKernel = { ...k, x: 0, y: 1, ...(k.epilogue.residual ? { residual: 2 } : {}) };
+  const io = (b: Buffer) => ({ name: b.name, buffer: b.id, shape: b.shape });
+  return { buffers, kernels: [kernel], inputs: buffers.filter((b) => b.role === 'input').map(io), outputs: [io(buffers[1]!)], layers: [], warnings: [] };
+}
