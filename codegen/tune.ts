@@ -6,12 +6,13 @@
 // byte-identical for identical inputs.
 
 import type { Model } from '../ir/graph.js';
-import { layoutsNearBest, weightStats } from './layout.js';
+import { bestBlock, layoutsNearBest, weightStats } from './layout.js';
 import { lower, type Lowered, type LowerOptions } from './lower.js';
 import { liveIntervals, planMemory } from './memory-plan.js';
 import type { Buffer, LinearKernel, Schedule, WeightLayout } from './schedule.js';
 import { timeInterleaved } from './timing.js';
 import { emitModule } from './wasm/emit.js';
+import type { BlockLabel } from './wasm/kernels/bsr-format.js';
 
 export interface LayoutTime {
   readonly layout: WeightLayout;
@@ -56,10 +57,12 @@ export async function lowerTuned(model: Model, opts: LowerOptions, tune: TuneOpt
   const estimated = new Map(first.schedule.layers.map((l) => [l.node, l.layout]));
   const tuned = new Map<string, TunedLayer>();
   for (const [i, k] of linears.entries()) {
-    const candidates = layoutsNearBest(k.M, weightStats(k.weight, k.K, k.N), tune.factor ?? 2);
+    const stats = weightStats(k.weight, k.K, k.N);
+    const candidates = layoutsNearBest(k.M, stats, tune.factor ?? 2);
     if (candidates.length < 2) continue;
     tune.onLayer?.(k.node, i, linears.length);
-    const times = await timeLayouts(k, candidates, tune.rounds ?? 15);
+    // A bsr candidate takes the block shape lowering would give it (the cheapest estimate).
+    const times = await timeLayouts(k, candidates, tune.rounds ?? 15, bestBlock(k.M, stats).block);
     tuned.set(k.node, { estimated: estimated.get(k.node)!, layout: times[0]!.layout, times });
   }
   if (tuned.size === 0) return { lowered: first, tuned };
@@ -69,9 +72,9 @@ export async function lowerTuned(model: Model, opts: LowerOptions, tune: TuneOpt
   return { lowered: lower(model, { ...opts, layouts }), tuned };
 }
 
-/** Time `k` in each layout, interleaved; fastest first. */
-export async function timeLayouts(k: LinearKernel, layouts: readonly WeightLayout[], rounds: number): Promise<LayoutTime[]> {
-  const runs = await Promise.all(layouts.map((layout) => instantiateLinear({ ...k, layout })));
+/** Time `k` in each layout (`block`: the block shape of bsr), interleaved; fastest first. */
+export async function timeLayouts(k: LinearKernel, layouts: readonly WeightLayout[], rounds: number, block: BlockLabel): Promise<LayoutTime[]> {
+  const runs = await Promise.all(layouts.map((layout) => instantiateLinear(inLayout(k, layout, block))));
   const once = runs.map((run) => {
     const t0 = performance.now();
     run();
@@ -84,6 +87,11 @@ export async function timeLayouts(k: LinearKernel, layouts: readonly WeightLayou
     inner: Math.max(1, Math.ceil(SAMPLE_MS / Math.min(...once))),
   });
   return timings.map((t) => ({ layout: t.name as WeightLayout, ms: t.medianMs })).sort((a, b) => a.ms - b.ms);
+}
+
+function inLayout(k: LinearKernel, layout: WeightLayout, block: BlockLabel): LinearKernel {
+  const { block: _previous, ...rest } = k;
+  return layout === 'bsr' ? { ...rest, layout, block } : { ...rest, layout };
 }
 
 // The WebAssembly API, typed here: the project compiles without lib.dom.

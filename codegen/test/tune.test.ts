@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { buildArtifacts } from '../artifacts.js';
-import { layoutsNearBest, weightStats } from '../layout.js';
+import { bestBlock, layoutsNearBest, weightStats } from '../layout.js';
 import { lower } from '../lower.js';
 import type { LinearKernel } from '../schedule.js';
 import { timeLayouts } from '../tune.js';
@@ -18,14 +18,14 @@ const quick = { rounds: 5 };
 
 describe('layoutsNearBest', () => {
   test('keeps the layouts estimated within the factor of the best, best first', () => {
-    const stats = { density: 0.5, is2of4: false, blockDensity: 0.8 };
-    // 64 tokens: csr 0.725, bsr 0.88, dense 1.
+    const stats = { density: 0.5, is2of4: false, blockDensities: { '4x1': 0.8, '8x1': 0.9, '1x4': 0.9, '4x4': 1 } };
+    // 64 tokens: csr 0.725, bsr 0.88 (4x1 blocks), dense 1.
     expect(layoutsNearBest(64, stats)).toEqual(['csr', 'bsr', 'dense']);
     expect(layoutsNearBest(64, stats, 1.3)).toEqual(['csr', 'bsr']);
     // One token: dense 1, bsr 1.16, csr 1.45; N:M only where a pattern fits.
     expect(layoutsNearBest(1, stats, 1.4)).toEqual(['dense', 'bsr']);
     expect(layoutsNearBest(64, { ...stats, nm: '2:4', is2of4: true })).toEqual(['nm', 'csr', 'bsr', 'dense']);
-    expect(layoutsNearBest(64, { density: 0.05, is2of4: false, blockDensity: 0.2 })).toEqual(['csr']);
+    expect(layoutsNearBest(64, { density: 0.05, is2of4: false, blockDensities: { '4x1': 0.2, '8x1': 0.3, '1x4': 0.2, '4x4': 0.4 } })).toEqual(['csr']);
   });
 });
 
@@ -33,9 +33,10 @@ describe('timeLayouts', () => {
   test('times each layout of a real kernel, fastest first', async () => {
     const { schedule } = lower(mlpModel({ tokens: 16, d, hidden, pruning: '2:4' }));
     const k = schedule.kernels.find((x): x is LinearKernel => x.op === 'linear')!;
-    const candidates = layoutsNearBest(k.M, weightStats(k.weight, k.K, k.N));
+    const stats = weightStats(k.weight, k.K, k.N);
+    const candidates = layoutsNearBest(k.M, stats);
     expect(candidates).toContain('nm');
-    const times = await timeLayouts(k, candidates, 5);
+    const times = await timeLayouts(k, candidates, 5, bestBlock(k.M, stats).block);
     expect(times.map((t) => t.layout).sort()).toEqual([...candidates].sort());
     for (const t of times) expect(t.ms).toBeGreaterThan(0);
     for (let i = 1; i < times.length; i++) expect(times[i]!.ms).toBeGreaterThanOrEqual(times[i - 1]!.ms);
