@@ -30,27 +30,40 @@ function copyRun(fn: FunctionScope, src: Local, dst: Local, count: number, activ
   ];
 }
 
-/** Add `name(x, y)`: zero y, then copy each row of x (through the activation, if any) to its place inside the border. */
+/**
+ * Add `name(x, y)`: y walked once from start to end, writing each row of x (through the
+ * activation, if any) and zeros only where the border is (y was zeroed whole, then copied
+ * into: two writes of every interior float, and the pad ran 1.5x longer at 64x112x112).
+ */
 export function emitPad2d(m: WasmModule, name: string, k: Pad2dKernel): void {
-  const Hp = k.H + k.top + k.bottom;
   const Wp = k.W + k.left + k.right;
-  const size = k.C * Hp * Wp;
   m.addFunction(name, [i32, i32], none, (fn) => {
-    const [px, yArg] = [fn.param(0), fn.param(1)];
-    const [pz, py] = [fn.local(i32), fn.local(i32)];
+    const [px, py] = [fn.param(0), fn.param(1)];
     const temps = { v: fn.local(v128), s: fn.local(f32) };
-    const vectors = Math.floor(size / 4);
+    // A function: binaryen expressions may not be shared, and the rows are emitted twice.
+    const rows = () => [
+      repeat(fn, k.H - 1, [...copyRun(fn, px, py, k.W, k.activation, temps), ...zeroRun(fn, py, k.right + k.left)]),
+      ...copyRun(fn, px, py, k.W, k.activation, temps),
+    ];
     return [
-      m.set(pz, m.get(yArg)),
-      repeat(fn, vectors, [m.v128.store(m.get(pz), m.v128.zero()), bump(fn, pz, 16)]),
-      repeat(fn, size - vectors * 4, [m.f32.store(m.get(pz), m.f32.const(0)), bump(fn, pz, F)]),
-      m.set(py, m.i32.add(m.get(yArg), m.i32.const((k.top * Wp + k.left) * F))),
-      repeat(fn, k.C, [
-        repeat(fn, k.H, [...copyRun(fn, px, py, k.W, k.activation, temps), bump(fn, py, (Wp - k.W) * F)]),
-        bump(fn, py, (k.top + k.bottom) * Wp * F),
-      ]),
+      ...zeroRun(fn, py, k.top * Wp + k.left),
+      // Between two channels: this one's right and bottom border, the next one's top and left.
+      repeat(fn, k.C - 1, [...rows(), ...zeroRun(fn, py, k.right + (k.bottom + k.top) * Wp + k.left)]),
+      ...rows(),
+      ...zeroRun(fn, py, k.right + k.bottom * Wp),
     ];
   });
+}
+
+/** `count` zeros from *dst on, advancing it. */
+function zeroRun(fn: FunctionScope, dst: Local, count: number): ExprRef[] {
+  const m = fn.m;
+  const vectors = Math.floor(count / 4);
+  return [
+    repeat(fn, vectors, [m.v128.store(m.get(dst), m.v128.zero()), bump(fn, dst, 16)]),
+    ...Array.from({ length: count - vectors * 4 }, (_, i) => m.f32.store(m.get(dst), m.f32.const(0), i * F)),
+    bump(fn, dst, (count - vectors * 4) * F),
+  ];
 }
 
 /** Floats of the weight blob conv2d reads: weights [Cout, Cin/group, kh, kw], then the bias. */
