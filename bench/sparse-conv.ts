@@ -1,9 +1,10 @@
 // Focused comparison of the direct sparse convolution (sparse-conv.ts) against our dense
 // direct convolution (conv.ts) on one padded input: 3x3, 64 -> 64 channels, 56x56 pixels
-// (stride 1) and 112x112 -> 56x56 (stride 2), magnitude-pruned to 50/70/90% sparsity.
+// (stride 1) and 112x112 -> 56x56 (stride 2), magnitude-pruned to 50/70/90% sparsity (or the
+// given sparsities and channels@size list).
 // Interleaved rounds, CPU-time medians; prints dense/sparse time (the speedup) and the
 // sparse time over density x dense time (the cost model's constant, codegen/build-cnn-ops.ts).
-// Run: npx tsc -p bench && node dist/bench/sparse-conv.js [sparsities, default 0.5,0.7,0.9] [channels, default 64]
+// Run: npx tsc -p bench && node dist/bench/sparse-conv.js [sparsities, default 0.5,0.7,0.9] [sizes, default 64@56]
 
 import './v8-flags.js';
 import type { Conv2dKernel, SparseConv2dKernel } from '../codegen/cnn-kernels.js';
@@ -15,14 +16,15 @@ import { WasmModule } from '../codegen/wasm/module.js';
 import { timeCpuInterleaved } from './cpu-timing.js';
 
 const sparsities = (process.argv[2] ?? '0.5,0.7,0.9').split(',').map(Number);
-const C = Number(process.argv[3] ?? 64);
+/** channels@output size pairs (ResNet's stages have the same work per 3x3 conv), default 64@56. */
+const sizes = (process.argv[3] ?? '64@56').split(',').map((s) => s.split('@').map(Number) as [number, number]);
 
 interface Geometry { name: string; Cin: number; H: number; W: number; Cout: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; dh: number; dw: number }
 
-const geometries: Geometry[] = [
-  { name: `${C}->${C} 3x3 s1 56x56`, Cin: C, H: 58, W: 58, Cout: C, OH: 56, OW: 56, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1 },
-  { name: `${C}->${C} 3x3 s2 112x112->56x56`, Cin: C, H: 114, W: 114, Cout: C, OH: 56, OW: 56, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1 },
-];
+const geometries: Geometry[] = sizes.flatMap(([C, S]) => [
+  { name: `${C}->${C} 3x3 s1 ${S}x${S}`, Cin: C, H: S + 2, W: S + 2, Cout: C, OH: S, OW: S, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1 },
+  { name: `${C}->${C} 3x3 s2 ${2 * S}x${2 * S}->${S}x${S}`, Cin: C, H: 2 * S + 2, W: 2 * S + 2, Cout: C, OH: S, OW: S, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1 },
+]);
 
 async function contender(name: string, emit: (m: WasmModule) => void, blob: Float32Array, x: Float32Array, outputs: number) {
   const m = new WasmModule();

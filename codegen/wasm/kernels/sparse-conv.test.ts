@@ -1,6 +1,7 @@
 // The direct sparse convolution against the reference executor's Conv (then Clip or
 // HardSwish for the fused epilogues) on random pruned weights: strides 1, 2 and 3, pads,
-// dilation, odd widths (every strip width and the scalar tail), densities 0.1 to 0.7.
+// dilation, output widths from 3 to 57 (main strips, overlapping last vectors, several rows
+// per strip, rows narrower than a vector), densities 0.1 to 0.7.
 
 import { describe, expect, test } from 'vitest';
 import { GraphBuilder } from '../../../ir/builder.js';
@@ -84,6 +85,9 @@ const cases: Case[] = [
   { Cin: 3, H: 13, W: 29, Cout: 4, k: 5, stride: 1, pad: 2, density: 0.5, bias: true, epilogue: hardswish },
   { Cin: 4, H: 15, W: 40, Cout: 3, k: 3, stride: 3, pad: 1, density: 0.5, bias: true },
   { Cin: 3, H: 12, W: 27, Cout: 2, k: 3, stride: 1, pad: 2, dilation: 2, density: 0.6 },
+  { Cin: 5, H: 4, W: 5, Cout: 3, k: 3, stride: 1, pad: 0, density: 0.7, bias: true, epilogue: relu6 },
+  { Cin: 6, H: 9, W: 26, Cout: 4, k: 3, stride: 1, pad: 0, density: 0.5 },
+  { Cin: 16, H: 14, W: 14, Cout: 8, k: 3, stride: 1, pad: 1, density: 0.2, bias: true },
 ];
 
 describe('direct sparse convolution', () => {

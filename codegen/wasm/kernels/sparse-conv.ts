@@ -62,33 +62,46 @@ export function packSparseConv2d(k: SparseConvGeometry, weight: Float32Array, bi
   return floats;
 }
 
-/** Strips covering one output row: `count` strips of `vectors` v128 accumulators, or of `scalars` pixels. */
+/**
+ * Strips covering one output row: `count` strips of `pixels` pixels, in `vectors` v128
+ * accumulators per row, or one by one (`vectors` 0) when the row is narrower than a vector.
+ * A row's last four pixels are always one vector, which may overlap pixels computed before
+ * (computed again, the same values stored again), so no pixel of a row of 4 or more is
+ * computed alone: the last vector of a strip starts at pixels - 4, and a strip of fewer than
+ * 4 pixels first steps `back` pixels back.
+ */
 interface StripShape {
   count: number;
+  pixels: number;
   vectors: number;
-  scalars: number;
+  back: number;
 }
 
 function rowStrips(OW: number): StripShape[] {
+  if (OW < 4) return [{ count: 1, pixels: OW, vectors: 0, back: 0 }];
   const out: StripShape[] = [];
   const main = Math.floor(OW / (MAIN_VECTORS * 4));
-  if (main > 0) out.push({ count: main, vectors: MAIN_VECTORS, scalars: 0 });
-  let rest = OW - main * MAIN_VECTORS * 4;
-  for (const vectors of [4, 2, 1]) {
-    if (rest < vectors * 4) continue;
-    out.push({ count: 1, vectors, scalars: 0 });
-    rest -= vectors * 4;
-  }
-  if (rest > 0) out.push({ count: 1, vectors: 0, scalars: rest });
+  if (main > 0) out.push({ count: main, pixels: MAIN_VECTORS * 4, vectors: MAIN_VECTORS, back: 0 });
+  const rest = OW - main * MAIN_VECTORS * 4;
+  const back = rest > 0 && rest < 4 ? 4 - rest : 0;
+  if (rest > 0) out.push({ count: 1, pixels: rest + back, vectors: Math.ceil((rest + back) / 4), back });
   return out;
 }
 
 /**
+ * Output rows per strip: a row of fewer vectors than the main strip shares each tap's weight
+ * and offset loads with the rows below it (their input rows sit at fixed distances).
+ */
+function rowsPerStrip(OW: number): number {
+  return OW < 4 ? 1 : Math.max(1, Math.floor(MAIN_VECTORS / Math.ceil(OW / 4)));
+}
+
+/**
  * Add `name(x, w, y)`: the convolution of SparseConv2dKernel (x padded, w from packSparseConv2d).
- * Output rows are the outer loop and channels the inner one: one output row reads only kh
- * input rows of every channel, which stay in cache while all channels walk them (the other
+ * Groups of output rows are the outer loop and channels the inner one: a group reads only a
+ * few input rows of every channel, which stay in cache while all channels walk them (the other
  * order streams the whole input once per output channel). Every channel's taps are re-read
- * per row, from L2. Measured interleaved (bench/sparse-conv.ts, 64 -> 64, 3x3): rows outer
+ * per group, from L2. Measured interleaved (bench/sparse-conv.ts, 64 -> 64, 3x3): rows outer
  * 0.86x the time of channels outer at stride 1 (56x56) and 0.75x at stride 2 (112x112 input).
  */
 export function emitSparseConv2d(m: WasmModule, name: string, k: SparseConv2dKernel): void {
@@ -96,27 +109,32 @@ export function emitSparseConv2d(m: WasmModule, name: string, k: SparseConv2dKer
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
     const [pb, pc, pr, prow, yrow, px, py, tap, pt, count] = Array.from({ length: 10 }, () => fn.local(i32));
     const c: StripScope = { fn, k, pb, pc, pr, px, py, tap, pt, count };
-    const row = rowStrips(k.OW).map((s) => repeat(fn, s.count, strip(c, s.vectors, s.scalars)));
+    // `rows` output rows of every channel.
+    const rowGroup = (rows: number): ExprRef[] => [
+      m.set(pb, m.get(wArg)),
+      m.set(pc, m.i32.add(m.get(wArg), m.i32.const(k.Cout * F))),
+      m.set(pr, m.i32.add(m.get(wArg), m.i32.const(2 * k.Cout * F))),
+      m.set(py, m.get(yrow)),
+      repeat(fn, k.Cout, [
+        m.set(px, m.get(prow)),
+        ...rowStrips(k.OW).map((s) => repeat(fn, s.count, strip(c, s, rows))),
+        // The strips left py at the group's first row's end; on to the same row of the next
+        // channel, whose taps follow this one's.
+        bump(fn, py, (k.OH - 1) * k.OW * F),
+        m.set(pr, m.i32.add(m.get(pr), m.i32.shl(m.i32.load(m.get(pc)), m.i32.const(Math.log2(RECORD))))),
+        bump(fn, pc, F),
+        bump(fn, pb, F),
+      ]),
+      bump(fn, prow, rows * k.sh * k.W * F),
+      bump(fn, yrow, rows * k.OW * F),
+    ];
+    const rows = rowsPerStrip(k.OW);
+    const groups = Math.floor(k.OH / rows);
     return [
       m.set(prow, m.get(xArg)),
       m.set(yrow, m.get(yArg)),
-      repeat(fn, k.OH, [
-        m.set(pb, m.get(wArg)),
-        m.set(pc, m.i32.add(m.get(wArg), m.i32.const(k.Cout * F))),
-        m.set(pr, m.i32.add(m.get(wArg), m.i32.const(2 * k.Cout * F))),
-        m.set(py, m.get(yrow)),
-        repeat(fn, k.Cout, [
-          m.set(px, m.get(prow)),
-          ...row,
-          // The strips left py at the row's end; on to the same row of the next channel, whose taps follow this one's.
-          bump(fn, py, (k.OH - 1) * k.OW * F),
-          m.set(pr, m.i32.add(m.get(pr), m.i32.shl(m.i32.load(m.get(pc)), m.i32.const(Math.log2(RECORD))))),
-          bump(fn, pc, F),
-          bump(fn, pb, F),
-        ]),
-        bump(fn, prow, k.sh * k.W * F),
-        bump(fn, yrow, k.OW * F),
-      ]),
+      repeat(fn, groups, rowGroup(rows)),
+      ...(k.OH > groups * rows ? rowGroup(k.OH - groups * rows) : []),
     ];
   });
 }
@@ -133,31 +151,43 @@ interface StripScope {
   count: Local;
 }
 
-/** One strip (vectors x 4 output pixels, or `scalars` pixels one by one): bias, taps, epilogue, store; advances px and py. */
-function strip(c: StripScope, vectors: number, scalars: number): ExprRef[] {
+/**
+ * One strip over `rows` output rows (s.pixels each): bias, taps, epilogue, store; advances
+ * px and py along the first row.
+ */
+function strip(c: StripScope, s: StripShape, rows: number): ExprRef[] {
   const { fn, k } = c;
   const m = fn.m;
-  const vector = vectors > 0;
-  const acc = Array.from({ length: vector ? vectors : scalars }, () => fn.local(vector ? v128 : f32));
+  const vector = s.vectors > 0;
+  const perRow = vector ? s.vectors : s.pixels;
+  // The first pixel of vector (or pixel) i.
+  const pixel = (i: number) => (vector ? Math.min(4 * i, s.pixels - 4) : i);
+  const acc = Array.from({ length: rows * perRow }, () => fn.local(vector ? v128 : f32));
   const w = fn.local(vector ? v128 : f32);
-  const pixels = vector ? vectors * 4 : scalars;
-  const input = (i: number): ExprRef => (vector ? loadPixels(m, c.pt, i * 4 * k.sw * F, k.sw) : m.f32.load(m.get(c.pt), i * k.sw * F));
+  const inputRow = k.sh * k.W * F;
+  const input = (r: number, i: number): ExprRef => (vector
+    ? loadPixels(m, c.pt, r * inputRow + pixel(i) * k.sw * F, k.sw)
+    : m.f32.load(m.get(c.pt), r * inputRow + pixel(i) * k.sw * F));
+  const outputAt = (r: number, i: number) => r * k.OW * F + pixel(i) * F;
+  const each = <T>(f: (a: Local, r: number, i: number) => T): T[] => acc.map((a, j) => f(a, Math.floor(j / perRow), j % perRow));
   return [
+    bump(fn, c.px, -s.back * k.sw * F),
+    bump(fn, c.py, -s.back * F),
     ...acc.map((a) => m.set(a, vector ? m.v128.load32Splat(m.get(c.pb)) : m.f32.load(m.get(c.pb)))),
     m.set(c.tap, m.get(c.pr)),
     m.set(c.count, m.i32.load(m.get(c.pc))),
     repeatRuntime(fn, c.count, [
       m.set(w, vector ? m.v128.load32Splat(m.get(c.tap)) : m.f32.load(m.get(c.tap))),
       m.set(c.pt, m.i32.add(m.get(c.px), m.i32.load(m.get(c.tap), F))),
-      ...acc.map((a, i) => m.set(a, vector ? m.madd(m.get(w), input(i), m.get(a)) : m.f32.add(m.f32.mul(m.get(w), input(i)), m.get(a)))),
+      ...each((a, r, i) => m.set(a, vector ? m.madd(m.get(w), input(r, i), m.get(a)) : m.f32.add(m.f32.mul(m.get(w), input(r, i)), m.get(a)))),
       bump(fn, c.tap, RECORD),
     ]),
-    ...acc.map((a, i) => {
+    ...each((a, r, i) => {
       const value = applyEpilogue(m, a, vector, k.epilogue);
-      return vector ? m.v128.store(m.get(c.py), value, i * 16) : m.f32.store(m.get(c.py), value, i * F);
+      return vector ? m.v128.store(m.get(c.py), value, outputAt(r, i)) : m.f32.store(m.get(c.py), value, outputAt(r, i));
     }),
-    bump(fn, c.py, pixels * F),
-    bump(fn, c.px, pixels * k.sw * F),
+    bump(fn, c.py, s.pixels * F),
+    bump(fn, c.px, s.pixels * k.sw * F),
   ];
 }
 
