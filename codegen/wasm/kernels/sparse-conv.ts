@@ -19,10 +19,13 @@ const F = 4;
 /** Bytes of one nonzero tap: its weight (f32) and its input byte offset (i32). */
 const RECORD = 8;
 /**
- * Accumulators of the main strip. As in strips.ts, V8 keeps a tap's loaded vectors, the
- * accumulators and the weight live at once: 6 + 6 + 1 fit the 16 xmm registers.
+ * Accumulators of the main strip (and of a strip over several rows). As in strips.ts, V8
+ * keeps a tap's loaded vectors, the accumulators and the weight live at once: at stride 1,
+ * 6 + 6 + 1 fit the 16 xmm registers; at stride 2 each vector takes two loads, and 4
+ * accumulators ran 0.75x the time of 6 (3x3, 64 -> 64 at 112x112 -> 56x56, 70% sparse;
+ * 128 -> 128 at 56x56 -> 28x28 alike), while at stride 1 4, 5 and 6 ran the same.
  */
-const MAIN_VECTORS = 6;
+const mainVectors = (stride: number) => (stride === 1 ? 6 : 4);
 
 /** The convolution's geometry, without the buffers (what packing and emission read). */
 export type SparseConvGeometry = Omit<SparseConv2dKernel, 'op' | 'ins' | 'y' | 'node' | 'epilogue'>;
@@ -77,12 +80,12 @@ interface StripShape {
   back: number;
 }
 
-function rowStrips(OW: number): StripShape[] {
+function rowStrips(OW: number, main: number): StripShape[] {
   if (OW < 4) return [{ count: 1, pixels: OW, vectors: 0, back: 0 }];
   const out: StripShape[] = [];
-  const main = Math.floor(OW / (MAIN_VECTORS * 4));
-  if (main > 0) out.push({ count: main, pixels: MAIN_VECTORS * 4, vectors: MAIN_VECTORS, back: 0 });
-  const rest = OW - main * MAIN_VECTORS * 4;
+  const full = Math.floor(OW / (main * 4));
+  if (full > 0) out.push({ count: full, pixels: main * 4, vectors: main, back: 0 });
+  const rest = OW - full * main * 4;
   const back = rest > 0 && rest < 4 ? 4 - rest : 0;
   if (rest > 0) out.push({ count: 1, pixels: rest + back, vectors: Math.ceil((rest + back) / 4), back });
   return out;
@@ -92,8 +95,8 @@ function rowStrips(OW: number): StripShape[] {
  * Output rows per strip: a row of fewer vectors than the main strip shares each tap's weight
  * and offset loads with the rows below it (their input rows sit at fixed distances).
  */
-function rowsPerStrip(OW: number): number {
-  return OW < 4 ? 1 : Math.max(1, Math.floor(MAIN_VECTORS / Math.ceil(OW / 4)));
+function rowsPerStrip(OW: number, main: number): number {
+  return OW < 4 ? 1 : Math.max(1, Math.floor(main / Math.ceil(OW / 4)));
 }
 
 /**
@@ -117,7 +120,7 @@ export function emitSparseConv2d(m: WasmModule, name: string, k: SparseConv2dKer
       m.set(py, m.get(yrow)),
       repeat(fn, k.Cout, [
         m.set(px, m.get(prow)),
-        ...rowStrips(k.OW).map((s) => repeat(fn, s.count, strip(c, s, rows))),
+        ...rowStrips(k.OW, mainVectors(k.sw)).map((s) => repeat(fn, s.count, strip(c, s, rows))),
         // The strips left py at the group's first row's end; on to the same row of the next
         // channel, whose taps follow this one's.
         bump(fn, py, (k.OH - 1) * k.OW * F),
@@ -128,7 +131,7 @@ export function emitSparseConv2d(m: WasmModule, name: string, k: SparseConv2dKer
       bump(fn, prow, rows * k.sh * k.W * F),
       bump(fn, yrow, rows * k.OW * F),
     ];
-    const rows = rowsPerStrip(k.OW);
+    const rows = rowsPerStrip(k.OW, mainVectors(k.sw));
     const groups = Math.floor(k.OH / rows);
     return [
       m.set(prow, m.get(xArg)),
