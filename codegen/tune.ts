@@ -66,8 +66,9 @@ export async function lowerTuned(model: Model, opts: LowerOptions, tune: TuneOpt
     tuned.set(k.node, { estimated: estimated.get(k.node)!, layout: times[0]!.layout, times });
   }
   if (tuned.size === 0) return { lowered: first, tuned };
-  // Lowering is a function of the model and the options: the second pass on the lowered model
-  // rebuilds the same schedule except for the layouts decided here.
+  // The first pass left `model` specialized and canonicalized in place; those passes are
+  // idempotent, so the second one rebuilds the same schedule except for the layouts decided
+  // here (tuned fixture builds match the reference executor: test/tune.test.ts).
   const layouts = new Map([...tuned].map(([node, t]) => [node, t.layout]));
   return { lowered: lower(model, { ...opts, layouts }), tuned };
 }
