@@ -2,7 +2,8 @@
 // weights in a fresh memory, and exposes one call plus its output (in [M,N] layout).
 
 import { KernelInstance } from '../codegen/wasm/harness.js';
-import { emitBsr, packBsr } from '../codegen/wasm/kernels/bsr.js';
+import { emitBsr } from '../codegen/wasm/kernels/bsr.js';
+import { packBsr, type BlockLabel } from '../codegen/wasm/kernels/bsr-format.js';
 import { emitDense, packDense } from '../codegen/wasm/kernels/dense.js';
 import { emit2of4, emitNM, pack2of4, packNM } from '../codegen/wasm/kernels/nm.js';
 import { transpose } from '../codegen/wasm/kernels/reference.js';
@@ -20,7 +21,7 @@ export interface KernelContender {
   weightBytes: number;
 }
 
-export type SparseKind = 'unstructured' | 'baked' | '2:4' | '4:8' | 'block4x1';
+export type SparseKind = 'unstructured' | 'baked' | '2:4' | '4:8' | `block${BlockLabel}`;
 
 async function instantiate(m: WasmModule, X: Float32Array, weights: ArrayBufferView, M: number, N: number, transposed: boolean) {
   const binary = m.emitBinary();
@@ -57,8 +58,9 @@ export async function sparseKernel(
     emit2of4(m, spec, (packed = pack2of4(spec, W)).offsets);
   } else if (kind === '4:8') {
     emitNM(m, spec, (packed = packNM(spec, W, { n: 4, m: 8 })).offsets, { n: 4, m: 8 });
-  } else if (kind === 'block4x1') {
-    emitBsr(m, spec, (packed = packBsr(spec, W)).offsets);
+  } else if (kind.startsWith('block')) {
+    const label = kind.slice('block'.length) as BlockLabel;
+    emitBsr(m, spec, (packed = packBsr(spec, W, undefined, label)).offsets, label);
   } else {
     const rows = sparseRows(W, K, N);
     if (M === 1) emitSpmv(m, spec, (packed = packSpmv(spec, rows)).offsets);

@@ -1,6 +1,6 @@
 // npm run bench (kernels): sparsec's WASM kernels against onnxruntime-web (WASM, 1 thread) and
 // onnxruntime-node (CPU, 1 thread) on the FFN-sized product 768 -> 3072, at 64 tokens and at
-// 1 token, dense and magnitude-pruned (50/70/90/95% unstructured, 2:4, 4:8, 4x1 blocks at 80%), plus the baked
+// 1 token, dense and magnitude-pruned (50/70/90/95% unstructured, 2:4, 4:8, 4x1/8x1/1x4/4x4 blocks at 80%), plus the baked
 // (SparseRT-style) variant on a medium matrix. All contenders of a shape are timed in one
 // process, interleaved, medians reported. Each sparsec kernel is also timed as its relaxed-SIMD
 // build (f32x4.relaxed_madd; Node 20 validates it only behind --experimental-wasm-relaxed-simd,
@@ -11,7 +11,8 @@ import './v8-flags.js';
 import { setFlagsFromString } from 'node:v8';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { matmulRef, maxRelError, prune2of4, pruneBlocks4x1, pruneNM, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
+import { BLOCK_SHAPES, blockShape, type BlockLabel } from '../codegen/wasm/kernels/bsr-format.js';
+import { matmulRef, maxRelError, prune2of4, pruneBlocks, pruneNM, pruneUnstructured, randomFloats } from '../codegen/wasm/kernels/reference.js';
 import { hasRelaxedSimd } from '../runtime/index.js';
 import { benchPath, writeChart } from './chart.js';
 import { denseKernel, sparseKernel, type SparseKind } from './contenders.js';
@@ -64,7 +65,7 @@ const FFN_SPARSE: Case['sparse'] = [
   ...SPARSITIES.map((s) => ({ kind: 'unstructured' as const, sparsity: s })),
   { kind: '2:4', sparsity: 0.5 },
   { kind: '4:8', sparsity: 0.5 },
-  { kind: 'block4x1', sparsity: 0.8 },
+  ...BLOCK_SHAPES.map((b) => ({ kind: `block${b}` as const, sparsity: 0.8 })),
 ];
 const CASES: Case[] = [
   { M: 64, K: 768, N: 3072, sparse: FFN_SPARSE, peers: true, rounds: 25, inner: 1 },
@@ -96,10 +97,11 @@ async function runCase(c: Case): Promise<Row[]> {
     entries.push({ c: { name: 'onnxruntime-node (cpu, 1 thread)', run: node.run }, error: async () => maxRelError(await node.output(), denseRef) });
   }
   for (const { kind, sparsity } of c.sparse) {
-    const Ws = kind === '2:4' ? prune2of4(W, K, N) : kind === '4:8' ? pruneNM(W, K, N, 4, 8) : kind === 'block4x1' ? pruneBlocks4x1(W, K, N, sparsity) : pruneUnstructured(W, sparsity);
+    const block = kind.startsWith('block') ? blockShape(kind.slice('block'.length) as BlockLabel) : undefined;
+    const Ws = kind === '2:4' ? prune2of4(W, K, N) : kind === '4:8' ? pruneNM(W, K, N, 4, 8) : block ? pruneBlocks(W, K, N, block.rows, block.cols, sparsity) : pruneUnstructured(W, sparsity);
     const ref = matmulRef(X, Ws, M, K, N);
     const pct = `${Math.round(sparsity * 100)}%`;
-    const label = kind === '2:4' || kind === '4:8' ? `sparsec ${kind}` : kind === 'block4x1' ? `sparsec block 4x1 ${pct}` : `sparsec ${kind === 'baked' ? 'baked' : 'unstructured'} ${pct}`;
+    const label = kind === '2:4' || kind === '4:8' ? `sparsec ${kind}` : block ? `sparsec block ${block.rows}x${block.cols} ${pct}` : `sparsec ${kind === 'baked' ? 'baked' : 'unstructured'} ${pct}`;
     const k = await sparseKernel(label, kind, M, K, N, X, Ws);
     entries.push({ c: k, error: async () => maxRelError(k.output(), ref), weightBytes: k.weightBytes, wasmBytes: k.wasmBytes });
     if (RELAXED) {

@@ -40,6 +40,8 @@ export interface LayerManifest {
   density: number;
   is2of4: boolean;
   layout: string;
+  /** Layout bsr's block shape: rows (output channels) x cols (inputs), e.g. 4x1. */
+  block?: string;
   reason: string;
   /** Packed bytes (values, indices, bias) and what dense f32 would take. */
   bytes: number;
@@ -98,7 +100,7 @@ export async function buildArtifacts(model: Model, opts: BuildOptions): Promise<
       const t = tuned?.get(l.node);
       return {
         node: l.node, weight: l.weight, shape: [l.K, l.N], tokens: l.M,
-        density: Number(l.density.toFixed(6)), is2of4: l.is2of4, layout: l.layout, reason: t ? tunedReason(l.density, t) : l.reason,
+        density: Number(l.density.toFixed(6)), is2of4: l.is2of4, layout: l.layout, ...(l.block ? { block: l.block } : {}), reason: t ? tunedReason(l.density, t) : l.reason,
         bytes: emitted.layerBytes.get(l.node) ?? 0, denseBytes: l.K * l.N * 4,
         ...(t ? { tuned: { estimated: t.estimated, ms: Object.fromEntries(t.times.map((x) => [x.layout, Number(x.ms.toPrecision(4))])) } } : {}),
       };

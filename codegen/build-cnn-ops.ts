@@ -228,7 +228,7 @@ function lowerPointwise(b: CnnOpBuilder, node: Node, c: { Cin: number; Cout: num
     b.kernels.push({ op: 'pointwise', node: node.name, ...geometry, ins: [x, wb], y });
     return;
   }
-  b.kernels.push({ op: 'linear', node: node.name, weightName, x, y, M, K, N, layout: choice.layout, weight: W, ...(c.bias ? { bias: c.bias } : {}), epilogue: NO_EPILOGUE });
+  b.kernels.push({ op: 'linear', node: node.name, weightName, x, y, M, K, N, layout: choice.layout, ...(choice.block ? { block: choice.block } : {}), weight: W, ...(c.bias ? { bias: c.bias } : {}), epilogue: NO_EPILOGUE });
 }
 
 /** A [rows, cols] row-major matrix as [cols, rows]: conv weights [Cout, K] as Linear weights [K, Cout]. */

@@ -11,23 +11,32 @@
 // estimated cost among those the weight's zeros fit.
 
 import { warning, type Diagnostic } from '../ir/diagnostics.js';
-import { BLOCK_SHAPES, blockStats, type BlockLabel } from './wasm/kernels/bsr-format.js';
+import { BLOCK_SHAPES, blockShape, blockStats, type BlockLabel } from './wasm/kernels/bsr-format.js';
 import { nmPatternOf } from './wasm/kernels/nm.js';
 import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
 
 const CSR_COST_PER_DENSITY = { tokens: 1.45, oneToken: 3.0 };
 const NM_COST = { tokens: 0.67, oneToken: 2.2 };
 /**
- * Time over dense time per block density, fitted to 768x3072 at 80% block sparsity (bench/
- * bsr-shapes.ts, CPU-time medians of interleaved rounds, several runs on a loaded machine):
- * MEASURED_BELOW.
+ * Time over dense time per block density, fitted to 768x3072 with 80% of its blocks zero
+ * (bench/bsr-shapes.ts: CPU-time medians of interleaved rounds; two runs at load 10 on 2
+ * cores, 64 tokens / 1 token): 4x1 1.13-1.29 / 1.41-1.46, 8x1 1.13-1.28 / 1.12, 1x4
+ * 1.52-1.66 / 1.51-1.52, 4x4 1.11-1.25 / 1.28-1.31. Eight-row blocks halve the one-token
+ * kernel's index loads; 1x4 blocks share no activation load between channels.
  */
 const BSR_COST_PER_BLOCK_DENSITY: Record<BlockLabel, { tokens: number; oneToken: number }> = {
-  '4x1': { tokens: 1.1, oneToken: 1.45 },
-  '8x1': { tokens: 1.1, oneToken: 1.45 },
-  '1x4': { tokens: 1.1, oneToken: 1.45 },
-  '4x4': { tokens: 1.1, oneToken: 1.45 },
+  '4x1': { tokens: 1.2, oneToken: 1.45 },
+  '8x1': { tokens: 1.2, oneToken: 1.12 },
+  '1x4': { tokens: 1.6, oneToken: 1.5 },
+  '4x4': { tokens: 1.18, oneToken: 1.3 },
 };
+/** Shapes by decreasing block size: on equal estimates the larger block wins (fewer index bytes). */
+const BY_BLOCK_SIZE = [...BLOCK_SHAPES].sort((a, b) => blockArea(b) - blockArea(a));
+
+function blockArea(label: BlockLabel): number {
+  const { rows, cols } = blockShape(label);
+  return rows * cols;
+}
 
 export interface WeightStats {
   density: number;
@@ -56,8 +65,8 @@ function blockDensities(W: Float32Array, K: number, N: number): Record<BlockLabe
 /** The block shape of least estimated cost for the weight, and that cost relative to dense. */
 export function bestBlock(M: number, stats: WeightStats): { block: BlockLabel; cost: number } {
   const costOf = (label: BlockLabel) => stats.blockDensities[label] * BSR_COST_PER_BLOCK_DENSITY[label][M === 1 ? 'oneToken' : 'tokens'];
-  let block: BlockLabel = BLOCK_SHAPES[0];
-  for (const label of BLOCK_SHAPES) if (costOf(label) < costOf(block)) block = label;
+  let block = BY_BLOCK_SIZE[0]!;
+  for (const label of BY_BLOCK_SIZE) if (costOf(label) < costOf(block)) block = label;
   return { block, cost: costOf(block) };
 }
 

@@ -5,10 +5,11 @@
 import type { Diagnostic } from '../ir/diagnostics.js';
 import type { CnnKernel } from './cnn-kernels.js';
 import type { TensorKernel } from './tensor-kernels.js';
+import type { BlockLabel } from './wasm/kernels/bsr-format.js';
 import type { UnaryFn } from './wasm/kernels/elementwise.js';
 import type { Epilogue } from './wasm/kernels/epilogue.js';
 
-/** How a weight is stored and multiplied: dense panels, per-channel nonzero lists, 2:4, or 4x1 blocks. */
+/** How a weight is stored and multiplied: dense panels, per-channel nonzero lists, N:M, or blocks (4x1, 8x1, 1x4, 4x4). */
 export type WeightLayout = 'dense' | 'csr' | 'nm' | 'bsr';
 export type FormatOption = 'auto' | WeightLayout;
 export const FORMAT_OPTIONS: readonly FormatOption[] = ['auto', 'dense', 'csr', 'nm', 'bsr'];
@@ -40,6 +41,8 @@ export interface LinearKernel {
   readonly K: number;
   readonly N: number;
   readonly layout: WeightLayout;
+  /** The block shape of layout 'bsr'. */
+  readonly block?: BlockLabel;
   readonly weight: Float32Array;
   readonly bias?: Float32Array;
   /** Activation and residual add fused into the store (lower.ts fuseEpilogues). */
@@ -92,6 +95,8 @@ export interface LayerChoice {
   readonly density: number;
   readonly is2of4: boolean;
   readonly layout: WeightLayout;
+  /** The block shape of layout 'bsr' (the one of least estimated cost among those the weight fits). */
+  readonly block?: BlockLabel;
   /** Estimated time relative to the dense kernel. */
   readonly relativeCost: number;
   readonly reason: string;

@@ -52,7 +52,7 @@ function formatSummary(m: Manifest, dir: string, files: readonly { name: string;
   const layers = formatTable([
     ['layer', 'weight', 'K x N', 'tokens', 'density', 'layout', 'bytes', 'vs dense', 'why'],
     ...m.layers.map((l) => [
-      l.node, l.weight, `${l.shape[0]} x ${l.shape[1]}`, String(l.tokens), pct(l.density), l.layout,
+      l.node, l.weight, `${l.shape[0]} x ${l.shape[1]}`, String(l.tokens), pct(l.density), l.block ? `${l.layout} ${l.block}` : l.layout,
       formatBytes(l.bytes), `${(l.bytes / l.denseBytes).toFixed(2)}x`, l.reason,
     ]),
   ], ['l', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'l']);

@@ -5,9 +5,11 @@ import { execute } from '../../ir/executor/index.js';
 import { GraphBuilder } from '../../ir/builder.js';
 import { Model } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
-import { prune2of4, pruneBlocks4x1, pruneNM, pruneUnstructured, randomFloats } from '../wasm/kernels/reference.js';
+import { blockShape, type BlockLabel } from '../wasm/kernels/bsr-format.js';
+import { prune2of4, pruneBlocks, pruneNM, pruneUnstructured, randomFloats } from '../wasm/kernels/reference.js';
 
-export type Pruning = 'dense' | 0.7 | 0.9 | '2:4' | '4:8' | 'block4x1:0.8';
+/** `block4x4:0.8`: 80% of the blocks of 4 output channels x 4 inputs zero (the pruner's block:4x4:0.8). */
+export type Pruning = 'dense' | 0.7 | 0.9 | '2:4' | '4:8' | `block${BlockLabel}:0.8`;
 
 export interface MlpSpec {
   tokens: number;
@@ -23,9 +25,11 @@ function weight(K: number, N: number, pruning: Pruning, seed: number): Float32Ar
   const scale = 1 / Math.sqrt(K);
   const W = randomFloats(K * N, seed).map((v) => v * scale);
   if (pruning === 'dense') return W;
-  if (pruning === 'block4x1:0.8') return pruneBlocks4x1(W, K, N, 0.8);
+  if (typeof pruning === 'number') return pruneUnstructured(W, pruning);
   if (pruning === '4:8') return pruneNM(W, K, N, 4, 8);
-  return pruning === '2:4' ? prune2of4(W, K, N) : pruneUnstructured(W, pruning);
+  if (pruning === '2:4') return prune2of4(W, K, N);
+  const { rows, cols } = blockShape(pruning.slice('block'.length, -':0.8'.length) as BlockLabel);
+  return pruneBlocks(W, K, N, rows, cols, 0.8);
 }
 
 export function mlpModel(spec: MlpSpec): Model {

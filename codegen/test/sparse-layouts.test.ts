@@ -2,24 +2,26 @@ import { describe, expect, test } from 'vitest';
 import { load } from '../../runtime/index.js';
 import { buildArtifacts } from '../artifacts.js';
 import { lower } from '../lower.js';
-import { maxRelError, pruneNM, randomFloats } from '../wasm/kernels/reference.js';
+import { BLOCK_SHAPES } from '../wasm/kernels/bsr-format.js';
+import { maxRelError, pruneBlocks, pruneNM, randomFloats } from '../wasm/kernels/reference.js';
 import { mlpInput, mlpModel, referenceOutputs, type MlpSpec } from './mlp.js';
 
 const d = 32;
 const hidden = 64;
 
 /** Build in memory, run through the runtime, return the error against the reference executor and the layouts. */
-async function endToEnd(spec: MlpSpec, format: 'auto' | 'bsr'): Promise<{ error: number; layouts: string[] }> {
+async function endToEnd(spec: MlpSpec, format: 'auto' | 'bsr'): Promise<{ error: number; layouts: string[]; blocks: (string | undefined)[] }> {
   const built = await buildArtifacts(mlpModel(spec), { compilerVersion: 'test', name: 'ffn', format });
   const wasm = built.files.find((f) => f.name.endsWith('.wasm'))!.bytes;
   const model = await load(wasm);
   const x = mlpInput(spec);
   const got = model.run({ x }).y!.data;
   const want = referenceOutputs(mlpModel(spec), { x }).get('y')!.data as Float32Array;
-  return { error: maxRelError(got, want), layouts: built.manifest.layers.map((l) => l.layout) };
+  const layers = built.manifest.layers;
+  return { error: maxRelError(got, want), layouts: layers.map((l) => l.layout), blocks: layers.map((l) => l.block) };
 }
 
-describe('block-sparse 4x1 (bsr) and N:M layouts in whole models', () => {
+describe('block-sparse (bsr: 4x1, 8x1, 1x4, 4x4) and N:M layouts in whole models', () => {
   test('auto picks bsr for 80% block-sparse weights, csr for 90% unstructured, and records the block density', () => {
     const { schedule } = lower(mlpModel({ tokens: 16, d, hidden, pruning: 'block4x1:0.8' }));
     expect(schedule.layers.map((l) => l.layout)).toEqual(['bsr', 'bsr']);
@@ -70,5 +72,42 @@ describe('block-sparse 4x1 (bsr) and N:M layouts in whole models', () => {
         expect(r.layouts).toEqual(['bsr', 'bsr']);
       }
     }
+  });
+
+  test('each block shape: a model block-pruned in it gets bsr in that shape (manifest and kernels) and matches the reference', async () => {
+    for (const block of BLOCK_SHAPES) {
+      for (const tokens of [1, 7, 16]) {
+        const spec = { tokens, d: 36, hidden: 52, pruning: `block${block}:0.8` as const, activation: 'Gelu' as const };
+        const r = await endToEnd(spec, 'bsr');
+        expect(r.error, `${block} tokens=${tokens}`).toBeLessThan(1e-4);
+        expect(r.layouts).toEqual(['bsr', 'bsr']);
+        expect(r.blocks, `${block} tokens=${tokens}`).toEqual([block, block]);
+      }
+    }
+  });
+
+  test('auto weighs each block shape the weight fits: the coarsest fitting shape wins, the reason names it', () => {
+    for (const block of ['8x1', '4x4'] as const) {
+      for (const tokens of [1, 16]) {
+        const layers = lower(mlpModel({ tokens, d: 64, hidden: 128, pruning: `block${block}:0.8` })).schedule.layers;
+        expect(layers.map((l) => [l.layout, l.block]), `${block} tokens=${tokens}`).toEqual([['bsr', block], ['bsr', block]]);
+        expect(layers[0]!.reason).toMatch(new RegExp(`20\\.\\d% of ${block} blocks`));
+      }
+    }
+    // 4x1-pruned weights fit 8x1 and 4x4 blocks only at a much higher block density.
+    expect(lower(mlpModel({ tokens: 16, d: 64, hidden: 128, pruning: 'block4x1:0.8' })).schedule.layers.map((l) => l.block)).toEqual(['4x1', '4x1']);
+  });
+
+  test('the kernel table keeps two block shapes of one weight shape apart', async () => {
+    // d == hidden: both layers have one shape; the first 4x1, the second 1x4 blocks.
+    const model = mlpModel({ tokens: 5, d: 32, hidden: 32, pruning: 'block4x1:0.8' });
+    const w2 = [...model.graph.values()].find((v) => v.name === 'fc2.weight')!.const!;
+    (w2.data as Float32Array).set(pruneBlocks(randomFloats(32 * 32, 78), 32, 32, 1, 4, 0.8));
+    const built = await buildArtifacts(model, { compilerVersion: 'test', name: 'ffn', format: 'bsr' });
+    expect(built.manifest.layers.map((l) => l.block)).toEqual(['4x1', '1x4']);
+    const run = await load(built.files.find((f) => f.name.endsWith('.wasm'))!.bytes);
+    const x = mlpInput({ tokens: 5, d: 32, hidden: 32 });
+    const want = referenceOutputs(model, { x }).get('y')!.data as Float32Array;
+    expect(maxRelError(run.run({ x }).y!.data, want)).toBeLessThan(1e-4);
   });
 });

@@ -12,7 +12,8 @@
 // place. Identical inputs give identical bytes: kernel names are numbered in schedule order
 // and the JSON is written with a fixed key order.
 
-import { emitBsr, packBsr } from './kernels/bsr.js';
+import { emitBsr } from './kernels/bsr.js';
+import { packBsr, type BlockLabel } from './kernels/bsr-format.js';
 import { packDense, emitDense } from './kernels/dense.js';
 import { emitAdd, emitCopy, emitTranspose, emitUnary } from './kernels/elementwise.js';
 import { epilogueKey } from './kernels/epilogue.js';
@@ -156,7 +157,7 @@ function packLinear(k: LinearKernel): PackedSparse {
     return { blob: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), offsets: { values: 0, bias: 0, counts: 0, k: 0, kBytes: 2 } };
   }
   if (k.layout === 'nm') return packNM(spec, k.weight, nmPattern(k), k.bias);
-  if (k.layout === 'bsr') return packBsr(spec, k.weight, k.bias);
+  if (k.layout === 'bsr') return packBsr(spec, k.weight, k.bias, blockOf(k));
   const rows = sparseRows(k.weight, k.K, k.N);
   return k.M === 1 ? packSpmv(spec, rows, k.bias) : packSpmm(spec, rows, k.bias);
 }
@@ -166,6 +167,12 @@ function nmPattern(k: LinearKernel): NMPattern {
   const p = nmPatternOf(k.weight, k.K, k.N);
   if (!p) throw new Error(`weight '${k.weightName}' has layout nm but fits no N:M pattern (a codegen bug)`);
   return p;
+}
+
+/** The block shape of a weight laid out `bsr` (the layout choice carries it). */
+function blockOf(k: LinearKernel): BlockLabel {
+  if (!k.block) throw new Error(`weight '${k.weightName}' has layout bsr but no block shape (a codegen bug)`);
+  return k.block;
 }
 
 /** One function per distinct kernel specialization, named k0, k1, ... in first-use order. */
@@ -191,7 +198,7 @@ class KernelTable {
         const spec = { name, M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, epilogue: k.epilogue };
         if (k.layout === 'dense') emitDense(m, spec);
         else if (k.layout === 'nm') emitNM(m, spec, packed!.offsets, nmPattern(k));
-        else if (k.layout === 'bsr') emitBsr(m, spec, packed!.offsets);
+        else if (k.layout === 'bsr') emitBsr(m, spec, packed!.offsets, blockOf(k));
         else if (k.M === 1) emitSpmv(m, spec, packed!.offsets);
         else emitSpmm(m, spec, packed!.offsets);
         return;
@@ -210,9 +217,9 @@ function kernelKey(k: Kernel, packed: PackedSparse | undefined): string {
   switch (k.op) {
     case 'linear': {
       const o = packed!.offsets;
-      // 2:4 and 4:8 weights of one shape can pack to the same offsets but need different code.
-      const pattern = k.layout === 'nm' ? `:${nmPattern(k).n}of${nmPattern(k).m}` : '';
-      return `linear:${k.layout}${pattern}:${k.M}:${k.K}:${k.N}:${k.bias !== undefined}:${k.relu}:${o.values}:${o.bias}:${o.counts}:${o.k}:${o.kBytes}`;
+      // 2:4 and 4:8 weights (or two block shapes) of one shape can pack to the same offsets but need different code.
+      const pattern = k.layout === 'nm' ? `:${nmPattern(k).n}of${nmPattern(k).m}` : k.layout === 'bsr' ? `:${blockOf(k)}` : '';
+      return `linear:${k.layout}${pattern}:${k.M}:${k.K}:${k.N}:${k.bias !== undefined}:${epilogueKey(k.epilogue)}:${o.values}:${o.bias}:${o.counts}:${o.k}:${o.kBytes}`;
     }
     case 'unary': return `unary:${k.fn}:${k.size}`;
     case 'add': return `add:${k.size}`;

@@ -1,23 +1,24 @@
 import { describe, expect, test } from 'vitest';
 import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
-import { blockStats, emitBsr, packBsr } from './bsr.js';
-import { matmulRef, maxRelError, pruneBlocks4x1, randomFloats, transpose, reluIf } from './reference.js';
+import { emitBsr } from './bsr.js';
+import { BLOCK_SHAPES, blockShape, blockStats, packBsr, type BlockLabel } from './bsr-format.js';
+import { matmulRef, maxRelError, pruneBlocks, randomFloats, transpose, reluIf } from './reference.js';
 import type { SparseSpec } from './spmm.js';
 
-/** Build, validate and run the kernel on random data; returns its error against the reference. */
-async function check(spec: SparseSpec, sparsity: number, seed: number): Promise<number> {
+/** Build, validate and run the kernel on W; returns its error against the reference. */
+async function run(spec: SparseSpec, label: BlockLabel, W: Float32Array, seed: number): Promise<number> {
   const { M, K, N } = spec;
   const X = randomFloats(M * K, seed);
-  const W = pruneBlocks4x1(randomFloats(K * N, seed + 1), K, N, sparsity);
   const bias = spec.bias ? randomFloats(N, seed + 2) : undefined;
-  const packed = packBsr(spec, W, bias);
+  const packed = packBsr(spec, W, bias, label);
   const m = new WasmModule();
-  emitBsr(m, spec, packed.offsets);
+  emitBsr(m, spec, packed.offsets, label);
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
   m.dispose();
-  const x = inst.put(transpose(X, M, K));
+  // NaN right after X^T: a kernel reading past its inputs would poison the result.
+  const x = inst.put(Float32Array.from([...transpose(X, M, K), ...new Array(8).fill(NaN)]));
   const w = inst.put(packed.blob);
   const y = inst.alloc(M * N * 4 + 64);
   inst.f32(y, M * N + 16).fill(7);
@@ -28,36 +29,85 @@ async function check(spec: SparseSpec, sparsity: number, seed: number): Promise<
   return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.epilogue));
 }
 
-describe('block-sparse 4x1 kernels', () => {
-  const shapes: [number, number, number][] = [[1, 1, 1], [1, 7, 6], [1, 33, 17], [1, 300, 12], [2, 5, 3], [3, 16, 9], [4, 8, 4], [7, 12, 5], [8, 20, 8], [13, 9, 10], [45, 33, 17], [64, 24, 10], [70, 8, 3]];
-  for (const [M, K, N] of shapes) {
-    test(`${M}x${K}x${N} at 0/80/100% block sparsity, with and without bias+ReLU`, async () => {
-      for (const sparsity of [0, 0.8, 1]) {
-        for (const fused of [false, true]) {
-          const err = await check({ name: 'bsr', M, K, N, bias: fused, epilogue: reluIf(fused) }, sparsity, M * 31 + K * N);
-          expect(err).toBeLessThan(1e-4);
+function pruned(label: BlockLabel, K: number, N: number, sparsity: number, seed: number): Float32Array {
+  const { rows, cols } = blockShape(label);
+  return pruneBlocks(randomFloats(K * N, seed), K, N, rows, cols, sparsity);
+}
+
+// Odd and ragged sizes (K, N not multiples of the block), K below a block's 4 inputs, and
+// vector-wide token counts with scalar tails.
+const SHAPES: [number, number, number][] = [[1, 1, 1], [1, 3, 6], [1, 7, 6], [1, 33, 17], [1, 300, 12], [2, 5, 3], [3, 16, 9], [4, 8, 4], [7, 12, 5], [8, 20, 8], [13, 9, 10], [45, 33, 17], [64, 24, 10], [70, 8, 3]];
+
+for (const label of BLOCK_SHAPES) {
+  describe(`block-sparse ${label} kernels`, () => {
+    for (const [M, K, N] of SHAPES) {
+      test(`${M}x${K}x${N} at 0/80/100% block sparsity, with and without bias+ReLU`, async () => {
+        for (const sparsity of [0, 0.8, 1]) {
+          for (const fused of [false, true]) {
+            const seed = M * 31 + K * N;
+            const err = await run({ name: 'bsr', M, K, N, bias: fused, epilogue: reluIf(fused) }, label, pruned(label, K, N, sparsity, seed + 1), seed);
+            expect(err, `${sparsity} ${fused}`).toBeLessThan(1e-4);
+          }
+        }
+      });
+    }
+
+    test('empty block rows next to full ones', async () => {
+      const { rows } = blockShape(label);
+      const [K, N] = [19, 3 * rows + 1];
+      const W = pruned(label, K, N, 0.5, 3);
+      // Block rows 0 and 2 empty, 1 dense, the ragged last one as pruned.
+      for (let k = 0; k < K; k++) {
+        for (let n = 0; n < 3 * rows; n++) {
+          const row = Math.floor(n / rows);
+          W[k * N + n] = row === 1 ? 1 + ((k * 7 + n) % 5) : 0;
         }
       }
+      for (const M of [1, 2, 9, 16]) {
+        expect(await run({ name: 'bsr', M, K, N, bias: true }, label, W, M), `M=${M}`).toBeLessThan(1e-4);
+      }
     });
-  }
 
-  test('storage: 16 bytes of values and a 16-bit input channel per kept block, lists padded to 4 blocks', () => {
-    const K = 64, N = 32;
-    const W = pruneBlocks4x1(randomFloats(K * N, 5), K, N, 0.8);
-    const stats = blockStats(W, K, N);
-    expect(stats.blockDensity).toBeCloseTo(0.2, 2);
-    const packed = packBsr({ name: 'b', M: 1, K, N }, W);
-    expect(packed.offsets.kBytes).toBe(2);
-    const padded = (N / 4) * 3; // at most 3 padding blocks per block row
-    expect(packed.blob.length).toBeGreaterThanOrEqual(stats.kept * 18);
-    expect(packed.blob.length).toBeLessThanOrEqual((stats.kept + padded) * 18 + (N / 4) * 4 + 64);
+    test('storage: rows x cols values and a 16-bit input per kept block (about 1.03-1.13x density x dense)', () => {
+      const { rows, cols } = blockShape(label);
+      const K = 64, N = 32;
+      const W = pruned(label, K, N, 0.8, 5);
+      const stats = blockStats(W, K, N, label);
+      expect(stats.blockDensity).toBeCloseTo(0.2, 2);
+      for (const M of [1, 16]) {
+        const packed = packBsr({ name: 'b', M, K, N }, W, undefined, label);
+        expect(packed.offsets.kBytes).toBe(2);
+        const blockBytes = rows * cols * 4 + 2;
+        const padding = M === 1 ? 3 * (N / rows) : 0; // at most 3 padding blocks per block row for one token
+        expect(packed.blob.length).toBeGreaterThanOrEqual(stats.kept * blockBytes);
+        expect(packed.blob.length).toBeLessThanOrEqual((stats.kept + padding) * blockBytes + (N / rows) * 4 + 64);
+      }
+    });
+  });
+}
+
+describe('block statistics', () => {
+  test('a block counts as kept when any of its weights is nonzero; ragged edge blocks count whole', () => {
+    const K = 5, N = 5;
+    const W = new Float32Array(K * N);
+    W[0 * N + 2] = 1; // input 0, output 2
+    W[4 * N + 4] = 1; // input 4 (ragged block column), output 4 (ragged block row)
+    expect(blockStats(W, K, N, '4x1')).toEqual({ blockDensity: 2 / 10, kept: 2 });
+    expect(blockStats(W, K, N, '8x1')).toEqual({ blockDensity: 2 / 5, kept: 2 });
+    expect(blockStats(W, K, N, '1x4')).toEqual({ blockDensity: 2 / 10, kept: 2 });
+    expect(blockStats(W, K, N, '4x4')).toEqual({ blockDensity: 2 / 4, kept: 2 });
   });
 
-  test('a block counts as kept when any of its channels is nonzero; a ragged last block has fewer channels', () => {
-    const K = 2, N = 5;
-    const W = new Float32Array(K * N);
-    W[0 * N + 2] = 1; // block 0 of input 0
-    W[1 * N + 4] = 1; // block 1 (channel 4 alone) of input 1
-    expect(blockStats(W, K, N)).toEqual({ blockDensity: 2 / 4, kept: 2 });
+  test('a weight pruned in one shape fits it exactly, and coarser shapes only partly', () => {
+    const K = 64, N = 64;
+    const W = pruned('4x1', K, N, 0.8, 9);
+    expect(blockStats(W, K, N, '4x1').blockDensity).toBeCloseTo(0.2, 3);
+    expect(blockStats(W, K, N, '8x1').blockDensity).toBeGreaterThan(0.3);
+    expect(blockStats(W, K, N, '4x4').blockDensity).toBeGreaterThan(0.5);
+    const W44 = pruned('4x4', K, N, 0.8, 9);
+    const fine = blockStats(W44, K, N, '4x4').blockDensity;
+    expect(fine).toBeCloseTo(0.2, 1);
+    // Every 4x1 and 1x4 block lies inside one 4x4 block: they are kept exactly as often.
+    for (const label of ['4x1', '1x4'] as const) expect(blockStats(W44, K, N, label).blockDensity, label).toBe(fine);
   });
 });

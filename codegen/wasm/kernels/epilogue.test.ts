@@ -1,16 +1,17 @@
 import { describe, expect, test } from 'vitest';
 import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
-import { emitBsr, packBsr } from './bsr.js';
+import { emitBsr } from './bsr.js';
+import { BLOCK_SHAPES, blockShape, packBsr, type BlockLabel } from './bsr-format.js';
 import { emitDense, packDense } from './dense.js';
 import type { Activation, Epilogue } from './epilogue.js';
 import { emitNM, packNM } from './nm.js';
-import { matmulRef, maxRelError, pruneBlocks4x1, pruneNM, pruneUnstructured, randomFloats, transpose } from './reference.js';
+import { matmulRef, maxRelError, pruneBlocks, pruneNM, pruneUnstructured, randomFloats, transpose } from './reference.js';
 import { sparseRows } from './sparse-format.js';
 import { emitSpmm, emitSpmmBaked, packSpmm, packSpmmBaked, type PackedSparse, type SparseSpec } from './spmm.js';
 import { emitSpmv, packSpmv } from './spmv.js';
 
-type Layout = 'dense' | 'csr' | 'csr-baked' | 'nm' | 'bsr';
+type Layout = 'dense' | 'csr' | 'csr-baked' | 'nm' | `bsr ${BlockLabel}`;
 
 /** Weight pruned for the layout, the kernel emitted into `m`, and its packed blob. */
 function build(m: WasmModule, layout: Layout, spec: SparseSpec, seed: number, bias?: Float32Array): { W: Float32Array; blob: Uint8Array } {
@@ -27,10 +28,12 @@ function build(m: WasmModule, layout: Layout, spec: SparseSpec, seed: number, bi
     W = pruneNM(dense, K, N, 2, 4);
     packed = packNM(spec, W, { n: 2, m: 4 }, bias);
     emitNM(m, spec, packed.offsets, { n: 2, m: 4 });
-  } else if (layout === 'bsr') {
-    W = pruneBlocks4x1(dense, K, N, 0.6);
-    packed = packBsr(spec, W, bias);
-    emitBsr(m, spec, packed.offsets);
+  } else if (layout.startsWith('bsr')) {
+    const label = layout.slice(4) as BlockLabel;
+    const { rows, cols } = blockShape(label);
+    W = pruneBlocks(dense, K, N, rows, cols, 0.6);
+    packed = packBsr(spec, W, bias, label);
+    emitBsr(m, spec, packed.offsets, label);
   } else {
     W = pruneUnstructured(dense, 0.7);
     const rows = sparseRows(W, K, N);
@@ -71,7 +74,7 @@ const activations: Activation[] = ['none', 'relu', 'gelu', 'gelu_tanh'];
 const shapes: [number, number, number][] = [[1, 24, 13], [3, 16, 9], [29, 32, 6], [64, 24, 10]];
 
 describe('epilogues fused into every matrix kernel', () => {
-  for (const layout of ['dense', 'csr', 'csr-baked', 'nm', 'bsr'] as const) {
+  for (const layout of ['dense', 'csr', 'csr-baked', 'nm', ...BLOCK_SHAPES.map((b) => `bsr ${b}` as const)] as const) {
     test(`${layout}: activation then residual add, odd and vector-wide shapes`, async () => {
       let seed = 0;
       for (const [M, K, N] of shapes) {

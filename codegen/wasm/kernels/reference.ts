@@ -105,21 +105,19 @@ export function pruneNM(W: Float32Array, K: number, N: number, n: number, m: num
 }
 
 /**
- * Zero the fraction `sparsity` of W [K,N]'s 4x1 blocks (4 consecutive output channels x 1
- * input; a ragged last block has fewer channels) with the smallest summed magnitude.
+ * Zero the fraction `sparsity` of W [K,N]'s blocks of `rows` consecutive output channels x
+ * `cols` consecutive inputs (ragged edge blocks are smaller) with the smallest summed magnitude.
  */
-export function pruneBlocks4x1(W: Float32Array, K: number, N: number, sparsity: number): Float32Array {
+export function pruneBlocks(W: Float32Array, K: number, N: number, rows: number, cols: number, sparsity: number): Float32Array {
   const out = Float32Array.from(W);
-  const rows = Math.ceil(N / 4);
-  const score = new Float64Array(K * rows);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) score[k * rows + (n >> 2)]! += Math.abs(W[k * N + n]!);
+  const blockRows = Math.ceil(N / rows);
+  const score = new Float64Array(Math.ceil(K / cols) * blockRows);
+  const blockOf = (k: number, n: number) => Math.floor(k / cols) * blockRows + Math.floor(n / rows);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) score[blockOf(k, n)]! += Math.abs(W[k * N + n]!);
   const order = Array.from(score.keys()).sort((a, b) => score[a]! - score[b]!);
-  const drop = Math.floor(order.length * sparsity);
-  for (let i = 0; i < drop; i++) {
-    const k = Math.floor(order[i]! / rows);
-    const b = order[i]! % rows;
-    for (let n = 4 * b; n < Math.min(N, 4 * b + 4); n++) out[k * N + n] = 0;
-  }
+  const dropped = new Uint8Array(score.length);
+  for (let i = 0; i < Math.floor(order.length * sparsity); i++) dropped[order[i]!] = 1;
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) if (dropped[blockOf(k, n)]) out[k * N + n] = 0;
   return out;
 }
 
