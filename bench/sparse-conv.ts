@@ -3,7 +3,7 @@
 // (stride 1) and 112x112 -> 56x56 (stride 2), magnitude-pruned to 50/70/90% sparsity (or the
 // given sparsities and channels@size list).
 // Interleaved rounds, CPU-time medians; prints dense/sparse time (the speedup) and the
-// sparse time over density x dense time (the cost model's constant, codegen/build-cnn-ops.ts).
+// sparse time over density x dense time (the cost model's constant, codegen/conv-layout.ts).
 // Run: npx tsc -p bench && node dist/bench/sparse-conv.js [sparsities, default 0.5,0.7,0.9] [sizes, default 64@56]
 
 import './v8-flags.js';

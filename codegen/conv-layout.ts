@@ -1,17 +1,18 @@
 // The layout cost model for the weights of KxK convolutions with groups = 1 (the direct
 // kernels): dense (conv.ts) or unstructured sparse (sparse-conv.ts, a (weight, input offset)
-// record per nonzero tap). Fitted to interleaved measurements of 3x3, 64 -> 64 channels,
-// 56x56 outputs (bench/sparse-conv.ts, CPU-time medians): the sparse kernel took about
-// 0.44x density of the dense time at stride 1 (at every density from 100% to 10%) and about
-// 0.9x-1.1x density at stride 2 (its four pixels per vector take two loads and a shuffle).
-// So it is faster than our dense direct kernel even on an unpruned weight at stride 1, but its
-// records take 8 bytes per nonzero, twice a dense weight's 4 at density 1: `auto` takes it
-// only where it is faster and its weight no bigger than the dense one (density <= 1/2).
+// record per nonzero tap). Fitted to interleaved measurements of 3x3 convs (bench/sparse-conv.ts,
+// CPU-time medians, 64@56x56, 128@28, 256@14, 512@7, densities 100/50/30/10%): the sparse
+// kernel's time is close to proportional to density, at 0.3x-0.8x density x the dense time at
+// stride 1 (median 0.55) and 0.5x-1.35x at stride 2 (median 1.0; four pixels per vector take
+// two loads and a shuffle). So it is faster than our dense direct kernel even on an unpruned
+// weight at stride 1, but its records take 8 bytes per nonzero, twice a dense weight's 4 at
+// density 1: `auto` takes it only where it is faster and its weight is no bigger than the
+// dense one (density <= 1/2).
 
 import type { WeightStats } from './layout.js';
 import type { FormatOption, LayerChoice } from './schedule.js';
 
-const SPARSE_COST_PER_DENSITY = { stride1: 0.44, strided: 1.0 };
+const SPARSE_COST_PER_DENSITY = { stride1: 0.55, strided: 1.0 };
 /** Bytes of a sparse record (weight and offset) over a dense weight's 4. */
 const RECORD_BYTES_RATIO = 2;
 

@@ -11,6 +11,8 @@ import { Model } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { load } from '../../runtime/index.js';
 import { buildArtifacts, type BuildResult } from '../artifacts.js';
+import { chooseConvLayout } from '../conv-layout.js';
+import { weightStats } from '../layout.js';
 import type { FormatOption } from '../schedule.js';
 import { maxRelError, pruneUnstructured, randomFloats } from '../wasm/kernels/reference.js';
 
@@ -74,5 +76,16 @@ describe('pruned 3x3 convolutions take the sparse direct kernel', () => {
     const csr = await buildAndRun(mixed, 'csr');
     expect(csr.err).toBeLessThan(1e-5);
     expect(layouts(csr.built)).toEqual([['conv1', 'csr'], ['conv2', 'csr']]);
+  });
+
+  test('the cost model: sparse when faster and no bigger than dense (density <= 1/2), forced by --format', () => {
+    const layer = { node: 'c', weight: 'w', M: 64, K: 36, N: 10, kh: 3, kw: 3 };
+    const stats = (density: number) => weightStats(pruneUnstructured(randomFloats(360, 5), 1 - density), 36, 10);
+    const layout = (density: number, stride: number, format: FormatOption = 'auto') => chooseConvLayout({ ...layer, stride }, stats(density), format).layout;
+    expect([layout(0.5, 1), layout(0.5, 2), layout(0.6, 1), layout(1, 1)]).toEqual(['csr', 'csr', 'dense', 'dense']);
+    expect([layout(0.1, 1, 'dense'), layout(1, 2, 'csr'), layout(0.1, 1, 'bsr')]).toEqual(['dense', 'csr', 'csr']);
+    const sparse = chooseConvLayout({ ...layer, stride: 1 }, stats(0.2), 'auto');
+    expect(sparse.relativeCost).toBeLessThan(0.2);
+    expect(sparse.relativeCost).toBeGreaterThan(0);
   });
 });
