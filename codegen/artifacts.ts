@@ -46,7 +46,7 @@ export interface LayerManifest {
   /** Packed bytes (values, indices, bias) and what dense f32 would take. */
   bytes: number;
   denseBytes: number;
-  /** With --tune, when several layouts were timed: the cost model's pick and each layout's median ms per call, fastest first. */
+  /** With --tune, when several layouts were timed: the cost model's pick and each layout's median ms per call, fastest first (`layout` is the first, or the pick when the first was not faster by the margin). */
   tuned?: { estimated: string; ms: Record<string, number> };
 }
 
@@ -129,7 +129,8 @@ export async function buildArtifacts(model: Model, opts: BuildOptions): Promise<
 /** Why a tuned layer got its layout: the measured times, and the cost model's pick. */
 function tunedReason(density: number, t: TunedLayer): string {
   const times = t.times.map((x) => `${x.layout} ${x.ms.toPrecision(3)} ms`).join(', ');
-  return `${(density * 100).toFixed(1)}% dense: timed ${times} (estimated ${t.estimated})`;
+  const kept = t.layout === t.estimated && t.times[0]!.layout !== t.layout ? ', kept: the faster one was within the margin' : '';
+  return `${(density * 100).toFixed(1)}% dense: timed ${times} (estimated ${t.estimated}${kept})`;
 }
 
 /** The runtime's JavaScript (comments stripped) followed by a loader for `<name>.wasm` (and its relaxed build). */

@@ -34,7 +34,7 @@ describe('sparsec build --tune', () => {
     const changed = manifest.layers.filter((l) => l.layout !== l.tuned!.estimated).length;
     expect(stdout).toContain(`tuned 2 of 2 layers by timing them here; ${changed} took another layout than the cost model's`);
     for (const l of manifest.layers) {
-      expect(Object.keys(l.tuned!.ms)[0]).toBe(l.layout);
+      expect(Object.keys(l.tuned!.ms)).toContain(l.layout);
       expect(stdout).toContain(l.reason);
       expect(l.reason).toMatch(/^50\.0% dense: timed (dense|csr|bsr|nm) [\d.]+ ms, /);
     }
