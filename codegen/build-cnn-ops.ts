@@ -9,7 +9,7 @@ import { readWindowAttrs, resolveWindow } from '../ir/executor/ops/conv-geometry
 import type { Node, Value } from '../ir/graph.js';
 import { Op } from '../ir/ops.js';
 import { sizeOf } from '../ir/tensor.js';
-import type { CnnKernel, Epilogue } from './cnn-kernels.js';
+import type { CnnKernel, Conv2dKernel, Epilogue } from './cnn-kernels.js';
 import { chooseConvLayout } from './conv-layout.js';
 import { chooseLayout, weightStats } from './layout.js';
 import type { BufferRole, FormatOption, Kernel, LayerChoice } from './schedule.js';
@@ -173,15 +173,28 @@ function lowerConv(b: CnnOpBuilder, node: Node): void {
   const biasData = f32(bias);
   if (pointwise) return lowerPointwise(b, node, { Cin, Cout, pixels: H * W, weight, bias: biasData });
   let input = b.get(x, 'rm');
+  const extraInputs: number[] = [];
   const [top, left] = win.padsBegin as [number, number];
   const [bottom, right] = win.padsEnd as [number, number];
   let [Hp, Wp] = [H, W];
+  // A depthwise kernel pads each channel itself into a small plane (depthwise.ts); other
+  // convolutions read a padded copy of the whole input.
+  const depthwise = group === Cin && Cout === Cin && group > 1;
+  let selfPadding: Partial<Conv2dKernel> = {};
   if (!unpadded) {
     [Hp, Wp] = [H + top + bottom, W + left + right];
-    const padded = b.newBuffer(`${x.name}_padded`, [Cin, Hp, Wp], 'temp');
     const source = absorbActivation(b, x);
-    b.kernels.push({ op: 'pad2d', C: Cin, H, W, top, left, bottom, right, ...(source.activation ? { activation: source.activation } : {}), ins: [source.input], y: padded });
-    input = padded;
+    const activation = source.activation ? { activation: source.activation } : {};
+    if (depthwise) {
+      const plane = b.newBuffer(`${x.name}_plane`, [Hp * Wp], 'temp');
+      selfPadding = { pad: { top, left, bottom, right }, ...(source.activation ? { inputActivation: source.activation } : {}) };
+      extraInputs.push(plane);
+      input = source.input;
+    } else {
+      const padded = b.newBuffer(`${x.name}_padded`, [Cin, Hp, Wp], 'temp');
+      b.kernels.push({ op: 'pad2d', C: Cin, H, W, top, left, bottom, right, ...activation, ins: [source.input], y: padded });
+      input = padded;
+    }
   }
   const [sh, sw] = win.strides as [number, number];
   const [dh, dw] = win.dilations as [number, number];
@@ -199,7 +212,7 @@ function lowerConv(b: CnnOpBuilder, node: Node): void {
   const geometry = { node: node.name, ...window, group };
   const packed = packConv2d({ op: 'conv2d', ...geometry, ins: [], y: 0 }, weight, biasData);
   const wb = b.newBuffer(`${w.name}_conv`, [packed.length], 'const', false, packed);
-  b.kernels.push({ op: 'conv2d', ...geometry, ins: [input, wb], y: b.output(node, 'rm') });
+  b.kernels.push({ op: 'conv2d', ...geometry, ...selfPadding, ins: [input, wb, ...extraInputs], y: b.output(node, 'rm') });
   // Listed with the other layers; grouped and depthwise direct kernels have one (dense) form.
   b.layers.push(choice ?? {
     node: node.name, weight: w.name, M: OH * OW, K, N: Cout, ...stats, layout: 'dense', relativeCost: 1,

@@ -31,6 +31,9 @@ export interface Pad2dKernel extends Base {
 /**
  * Direct convolution of an input already padded to [Cin, H, W] (no bounds checks at run
  * time); ins [x, w], w = weights [Cout, Cin/group, kh, kw] followed by the bias [Cout].
+ * A depthwise one may pad its input itself (`pad`): then x is unpadded, H and W are the
+ * padded sizes, and ins [x, w, plane], plane a scratch buffer of H * W floats that holds one
+ * padded channel at a time.
  */
 export interface Conv2dKernel extends Base {
   readonly op: 'conv2d';
@@ -51,6 +54,10 @@ export interface Conv2dKernel extends Base {
   readonly group: number;
   /** Applied to the result before it is stored (a fused Clip or HardSwish). */
   epilogue?: Epilogue;
+  /** The zero border the kernel adds to each input channel (depthwise only). */
+  readonly pad?: { readonly top: number; readonly left: number; readonly bottom: number; readonly right: number };
+  /** Applied to each input value as it is copied into the padded plane (with `pad`). */
+  readonly inputActivation?: Epilogue;
 }
 
 /**

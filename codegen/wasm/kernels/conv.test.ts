@@ -6,6 +6,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { GraphBuilder } from '../../../ir/builder.js';
+import type { Value } from '../../../ir/graph.js';
 import { execute } from '../../../ir/executor/index.js';
 import { Tensor } from '../../../ir/tensor.js';
 import type { Conv2dKernel, Epilogue } from '../../cnn-kernels.js';
@@ -19,18 +20,24 @@ interface Case {
   Cin: number; H: number; W: number; Cout: number; kh: number; kw: number;
   stride: number; pad: number; dilation?: number; group?: number;
   bias?: boolean; epilogue?: Epilogue;
+  /** Depthwise only: the kernel pads each channel itself, applying this activation to x first ('none': none). */
+  selfPad?: Epilogue | 'none';
+}
+
+function activation(b: GraphBuilder, v: Value, ep: Epilogue): Value {
+  if (ep.fn === 'clamp') return b.op('Clip', [v, b.constant(`lo${v.name}`, Tensor.float32([ep.lo], [])), b.constant(`hi${v.name}`, Tensor.float32([ep.hi], []))]);
+  return b.op('Mul', [v, b.op('HardSigmoid', [v], { attrs: { alpha: ep.alpha, beta: ep.beta } })]);
 }
 
 function reference(c: Case, x: Float32Array, w: Float32Array, bias: Float32Array | undefined): Tensor {
   const b = new GraphBuilder('ref');
   const g = c.group ?? 1;
-  const xv = b.input('x', 'float32', [1, c.Cin, c.H, c.W]);
+  const x0 = b.input('x', 'float32', [1, c.Cin, c.H, c.W]);
+  const xv = c.selfPad && c.selfPad !== 'none' ? activation(b, x0, c.selfPad) : x0;
   const ins = [xv, b.constant('w', Tensor.float32(w, [c.Cout, c.Cin / g, c.kh, c.kw])), ...(bias ? [b.constant('b', Tensor.float32(bias, [c.Cout]))] : [])];
   const d = c.dilation ?? 1;
   let y = b.op('Conv', ins, { attrs: { kernel_shape: [c.kh, c.kw], strides: [c.stride, c.stride], pads: [c.pad, c.pad, c.pad, c.pad], dilations: [d, d], group: g } });
-  const ep = c.epilogue;
-  if (ep?.fn === 'clamp') y = b.op('Clip', [y, b.constant('lo', Tensor.float32([ep.lo], [])), b.constant('hi', Tensor.float32([ep.hi], []))]);
-  if (ep?.fn === 'hardswish') y = b.op('Mul', [y, b.op('HardSigmoid', [y], { attrs: { alpha: ep.alpha, beta: ep.beta } })]);
+  if (c.epilogue) y = activation(b, y, c.epilogue);
   b.output(b.op('Identity', [y], { outputs: ['y'] }));
   return execute(b.graph, { x: new Tensor('float32', [1, c.Cin, c.H, c.W], x) }).get('y')!;
 }
@@ -51,6 +58,8 @@ function kernelOf(c: Case): Conv2dKernel {
   return {
     op: 'conv2d', node: 'conv', Cin: c.Cin, H: Hp, W: Wp, Cout: c.Cout, OH, OW, kh: c.kh, kw: c.kw,
     sh: c.stride, sw: c.stride, dh: d, dw: d, group: c.group ?? 1, ins: [], y: 0, ...(c.epilogue ? { epilogue: c.epilogue } : {}),
+    ...(c.selfPad ? { pad: { top: c.pad, left: c.pad, bottom: c.pad, right: c.pad } } : {}),
+    ...(c.selfPad && c.selfPad !== 'none' ? { inputActivation: c.selfPad } : {}),
   };
 }
 
@@ -64,12 +73,14 @@ async function check(c: Case, seed: number): Promise<number> {
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
   m.dispose();
-  const xp = inst.put(padded(x, c.Cin, c.H, c.W, c.pad));
+  const xp = inst.put(c.selfPad ? x : padded(x, c.Cin, c.H, c.W, c.pad));
   const wp = inst.put(packConv2d(kernel, w, bias));
   const size = c.Cout * kernel.OH * kernel.OW;
+  // The plane starts as garbage: the kernel zeroes its border.
+  const plane = c.selfPad ? inst.put(new Float32Array(kernel.H * kernel.W).fill(Number.NaN)) : undefined;
   const yp = inst.alloc(size * 4 + 64);
   inst.f32(yp, size + 16).fill(7);
-  inst.fn('conv')(xp, wp, yp);
+  inst.fn('conv')(...(plane === undefined ? [xp, wp, yp] : [xp, wp, plane, yp]));
   // Nothing written past y.
   expect(Array.from(inst.f32(yp + size * 4, 16))).toEqual(new Array(16).fill(7));
   const want = reference(c, x, w, bias);
@@ -100,9 +111,13 @@ const depthwise: Case[] = [
   { Cin: 3, H: 13, W: 22, Cout: 3, kh: 3, kw: 3, stride: 3, pad: 1, group: 3 },
   { Cin: 2, H: 12, W: 27, Cout: 2, kh: 3, kw: 3, stride: 1, pad: 2, dilation: 2, group: 2, epilogue: relu6 },
   { Cin: 4, H: 6, W: 7, Cout: 4, kh: 1, kw: 3, stride: 2, pad: 0, group: 4 },
+  { Cin: 5, H: 11, W: 29, Cout: 5, kh: 3, kw: 3, stride: 1, pad: 1, group: 5, bias: true, selfPad: 'none' },
+  { Cin: 6, H: 13, W: 30, Cout: 6, kh: 3, kw: 3, stride: 2, pad: 1, group: 6, bias: true, epilogue: hardswish, selfPad: relu6 },
+  { Cin: 3, H: 9, W: 17, Cout: 3, kh: 3, kw: 3, stride: 1, pad: 1, group: 3, epilogue: relu6, selfPad: hardswish },
+  { Cin: 3, H: 8, W: 21, Cout: 3, kh: 5, kw: 5, stride: 2, pad: 2, group: 3, selfPad: { fn: 'clamp', lo: -0.5, hi: 0.5 } },
 ];
 
-const describeCase = (c: Case) => `${c.Cin}->${c.Cout} ${c.kh}x${c.kw} on ${c.H}x${c.W}, stride ${c.stride}, pad ${c.pad}${c.dilation ? `, dilation ${c.dilation}` : ''}${c.group ? `, ${c.group} groups` : ''}${c.bias ? ', bias' : ''}${c.epilogue ? `, ${c.epilogue.fn}` : ''}`;
+const describeCase = (c: Case) => `${c.Cin}->${c.Cout} ${c.kh}x${c.kw} on ${c.H}x${c.W}, stride ${c.stride}, pad ${c.pad}${c.dilation ? `, dilation ${c.dilation}` : ''}${c.group ? `, ${c.group} groups` : ''}${c.bias ? ', bias' : ''}${c.epilogue ? `, ${c.epilogue.fn}` : ''}${c.selfPad ? `, padded in the kernel${c.selfPad === 'none' ? '' : ` after ${c.selfPad.fn}`}` : ''}`;
 
 describe('direct convolution (output-channel blocks)', () => {
   for (const [i, c] of dense.entries()) {

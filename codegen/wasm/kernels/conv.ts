@@ -4,31 +4,16 @@
 // corner, which becomes the load instruction's immediate offset.
 
 import { bump, repeat } from '../loops.js';
-import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
-import type { Conv2dKernel, Epilogue, Pad2dKernel } from '../../cnn-kernels.js';
+import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
+import type { Conv2dKernel, Pad2dKernel } from '../../cnn-kernels.js';
 import { applyEpilogue } from './cnn-epilogue.js';
 import { RowTaps } from './conv-taps.js';
+import { copyRun, zeroRun } from './copy-runs.js';
 import { emitDepthwise, isDepthwise } from './depthwise.js';
 
 const F = 4;
 /** Output channels a block of the direct kernel computes together (4 and 8 ran the same on the 3->16 stride-2 stem, bench/conv-ab; 4 leaves V8 registers to spare). */
 const CONV_BLOCK = 4;
-
-/** `count` floats from *src to *dst (v128 for whole groups of four) through `activation`, advancing both pointers. */
-function copyRun(fn: FunctionScope, src: Local, dst: Local, count: number, activation: Epilogue | undefined, temps: { v: Local; s: Local }): ExprRef[] {
-  const m = fn.m;
-  const vectors = Math.floor(count / 4);
-  const vector = activation
-    ? [m.set(temps.v, m.v128.load(m.get(src))), m.v128.store(m.get(dst), applyEpilogue(m, temps.v, true, activation))]
-    : [m.v128.store(m.get(dst), m.v128.load(m.get(src)))];
-  const scalar = activation
-    ? [m.set(temps.s, m.f32.load(m.get(src))), m.f32.store(m.get(dst), applyEpilogue(m, temps.s, false, activation))]
-    : [m.f32.store(m.get(dst), m.f32.load(m.get(src)))];
-  return [
-    repeat(fn, vectors, [...vector, bump(fn, src, 16), bump(fn, dst, 16)]),
-    repeat(fn, count - vectors * 4, [...scalar, bump(fn, src, F), bump(fn, dst, F)]),
-  ];
-}
 
 /**
  * Add `name(x, y)`: y walked once from start to end, writing each row of x (through the
@@ -55,16 +40,6 @@ export function emitPad2d(m: WasmModule, name: string, k: Pad2dKernel): void {
   });
 }
 
-/** `count` zeros from *dst on, advancing it. */
-function zeroRun(fn: FunctionScope, dst: Local, count: number): ExprRef[] {
-  const m = fn.m;
-  const vectors = Math.floor(count / 4);
-  return [
-    repeat(fn, vectors, [m.v128.store(m.get(dst), m.v128.zero()), bump(fn, dst, 16)]),
-    ...Array.from({ length: count - vectors * 4 }, (_, i) => m.f32.store(m.get(dst), m.f32.const(0), i * F)),
-    bump(fn, dst, (count - vectors * 4) * F),
-  ];
-}
 
 /** Floats of the weight blob conv2d reads: weights [Cout, Cin/group, kh, kw], then the bias. */
 export function packConv2d(k: Conv2dKernel, weight: Float32Array, bias: Float32Array | undefined): Float32Array {

@@ -5,12 +5,18 @@
 // two independent multiply-add chains overlap (one chain of kh*kw dependent adds per four
 // pixels was latency-bound), then four at a time, then one by one. Tap vectors come from
 // RowTaps: unaligned loads at stride 1, even/odd shuffles at stride 2.
+//
+// With `pad` the kernel takes the unpadded input and copies one channel at a time into a
+// small padded plane (zeroed once; its border is never written), applying the pending
+// activation as it copies, then convolves the plane while it is in cache. That replaces a
+// pad2d pass over the whole tensor (a read and a write of every activation through memory).
 
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
 import type { Conv2dKernel } from '../../cnn-kernels.js';
 import { applyEpilogue } from './cnn-epilogue.js';
 import { RowTaps } from './conv-taps.js';
+import { copyRun, zeroRun } from './copy-runs.js';
 
 const F = 4;
 
@@ -19,16 +25,17 @@ export function isDepthwise(k: Conv2dKernel): boolean {
   return k.group === k.Cin && k.Cout === k.Cin;
 }
 
-/** Add `name(x, w, y)` for a depthwise Conv2dKernel (x padded, w from packConv2d). */
+/** Add `name(x, w, y)` (x padded), or `name(x, w, plane, y)` with `pad`, for a depthwise Conv2dKernel (w from packConv2d). */
 export function emitDepthwise(m: WasmModule, name: string, k: Conv2dKernel): void {
   const taps = k.kh * k.kw;
-  const plane = k.H * k.W * F;
+  const planeBytes = k.H * k.W * F;
   const rowBytes = k.W * F;
   const pairs = Math.floor(k.OW / 8);
   const singles = Math.floor((k.OW - pairs * 8) / 4);
   const scalars = k.OW - pairs * 8 - singles * 4;
-  m.addFunction(name, [i32, i32, i32], none, (fn) => {
-    const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
+  const pad = k.pad;
+  m.addFunction(name, pad ? [i32, i32, i32, i32] : [i32, i32, i32], none, (fn) => {
+    const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(pad ? 3 : 2)];
     const [xc, pw, pb, py, prow, px] = Array.from({ length: 6 }, () => fn.local(i32));
     const weights = Array.from({ length: taps }, () => fn.local(v128));
     const bias = fn.local(v128);
@@ -61,15 +68,33 @@ export function emitDepthwise(m: WasmModule, name: string, k: Conv2dKernel): voi
       out.push(m.f32.store(m.get(py), applyEpilogue(m, accS, false, k.epilogue)), bump(fn, py, F), bump(fn, px, k.sw * F));
       return out;
     };
+    // With `pad`: xc walks the unpadded input, each channel is copied into the plane, and the
+    // convolution reads the plane.
+    const channelInput: ExprRef[] = [];
+    const setup: ExprRef[] = [];
+    let source = xc;
+    if (pad) {
+      const plane = fn.param(2);
+      const [pd, temps] = [fn.local(i32), { v: fn.local(v128), s: fn.local(f32) }];
+      const width = k.W - pad.left - pad.right;
+      setup.push(m.set(pd, m.get(plane)), ...zeroRun(fn, pd, k.H * k.W));
+      channelInput.push(
+        m.set(pd, m.i32.add(m.get(plane), m.i32.const((pad.top * k.W + pad.left) * F))),
+        repeat(fn, k.H - pad.top - pad.bottom, [...copyRun(fn, xc, pd, width, k.inputActivation, temps), bump(fn, pd, (k.W - width) * F)]),
+      );
+      source = plane;
+    }
     return [
       m.set(xc, m.get(xArg)),
       m.set(pw, m.get(wArg)),
       m.set(pb, m.i32.add(m.get(wArg), m.i32.const(k.Cout * taps * F))),
       m.set(py, m.get(yArg)),
+      ...setup,
       repeat(fn, k.Cout, [
         ...weights.map((w, t) => m.set(w, m.v128.load32Splat(m.get(pw), t * F))),
         m.set(bias, m.v128.load32Splat(m.get(pb))),
-        m.set(prow, m.get(xc)),
+        ...channelInput,
+        m.set(prow, m.get(source)),
         repeat(fn, k.OH, [
           m.set(px, m.get(prow)),
           repeat(fn, pairs, vectorStep(2)),
@@ -79,7 +104,8 @@ export function emitDepthwise(m: WasmModule, name: string, k: Conv2dKernel): voi
         ]),
         bump(fn, pw, taps * F),
         bump(fn, pb, F),
-        bump(fn, xc, plane),
+        // copyRun advanced xc through the channel already.
+        ...(pad ? [] : [bump(fn, xc, planeBytes)]),
       ]),
     ];
   });
