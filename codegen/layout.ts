@@ -3,9 +3,10 @@
 // (bench/results.json; CPU time of interleaved rounds): the unstructured kernels took about
 // 1.45x density of the dense time at 64 tokens (50%: 0.71x, 70%: 0.44x, 90%: 0.14x, with the
 // 6-vector strips of strips.ts) and about 3x density at one token (70%: 1.35x, 90%: 0.29x), so
-// unstructured pays below about 70% density for many tokens. N:M (2:4) runs at about 0.67x
-// dense time at 64 tokens (the L1-blocked row-step kernel of nm.ts) but 2.2x at one token
-// (its x gather is slower than dense's broadcast), so `auto` takes it for many tokens only.
+// unstructured pays below about 70% density for many tokens. N:M (2:4, 4:8) runs at about
+// 0.67x dense time at 64 tokens (the L1-blocked row-step kernel of nm.ts) and about 0.75x at
+// one token (the selection-table kernel of nm-gemv.ts: 1.25-1.5x dense speed on 1x768x3072
+// and 1x3072x768, bench/nm-one-token.ts), so `auto` takes it at any token count.
 // Block-sparse weights (bsr.ts) cost about a constant times their block density, the constant
 // depending on the block shape (BSR_COST_PER_BLOCK_DENSITY); `bsr` takes the shape of least
 // estimated cost among those the weight's zeros fit.
@@ -16,7 +17,7 @@ import { nmPatternOf } from './wasm/kernels/nm.js';
 import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
 
 const CSR_COST_PER_DENSITY = { tokens: 1.45, oneToken: 3.0 };
-const NM_COST = { tokens: 0.67, oneToken: 2.2 };
+const NM_COST = { tokens: 0.67, oneToken: 0.75 };
 /**
  * Time over dense time per block density, fitted to 768x3072 with 80% of its blocks zero
  * (bench/bsr-shapes.ts: CPU-time medians of interleaved rounds; two runs at load 10 on 2

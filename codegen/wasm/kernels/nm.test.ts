@@ -61,10 +61,8 @@ describe('N:M kernels on transposed activations (row-step storage)', () => {
     }
   });
 
-  test('one token: row-step gather for 4:8 and 1:4 (runs of 4 and tails of 1-3), position bytes for 2:4', async () => {
-    expect(await check({ name: 'nm', M: 1, K: 24, N: 5, bias: true }, { n: 4, m: 8 }, 3)).toBeLessThan(1e-4);
+  test('one token, 1:4: row-step gather (runs of 4 and tails of 1-3)', async () => {
     for (const K of [4, 8, 12, 20, 28]) expect(await check({ name: 'nm', M: 1, K, N: 3, epilogue: reluIf(K > 8) }, { n: 1, m: 4 }, K, K === 20)).toBeLessThan(1e-4);
-    expect(await check({ name: 'nm', M: 1, K: 24, N: 5, epilogue: reluIf(true) }, { n: 2, m: 4 }, 4, true)).toBeLessThan(1e-4);
   });
 
   test('storage: 4 bytes of value and 1 byte of row step per kept weight', () => {
@@ -79,3 +77,77 @@ describe('N:M kernels on transposed activations (row-step storage)', () => {
     expect(() => packNM({ name: 'nm', M: 4, K: 12, N: 1 }, new Float32Array(12), { n: 4, m: 8 })).toThrow(/divisible by 8/);
   });
 });
+
+describe('one-token 2:4 and 4:8 kernels (selection table, nm-gemv.ts)', () => {
+  const patterns: NMPattern[] = [{ n: 2, m: 4 }, { n: 4, m: 8 }];
+
+  test('K a multiple of the group but not of 8 (2:4: a last half step), N of 1 to 9 (partial panels), bias and ReLU', async () => {
+    for (const K of [4, 12, 20, 36]) {
+      for (const N of [1, 2, 3, 5, 9]) {
+        const fused = (K + N) % 2 === 0;
+        expect(await check({ name: 'nm', M: 1, K, N, bias: fused, epilogue: reluIf(fused) }, { n: 2, m: 4 }, K * 10 + N, N % 3 === 0)).toBeLessThan(1e-4);
+      }
+    }
+    for (const K of [8, 24, 40]) {
+      for (const N of [1, 4, 7]) expect(await check({ name: 'nm', M: 1, K, N, bias: N > 1 }, { n: 4, m: 8 }, K + N, K === 24)).toBeLessThan(1e-4);
+    }
+  });
+
+  test('groups with fewer nonzeros, entirely empty channels and an all-zero weight', async () => {
+    for (const p of patterns) {
+      expect(await check({ name: 'nm', M: 1, K: 48, N: 6, bias: true }, p, 5, true)).toBeLessThan(1e-4);
+      const K = 16, N = 5;
+      const W = pruned(randomFloats(K * N, 8), K, N, p);
+      for (let k = 0; k < K; k++) W[k * N + 2] = 0;
+      expect(await run({ name: 'nm', M: 1, K, N }, p, W)).toBeLessThan(1e-4);
+      expect(await run({ name: 'nm', M: 1, K, N, bias: true }, p, new Float32Array(K * N))).toBeLessThan(1e-4);
+    }
+  });
+
+  test('K past one block of the table (first, middle, shorter last), GELU then the residual add', async () => {
+    // One block holds 14 steps at 2:4 (36 ways) and 7 at 4:8 (70 ways): 8 kB of table.
+    const cases: [number, number, NMPattern][] = [[300, 7, { n: 2, m: 4 }], [232, 13, { n: 2, m: 4 }], [200, 6, { n: 4, m: 8 }], [112, 4, { n: 4, m: 8 }]];
+    for (const [K, N, p] of cases) {
+      for (const residual of [false, true]) {
+        const epilogue = { activation: residual ? 'gelu' : 'relu', residual } as const;
+        expect(await run({ name: 'nm', M: 1, K, N, bias: true, epilogue }, p, pruned(randomFloats(K * N, K), K, N, p, true)), `${p.n}:${p.m} K=${K}`).toBeLessThan(1e-4);
+      }
+    }
+  });
+
+  test('storage: 2.25 bytes per dense weight (4 values and a u16 selection per 8 inputs) plus one block of table', () => {
+    for (const [p, ways, blockSteps] of [[{ n: 2, m: 4 }, 36, 14], [{ n: 4, m: 8 }, 70, 7]] as const) {
+      for (const K of [64, 512]) {
+        const N = 16;
+        const packed = packNM({ name: 'nm', M: 1, K, N }, pruned(randomFloats(K * N, 4), K, N, p), p);
+        const steps = K / 8;
+        expect(packed.blob.length).toBe(steps * N * (16 + 2) + Math.min(steps, blockSteps) * ways * 16);
+      }
+    }
+  });
+
+  test('packing names the first group over the pattern', () => {
+    const W = new Float32Array(16 * 3);
+    for (let k = 8; k < 11; k++) W[k * 3 + 1] = 1;
+    expect(() => packNM({ name: 'nm', M: 1, K: 16, N: 3 }, W, { n: 2, m: 4 })).toThrow(/not 2:4: output 1, inputs 8..11 hold 3/);
+  });
+});
+
+/** y = x W for one token through the kernel (with a residual argument when the epilogue has one) against the reference. */
+async function run(spec: SparseSpec, p: NMPattern, W: Float32Array): Promise<number> {
+  const { K, N } = spec;
+  const X = randomFloats(K, K + N);
+  const bias = spec.bias ? randomFloats(N, N) : undefined;
+  const R = spec.epilogue?.residual ? randomFloats(N, 3) : undefined;
+  const packed = packNM(spec, W, p, bias);
+  const m = new WasmModule();
+  emitNM(m, spec, packed.offsets, p);
+  expect(m.validate()).toBe(true);
+  const inst = await KernelInstance.create(m.emitBinary());
+  m.dispose();
+  const [x, w, y] = [inst.put(X), inst.put(packed.blob), inst.alloc(N * 4 + 64)];
+  inst.f32(y, N + 16).fill(7);
+  inst.fn(spec.name)(x, w, y, ...(R ? [inst.put(R)] : []));
+  expect(Array.from(inst.f32(y + N * 4, 16))).toEqual(new Array(16).fill(7));
+  return maxRelError(Float32Array.from(inst.f32(y, N)), matmulRef(X, W, 1, K, N, bias, spec.epilogue, R));
+}

@@ -10,17 +10,17 @@
 //   walks it (this took 2:4 from 1.3x to 1.5x our dense at 64x768x3072); later blocks add to
 //   the partial sums in Y^T. The loop body is one kept value: advance the row pointer,
 //   broadcast the weight, multiply-add a strip of 6 token vectors (why 6: strips.ts).
-// - one token, 2:4: K/2 values and one byte per pair of groups holding four 2-bit positions
-//   (value j of the pair sits at input channel 4*(2p + j>>1) + position_j): 4.25 bytes per
-//   kept weight; the four weights of a byte multiply a vector gathered from x. Other N:M
-//   patterns at one token gather x the same way from values and row steps kept as two arrays
-//   (about as fast: 0.46x dense at 1x768x3072; the gather's lane inserts bound both).
+// - one token, 2:4 and 4:8: values and one selection byte per 4 kept values, against a table
+//   of x gathered once per call (nm-gemv.ts). Other patterns at one token (1:4) gather x lane
+//   by lane from values and row steps kept as two arrays (0.46x dense at 1x768x3072 for 4:8
+//   when it took this form: the lane inserts bound it).
 
 import { bump, repeat } from '../loops.js';
-import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
+import { f32, i32, none, v128, type ExprRef, type FunctionScope, type WasmModule } from '../module.js';
 import { EpilogueStore, matrixKernelParams, NO_EPILOGUE } from './epilogue.js';
 import { BlobBuilder } from './sparse-format.js';
 import type { PackedSparse, SparseSpec } from './spmm.js';
+import { emitNMGemv, packNMGemv, takesSelectionTable } from './nm-gemv.js';
 import { forEachStrip, type Strip } from './strips.js';
 
 /** N nonzeros kept in every group of M consecutive input channels. */
@@ -56,8 +56,6 @@ const STRIP_VECTORS = 6;
 const RECORD = 5;
 /** Bytes of X^T one block of input rows may take, so that it stays in L1 while every channel walks it. */
 const X_BLOCK_BYTES = 16384;
-
-const isTwoFour = (p: NMPattern): boolean => p.n === 2 && p.m === 4;
 
 /** The kept input channels of output channel `col`, exactly n per group (zero-filled where fewer). */
 function keptRows(W: Float32Array, K: number, N: number, col: number, p: NMPattern): number[] {
@@ -97,12 +95,12 @@ function checkPattern(spec: SparseSpec, p: NMPattern, bias?: Float32Array): void
 }
 
 /**
- * Pack W [K,N] that is N:M along K. One token with 2:4 gets the position-byte storage, every
- * other case the row-distance storage (see the header).
+ * Pack W [K,N] that is N:M along K. One token with 2:4 or 4:8 gets the selection-table storage
+ * (nm-gemv.ts), every other case the row-distance storage (see the header).
  */
 export function packNM(spec: SparseSpec, W: Float32Array, p: NMPattern, bias?: Float32Array): PackedSparse {
   checkPattern(spec, p, bias);
-  if (spec.M === 1 && isTwoFour(p)) return packPositions2of4(spec, W, bias);
+  if (spec.M === 1 && takesSelectionTable(p)) return packNMGemv(spec, W, p, bias);
   const { K, N } = spec;
   const perChannel = (K / p.m) * p.n;
   const rows = Array.from({ length: N }, (_, n) => keptRows(W, K, N, n, p));
@@ -144,8 +142,8 @@ export function packNM(spec: SparseSpec, W: Float32Array, p: NMPattern, bias?: F
 
 /** Add `spec.name(xT, w, yT)` for a packNM blob (x row-major for one token: the same bytes). */
 export function emitNM(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets'], p: NMPattern): void {
-  if (spec.M === 1 && isTwoFour(p)) emit2of4Gemv(m, spec, offsets);
-  else if (spec.M === 1) emitNMGemv(m, spec, offsets, p);
+  if (spec.M === 1 && takesSelectionTable(p)) emitNMGemv(m, spec, p);
+  else if (spec.M === 1) emitNMGather(m, spec, offsets, p);
   else emitNMTokens(m, spec, offsets, p);
 }
 
@@ -232,7 +230,7 @@ function emitNMTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['of
  * gathered lane by lane (the row pointer advances by each step), summed across lanes at the
  * end of the channel.
  */
-function emitNMGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets'], p: NMPattern): void {
+function emitNMGather(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets'], p: NMPattern): void {
   const { K, N } = spec;
   const perChannel = (K / p.m) * p.n;
   m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn: FunctionScope) => {
@@ -265,80 +263,6 @@ function emitNMGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offs
           bump(fn, pv, 16), bump(fn, ps, 4),
         ]),
         ...(tail ? [...gather(tail), ...tailValues(), m.set(acc, m.madd(m.get(wv), m.get(xv), m.get(acc))), bump(fn, pv, 4 * tail), bump(fn, ps, tail)] : []),
-        m.set(sum, spec.bias ? m.f32.add(m.sumLanes(acc), m.f32.load(m.get(pb))) : m.sumLanes(acc)),
-        ...epilogue.scalar(m.get(sum), py, 0),
-        bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, 4),
-      ]),
-    ];
-  });
-}
-
-/** The one-token storage: W [K,N] that is 2:4 along K into values, position bytes and bias. */
-function packPositions2of4(spec: SparseSpec, W: Float32Array, bias?: Float32Array): PackedSparse {
-  const { K, N } = spec;
-  if (K % 4 !== 0) throw new Error(`2:4 needs K divisible by 4, got ${K}`);
-  if (spec.bias && bias?.length !== N) throw new Error(`2:4 bias must have ${N} values`);
-  const groups = K / 4;
-  const bytesPerChannel = Math.ceil(groups / 2);
-  const values = new Float32Array(N * groups * 2);
-  const positions = new Uint8Array(N * bytesPerChannel);
-  for (let n = 0; n < N; n++) {
-    for (let g = 0; g < groups; g++) {
-      const kept: number[] = [];
-      for (let i = 0; i < 4; i++) if (W[(4 * g + i) * N + n] !== 0) kept.push(i);
-      if (kept.length > 2) throw new Error(`weight is not 2:4: output ${n}, inputs ${4 * g}..${4 * g + 3} hold ${kept.length} nonzeros`);
-      // Fewer than two nonzeros: fill with zero weights at unused positions.
-      for (let i = 0; kept.length < 2; i++) if (!kept.includes(i)) kept.push(i);
-      kept.sort((a, b) => a - b);
-      kept.forEach((pos, j) => {
-        values[(n * groups + g) * 2 + j] = W[(4 * g + pos) * N + n]!;
-        positions[n * bytesPerChannel + (g >> 1)]! |= pos << (2 * ((g & 1) * 2 + j));
-      });
-    }
-  }
-  const b = new BlobBuilder();
-  const valuesAt = b.add(values);
-  const kAt = b.add(positions);
-  const biasAt = b.add(spec.bias && bias ? bias : new Float32Array(0));
-  return { blob: b.build(), offsets: { values: valuesAt, bias: biasAt, counts: 0, k: kAt, kBytes: 2 } };
-}
-
-/** The 2-bit position `j` (0..3) of the byte in `byte`. */
-function position(m: WasmModule, byte: Local, j: number): ExprRef {
-  const shifted = j === 0 ? m.get(byte) : m.i32.shrU(m.get(byte), m.i32.const(2 * j));
-  return j === 3 ? shifted : m.i32.and(shifted, m.i32.const(3));
-}
-
-/** One token: y[n] = sum over pairs of groups of values . gather(x, positions). */
-function emit2of4Gemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['offsets']): void {
-  const { K, N } = spec;
-  const pairs = Math.floor(K / 8);
-  const oddGroup = (K / 4) % 2 === 1;
-  m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn: FunctionScope) => {
-    const epilogue = new EpilogueStore(fn, spec.epilogue);
-    const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
-    const [pv, pi, pb, py, px, byte] = Array.from({ length: 6 }, () => fn.local(i32));
-    const [acc, xv] = [fn.local(v128), fn.local(v128)];
-    const sum = fn.local(f32);
-    const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
-    const xAddr = (j: number): ExprRef => m.i32.add(m.get(px), m.i32.shl(position(m, byte, j), m.i32.const(2)));
-    const gather = (lanes: number): ExprRef[] => [
-      m.set(byte, m.i32.load8U(m.get(pi))),
-      m.set(xv, m.v128.load32Zero(xAddr(0))),
-      ...Array.from({ length: lanes - 1 }, (_, i) => m.set(xv, m.v128.load32Lane(xAddr(i + 1), m.get(xv), i + 1, 16 * ((i + 1) >> 1)))),
-    ];
-    return [
-      ...epilogue.setup(),
-      m.set(pv, at(offsets.values)), m.set(pi, at(offsets.k)), m.set(pb, at(offsets.bias)), m.set(py, m.get(yArg)),
-      repeat(fn, N, [
-        m.set(acc, m.v128.zero()),
-        m.set(px, m.get(xArg)),
-        repeat(fn, pairs, [
-          ...gather(4),
-          m.set(acc, m.madd(m.v128.load(m.get(pv)), m.get(xv), m.get(acc))),
-          bump(fn, pv, 16), bump(fn, pi, 1), bump(fn, px, 32),
-        ]),
-        ...(oddGroup ? [...gather(2), m.set(acc, m.madd(m.v128.load64Zero(m.get(pv)), m.get(xv), m.get(acc))), bump(fn, pv, 8), bump(fn, pi, 1)] : []),
         m.set(sum, spec.bias ? m.f32.add(m.sumLanes(acc), m.f32.load(m.get(pb))) : m.sumLanes(acc)),
         ...epilogue.scalar(m.get(sum), py, 0),
         bump(fn, pb, spec.bias ? 4 : 0), bump(fn, py, 4),

@@ -3,7 +3,7 @@ import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emit2of4, pack2of4 } from './nm.js';
 import { matmulRef, maxRelError, prune2of4, pruneUnstructured, randomFloats, transpose, reluIf } from './reference.js';
-import { sparseRows, stepRows } from './sparse-format.js';
+import { OFFSET_GROUP_BYTES, offsetGroups, sparseRows, stepRows } from './sparse-format.js';
 import { emitSpmm, emitSpmmBaked, packSpmm, packSpmmBaked, type PackedSparse, type SparseSpec } from './spmm.js';
 import { emitSpmv, packSpmv } from './spmv.js';
 
@@ -21,7 +21,7 @@ async function check(kind: Kind, spec: SparseSpec, sparsity: number, seed: numbe
   let packed: PackedSparse;
   if (kind === 'data') emitSpmm(m, spec, (packed = packSpmm(spec, rows, bias, compact)).offsets);
   else if (kind === 'baked') emitSpmmBaked(m, spec, rows, (packed = packSpmmBaked(spec, rows, bias)).offsets);
-  else if (kind === 'gemv') emitSpmv(m, spec, (packed = packSpmv(spec, rows, bias, compact)).offsets);
+  else if (kind === 'gemv') emitSpmv(m, spec, (packed = packSpmv(spec, rows, bias)).offsets);
   else emit2of4(m, spec, (packed = pack2of4(spec, W, bias)).offsets);
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
@@ -72,18 +72,90 @@ describe('unstructured sparse kernels (transposed activations)', () => {
     return W;
   }
 
+  test('ragged channels with long gaps: one-token kernel', async () => {
+    const [K, N] = [1030, 7];
+    const W = raggedWeight(K, N);
+    for (const fused of [false, true]) {
+      expect(await check('gemv', { name: 'spmv', M: 1, K, N, bias: fused, epilogue: reluIf(fused) }, 0, 5, W)).toBeLessThan(1e-4);
+    }
+  });
+
   for (const compact of [true, false]) {
-    test(`ragged channels with long gaps (${compact ? 'one-byte steps' : 'input channels'})`, async () => {
+    test(`ragged channels with long gaps: many-token kernel (${compact ? 'one-byte steps' : 'input channels'})`, async () => {
       const [K, N] = [1030, 7];
       const W = raggedWeight(K, N);
       for (const fused of [false, true]) {
-        expect(await check('gemv', { name: 'spmv', M: 1, K, N, bias: fused, epilogue: reluIf(fused) }, 0, 5, W, compact)).toBeLessThan(1e-4);
         for (const M of [3, 9, 64]) {
           expect(await check('data', { name: 'spmm', M, K, N, bias: fused, epilogue: reluIf(fused) }, 0, M, W, compact)).toBeLessThan(1e-4);
         }
       }
     });
   }
+
+  /** Decode offsetGroups back to each channel's (input, value) pairs, padding dropped. */
+  function decodeOffsetGroups(g: ReturnType<typeof offsetGroups>, N: number): [number, number][][] {
+    const values = new Float32Array(g.records.buffer, g.records.byteOffset, g.records.length / 4);
+    const out: [number, number][][] = [];
+    let at = 0;
+    for (let n = 0; n < N; n++) {
+      const list: [number, number][] = [];
+      let position = 0;
+      for (let i = 0; i < g.groups[n]!; i++, at++) {
+        const offsets = Array.from({ length: 4 }, (_, l) => g.records[at * OFFSET_GROUP_BYTES + 16 + l]!);
+        offsets.forEach((o, l) => { const v = values[at * 5 + l]!; if (v !== 0) list.push([position + o, v]); });
+        position += offsets[3]!;
+      }
+      out.push(list);
+    }
+    return out;
+  }
+
+  test('offsetGroups: offsets from the previous group\'s last lane, gap groups past 255, lanes a group cannot fill repeat its last offset', () => {
+    const [K, N] = [1030, 7];
+    const W = raggedWeight(K, N);
+    const rows = sparseRows(W, K, N);
+    const g = offsetGroups(rows);
+    // Channel 0 (0,255,510,511,766,767,1023): [0,255], then each nonzero alone (the next lies 256
+    // past the group's last lane), a gap group (767 -> 1022), [1023]; channel 2 (256): a gap group,
+    // then [256]; channel 3 (1029): four gap groups (1020), then 9; channel 4 is empty;
+    // channel 6 (0,1,2,3,4,760,1015,1016): [0..3], [4], two gap groups, [760], [1015], [1016].
+    expect(Array.from(g.groups)).toEqual([7, 1, 2, 5, 0, 5, 7]);
+    expect(Array.from(g.records.subarray(16, 20))).toEqual([0, 255, 255, 255]);
+    expect(Array.from(g.records.subarray(36, 40))).toEqual([255, 255, 255, 255]);
+    const expected = Array.from({ length: N }, (_, n) => {
+      const list: [number, number][] = [];
+      for (let k = 0; k < K; k++) if (W[k * N + n] !== 0) list.push([k, W[k * N + n]!]);
+      return list;
+    });
+    expect(decodeOffsetGroups(g, N)).toEqual(expected);
+  });
+
+  test('offsetGroups: 5 bytes per nonzero plus the last partial group, any K (no index width limit)', () => {
+    // A channel whose nonzeros span all of a long input (K past 65536): every 50th input.
+    const [K, N] = [70_001, 2];
+    const W = new Float32Array(K * N);
+    for (let k = 0; k < K; k += 50) W[k * N] = 1 + (k % 7);
+    W[(K - 1) * N + 1] = 3;
+    const rows = sparseRows(W, K, N);
+    const g = offsetGroups(rows);
+    // 1401 nonzeros in channel 0, four per group; channel 1 crosses 274 gaps of 255 first.
+    expect(g.groups[0]).toBe(Math.ceil(1401 / 4));
+    expect(g.groups[1]).toBe(Math.floor((K - 1) / 255) + 1);
+    expect(decodeOffsetGroups(g, N)[1]).toEqual([[K - 1, 3]]);
+    const dense = pruneUnstructured(randomFloats(768 * 64, 4), 0.9);
+    const r = sparseRows(dense, 768, 64);
+    expect(offsetGroups(r).records.length).toBeLessThanOrEqual(r.values.length * 5 + 64 * 3 * 5);
+  });
+
+  test('one-token kernel: K past 65536, a channel across the whole input, and empty channels', async () => {
+    const [K, N] = [70_001, 3];
+    const W = new Float32Array(K * N);
+    for (let k = 0; k < K; k += 97) W[k * N] = ((k % 11) - 5) / 4 || 0.5;
+    W[(K - 1) * N + 2] = 2;
+    for (const fused of [false, true]) {
+      expect(await check('gemv', { name: 'spmv', M: 1, K, N, bias: fused, epilogue: reluIf(fused) }, 0, 9, W)).toBeLessThan(1e-4);
+    }
+  });
 
   test('stepRows: padding records only on gaps past 255, counts padded to the group', () => {
     const rows = sparseRows(raggedWeight(1030, 7), 1030, 7);
@@ -135,10 +207,10 @@ describe('2:4 kernels', () => {
     expect(() => pack2of4({ name: 'nm', M: 1, K: 6, N: 1 }, new Float32Array(6))).toThrow(/divisible by 4/);
   });
 
-  test('storage is 4.25 bytes per kept weight', () => {
+  test('storage is 4.5 bytes per kept weight plus the selection table (36 ways x 16 bytes per step of 8 inputs)', () => {
     const K = 64, N = 16;
     const W = prune2of4(randomFloats(K * N, 9), K, N);
     const packed = pack2of4({ name: 'nm', M: 1, K, N }, W);
-    expect(packed.blob.length).toBe((K / 2) * N * 4 + (K / 8) * N);
+    expect(packed.blob.length).toBe((K / 2) * N * 4 + (K / 8) * N * 2 + (K / 8) * 36 * 16);
   });
 });
