@@ -68,6 +68,17 @@ for (const label of BLOCK_SHAPES) {
       }
     });
 
+    test('long inputs: plain input indices past 16384 inputs (one token), 32-bit ones past 65536', async () => {
+      for (const K of [16390, 65541]) {
+        for (const M of [1, 5]) {
+          const err = await run({ name: 'bsr', M, K, N: 9, bias: true }, label, pruned(label, K, 9, 0.8, K + M), M);
+          // Thousands of f32 terms per output (float64 in the reference): rounding, not a bug, past 1e-4.
+          expect(err, `K=${K} M=${M}`).toBeLessThan(1e-3);
+        }
+      }
+      expect(packBsr({ name: 'b', M: 1, K: 65541, N: 9 }, new Float32Array(65541 * 9), undefined, label).offsets.kBytes).toBe(4);
+    });
+
     test('storage: rows x cols values and a 16-bit input per kept block (about 1.03-1.13x density x dense)', () => {
       const { rows, cols } = blockShape(label);
       const K = 64, N = 32;
