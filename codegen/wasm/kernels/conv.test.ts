@@ -136,3 +136,13 @@ describe('depthwise convolution', () => {
     });
   }
 });
+
+test('relaxed fused multiply-add builds validate (depthwise padded in the kernel, and output-channel blocks)', () => {
+  for (const c of [depthwise[9]!, dense[0]!]) {
+    const m = new WasmModule({ relaxedSimd: true });
+    emitConv2d(m, 'conv', kernelOf(c));
+    expect(m.validate()).toBe(true);
+    expect(m.emitText()).toContain('f32x4.relaxed_madd');
+    m.dispose();
+  }
+});
