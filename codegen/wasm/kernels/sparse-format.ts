@@ -118,3 +118,60 @@ export function stepRows(rows: SparseRows, group = 1): StepRows {
   }
   return { values, steps, counts };
 }
+
+/** Bytes of one group of the one-token form: four f32 values, then their four one-byte offsets. */
+export const OFFSET_GROUP_BYTES = 20;
+
+/** Largest offset one lane holds, in input channels. */
+const MAX_OFFSET = 255;
+
+/**
+ * The one-token kernel's form of SparseRows (spmv.ts): each output channel's nonzeros in groups
+ * of 4, each group 20 bytes in one stream (four f32 values, then four one-byte input offsets:
+ * 5 bytes per nonzero). Every offset counts inputs from the previous group's last lane (from
+ * input 0 for a channel's first group), so a kernel finds all four inputs with one add each
+ * from one running position and then moves that position to lane 3: no lane waits on another.
+ * A group ends early when its channel ends or the next nonzero lies more than 255 inputs past
+ * that position; its unfilled lanes repeat the last filled lane's offset with value 0. A gap
+ * past 255 takes groups of four 255 offsets (values 0) that only move the position on.
+ */
+export interface OffsetGroups {
+  records: Uint8Array;
+  /** Groups per output channel. */
+  groups: Int32Array;
+}
+
+export function offsetGroups(rows: SparseRows): OffsetGroups {
+  const values: number[] = [];
+  const offsets: number[] = [];
+  const groups = new Int32Array(rows.N);
+  for (let n = 0; n < rows.N; n++) {
+    const end = rows.start[n + 1]!;
+    let last = 0;
+    for (let j = rows.start[n]!; j < end; groups[n]!++) {
+      let filled = 0;
+      if (rows.k[j]! - last > MAX_OFFSET) {
+        offsets.push(MAX_OFFSET);
+        values.push(0);
+        filled = 1;
+      }
+      for (; filled === 0 || (filled < 4 && j < end && rows.k[j]! - last <= MAX_OFFSET); filled++, j++) {
+        offsets.push(rows.k[j]! - last);
+        values.push(rows.values[j]!);
+      }
+      for (; filled < 4; filled++) {
+        offsets.push(offsets[offsets.length - 1]!);
+        values.push(0);
+      }
+      last += offsets[offsets.length - 1]!;
+    }
+  }
+  const records = new Uint8Array(values.length * 5);
+  const f32 = new Float32Array(records.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const [g, l] = [Math.floor(i / 4), i % 4];
+    f32[g * 5 + l] = values[i]!;
+    records[g * OFFSET_GROUP_BYTES + 16 + l] = offsets[i]!;
+  }
+  return { records, groups };
+}
