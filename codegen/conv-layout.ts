@@ -1,20 +1,21 @@
 // The layout cost model for the weights of KxK convolutions with groups = 1 (the direct
-// kernels): dense (conv.ts) or unstructured sparse (sparse-conv.ts, a (weight, input offset)
-// record per nonzero tap). Fitted to interleaved measurements of 3x3 convs (bench/sparse-conv.ts,
-// CPU-time medians, 64@56x56, 128@28, 256@14, 512@7, densities 100/50/30/10%): the sparse
-// kernel's time is close to proportional to density, at 0.3x-0.8x density x the dense time at
-// stride 1 (median 0.55) and 0.5x-1.35x at stride 2 (median 1.0; four pixels per vector take
-// two loads and a shuffle). So it is faster than our dense direct kernel even on an unpruned
-// weight at stride 1, but its records take 8 bytes per nonzero, twice a dense weight's 4 at
-// density 1: `auto` takes it only where it is faster and its weight is no bigger than the
-// dense one (density <= 1/2).
+// kernels): dense (conv.ts) or unstructured sparse (sparse-conv.ts: per output channel and
+// tap, a list of input channels with one-byte steps, 5 bytes per nonzero). Fitted to
+// interleaved measurements of 3x3 convs (bench/sparse-conv.ts, CPU-time medians, 64@56x56,
+// 128@28, 256@14, 512@7, densities 100/50/30/10%): the sparse kernel's time is close to
+// proportional to density, at 0.3x-0.9x density x the dense time at stride 1 (median 0.55)
+// and 0.5x-1.8x at stride 2 (median 1.0; four pixels per vector take two loads and a
+// shuffle; the worst at 64 input channels and 90%, where each tap's list is short). So it is
+// faster than our dense direct kernel even on an unpruned weight at stride 1, but its weight
+// takes about 1.3x density x the dense bytes: `auto` takes it only where it is faster and its
+// weight is no bigger than the dense one (density <= 1/1.3).
 
 import type { WeightStats } from './layout.js';
 import type { FormatOption, LayerChoice } from './schedule.js';
 
 const SPARSE_COST_PER_DENSITY = { stride1: 0.55, strided: 1.0 };
-/** Bytes of a sparse record (weight and offset) over a dense weight's 4. */
-const RECORD_BYTES_RATIO = 2;
+/** Sparse weight bytes over density x dense bytes (5 bytes per nonzero, list lengths, padding). */
+const SPARSE_BYTES_RATIO = 1.3;
 
 export interface ConvLayer {
   node: string;
@@ -43,7 +44,7 @@ export function chooseConvLayout(layer: ConvLayer, stats: WeightStats, format: F
     ...desc, ...stats, layout: sparse ? 'csr' : 'dense', relativeCost: sparse ? cost : 1, reason: `${kh}x${kw} conv: ${reason}`,
   });
   if (format === 'dense' || format === 'csr') return choice(format === 'csr', `--format ${format} (${pct})`);
-  const sparse = cost < 1 && stats.density * RECORD_BYTES_RATIO <= 1;
-  const why = sparse ? 'sparse direct kernel' : cost < 1 ? 'dense (sparse records would be bigger)' : 'dense direct kernel';
+  const sparse = cost < 1 && stats.density * SPARSE_BYTES_RATIO <= 1;
+  const why = sparse ? 'sparse direct kernel' : cost < 1 ? 'dense (the sparse weight would be bigger)' : 'dense direct kernel';
   return choice(sparse, `${pct}: ${why}, sparse estimated ${cost.toFixed(2)}x dense time`);
 }

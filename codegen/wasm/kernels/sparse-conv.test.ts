@@ -1,7 +1,8 @@
 // The direct sparse convolution against the reference executor's Conv (then Clip or
 // HardSwish for the fused epilogues) on random pruned weights: strides 1, 2 and 3, pads,
 // dilation, output widths from 3 to 57 (main strips, overlapping last vectors, several rows
-// per strip, rows narrower than a vector), densities 0.1 to 0.7.
+// per strip, rows narrower than a vector), densities 0.1 to 0.7 (and over 300 input
+// channels, gaps past one step).
 
 import { describe, expect, test } from 'vitest';
 import { GraphBuilder } from '../../../ir/builder.js';
@@ -17,6 +18,8 @@ interface Case {
   Cin: number; H: number; W: number; Cout: number; k: number;
   stride: number; pad: number; dilation?: number; density: number;
   bias?: boolean; epilogue?: Epilogue;
+  /** Keep only the weights at which this holds (after pruning to `density`). */
+  keep?: (co: number, ci: number, tap: number) => boolean;
 }
 
 /** y of Conv (+ the epilogue as graph ops) by the reference executor. */
@@ -52,6 +55,8 @@ async function check(c: Case, seed: number, relaxedSimd = false): Promise<number
   };
   const x = randomFloats(c.Cin * c.H * c.W, seed);
   const w = pruneUnstructured(randomFloats(c.Cout * c.Cin * c.k * c.k, seed + 1), 1 - c.density);
+  const taps = c.k * c.k;
+  if (c.keep) w.forEach((_, i) => { if (!c.keep!(Math.floor(i / (c.Cin * taps)), Math.floor(i / taps) % c.Cin, i % taps)) w[i] = 0; });
   const bias = c.bias ? randomFloats(c.Cout, seed + 2) : undefined;
   const m = new WasmModule({ relaxedSimd });
   emitSparseConv2d(m, 'conv', kernel);
@@ -88,6 +93,8 @@ const cases: Case[] = [
   { Cin: 5, H: 4, W: 5, Cout: 3, k: 3, stride: 1, pad: 0, density: 0.7, bias: true, epilogue: relu6 },
   { Cin: 6, H: 9, W: 26, Cout: 4, k: 3, stride: 1, pad: 0, density: 0.5 },
   { Cin: 16, H: 14, W: 14, Cout: 8, k: 3, stride: 1, pad: 1, density: 0.2, bias: true },
+  // Lists with gaps past 255 input channels (padding records): inputs 0, 299 and 3 x 97.
+  { Cin: 300, H: 4, W: 6, Cout: 2, k: 3, stride: 1, pad: 1, density: 1, bias: true, keep: (co, ci, t) => (ci % 97 === 0 && co === 0) || (ci === 299 && t !== 4) },
 ];
 
 describe('direct sparse convolution', () => {
@@ -122,18 +129,21 @@ describe('direct sparse convolution', () => {
     expect(Array.from(inst.f32(yp + 8 * 4, 8))).toEqual(new Array(8).fill(0.25));
   });
 
-  test('packing: bias, counts, then one (weight, input byte offset) record per nonzero', () => {
+  test('packing: tap offsets, bias, list lengths per (channel, tap), values, one-byte input channel steps', () => {
     const geometry = { Cin: 2, H: 5, W: 7, Cout: 2, OH: 3, OW: 5, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1 };
     const w = new Float32Array(2 * 2 * 9);
-    w[0 * 18 + 1 * 9 + 2 * 3 + 1] = 2.5; // channel 0: input 1, ky 2, kx 1
-    w[1 * 18 + 0] = -1; // channel 1: input 0, ky 0, kx 0
-    w[1 * 18 + 4] = 3; // channel 1: input 0, ky 1, kx 1
-    const blob = packSparseConv2d(geometry, w, undefined);
-    const ints = new Int32Array(blob.buffer);
-    expect(Array.from(blob.subarray(0, 2))).toEqual([0, 0]);
-    expect(Array.from(ints.subarray(2, 4))).toEqual([1, 2]);
-    expect(blob.length).toBe(4 + 3 * 2);
-    expect([blob[4], ints[5]]).toEqual([2.5, ((1 * 5 + 2) * 7 + 1) * 4]);
-    expect([blob[6], ints[7], blob[8], ints[9]]).toEqual([-1, 0, 3, (7 + 1) * 4]);
+    w[0 * 18 + 1 * 9 + 2 * 3 + 1] = 2.5; // channel 0: input 1, ky 2, kx 1 (tap 7)
+    w[1 * 18 + 0] = -1; // channel 1: input 0, tap 0
+    w[1 * 18 + 4] = 3; // channel 1: input 0, tap 4
+    const bytes = new DataView(packSparseConv2d(geometry, w, Float32Array.from([0.5, -2])).buffer);
+    const [tapsAt, biasAt, countsAt, valuesAt, stepsAt] = [16, 16 + 9 * 4, 16 + 9 * 4 + 8, 96, 96 + 3 * 4];
+    expect(bytes.byteLength).toBe(112);
+    expect(bytes.getInt32(0, true)).toBe(stepsAt);
+    expect([1, 3, 7].map((t) => bytes.getInt32(tapsAt + t * 4, true))).toEqual([4, 7 * 4, (2 * 7 + 1) * 4]);
+    expect([bytes.getFloat32(biasAt, true), bytes.getFloat32(biasAt + 4, true)]).toEqual([0.5, -2]);
+    const counts = Array.from({ length: 18 }, (_, n) => bytes.getUint16(countsAt + n * 2, true));
+    expect(counts).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]);
+    expect([0, 1, 2].map((j) => bytes.getFloat32(valuesAt + j * 4, true))).toEqual([2.5, -1, 3]);
+    expect([0, 1, 2].map((j) => bytes.getUint8(stepsAt + j))).toEqual([1, 0, 0]);
   });
 });
