@@ -1,6 +1,7 @@
 // Lowering rules for convolutional networks (kernels in cnn-kernels.ts), on NCHW activations
-// with batch 1: Conv (pointwise 1x1 as a Linear over pixels; any other 2-D Conv as a zero-pad
-// copy plus a direct convolution, groups and depthwise included), Clip, HardSigmoid,
+// with batch 1: Conv (pointwise 1x1 as a Linear over pixels; a depthwise Conv as one kernel
+// that pads each channel itself; any other 2-D Conv as a zero-pad copy plus a direct or
+// sparse direct convolution), Clip, HardSigmoid,
 // HardSwish (also HardSigmoid(x) * x), Mul by a per-channel scale (squeeze-excite) and
 // GlobalAveragePool. BatchNormalization is gone by now: fold-batchnorm merged it into its Conv.
 

@@ -1,7 +1,8 @@
 // Convolution kernels over NCHW activations (batch 1): a zero-padding copy and a direct
-// convolution of the padded input. Padding once up front keeps bounds checks out of the
-// convolution's inner loop; every tap then sits at a fixed byte distance from the window's
-// corner, which becomes the load instruction's immediate offset.
+// convolution of the padded input (depthwise ones in depthwise.ts, which can pad per channel
+// itself). Padding up front keeps bounds checks out of the convolution's inner loop; every tap
+// then sits at a fixed byte distance from the window's corner, which becomes the load
+// instruction's immediate offset.
 
 import { bump, repeat } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
@@ -12,7 +13,7 @@ import { copyRun, zeroRun } from './copy-runs.js';
 import { emitDepthwise, isDepthwise } from './depthwise.js';
 
 const F = 4;
-/** Output channels a block of the direct kernel computes together (4 and 8 ran the same on the 3->16 stride-2 stem, bench/conv-ab; 4 leaves V8 registers to spare). */
+/** Output channels a block of the direct kernel computes together (4, 6 and 8 ran alike on a 3->16 stride-2 stem, interleaved A/B; 4 leaves V8 registers to spare). */
 const CONV_BLOCK = 4;
 
 /**
