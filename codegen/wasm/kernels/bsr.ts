@@ -12,9 +12,10 @@
 // - many tokens, on transposed activations X^T [K,M] as the other sparse kernels: a tile of 4
 //   channels (one for 1x4 blocks) x a strip of tokens; per block input, loads of X^T row k
 //   and one broadcast weight per channel feed channels x strip multiply-adds. Blocks of 8 rows
-//   walk their list once per 4 channels. 4 channels x 2 vectors take 14 live v128 values at
-//   most, because V8 hoists a loop body's loads ahead of its arithmetic and spills past 16
-//   (see dense.ts); one channel takes 4 vectors (16 tokens) per strip.
+//   walk their list once per 4 channels, and a block's inputs take an inner loop. 4 channels x
+//   2 vectors take 14 live v128 values at most, because V8 hoists a loop body's loads ahead of
+//   its arithmetic and spills past 16 (see dense.ts); one channel takes 6 vectors (24 tokens)
+//   per strip, as the unstructured kernel's strips.
 
 import { bump, repeat, repeatRuntime } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
@@ -85,27 +86,31 @@ function emitBsrGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['off
     const acc = Array.from({ length: slots }, () => fn.local(v128));
     const xs = Array.from({ length: group * cols }, () => fn.local(v128));
     const xAt = fn.local(i32);
-    const step: ExprRef[] = [];
-    for (let u = 0; u < group; u++) {
-      if (cols === 1) step.push(m.set(xs[u]!, m.v128.load32Splat(xAddress(m, spec, xArg, p, kb, u))));
-      else {
-        step.push(m.set(xAt, xAddress(m, spec, xArg, p, kb, u)));
-        for (let c = 0; c < cols; c++) step.push(m.set(xs[u * cols + c]!, m.v128.load32Splat(m.get(xAt), c * 4)));
-      }
-    }
-    for (let u = 0; u < group; u++) {
-      for (let c = 0; c < cols; c++) {
-        for (let v = 0; v < vectors; v++) {
-          const a = acc[(u * cols + c) * vectors + v]!;
-          const values = m.v128.load(m.get(p.pv), ((u * cols + c) * rows + v * 4) * 4);
-          step.push(m.set(a, m.madd(values, m.get(xs[u * cols + c]!), m.get(a))));
+    // Built per use: binaryen expressions must not be shared between two places in the tree.
+    const step = (): ExprRef[] => {
+      const out: ExprRef[] = [];
+      for (let u = 0; u < group; u++) {
+        if (cols === 1) out.push(m.set(xs[u]!, m.v128.load32Splat(xAddress(m, spec, xArg, p, kb, u))));
+        else {
+          out.push(m.set(xAt, xAddress(m, spec, xArg, p, kb, u)));
+          for (let c = 0; c < cols; c++) out.push(m.set(xs[u * cols + c]!, m.v128.load32Splat(m.get(xAt), c * 4)));
         }
       }
-    }
-    step.push(bump(fn, p.pv, group * rows * cols * 4), bump(fn, p.pk, group * kb));
+      for (let u = 0; u < group; u++) {
+        for (let c = 0; c < cols; c++) {
+          for (let v = 0; v < vectors; v++) {
+            const a = acc[(u * cols + c) * vectors + v]!;
+            const values = m.v128.load(m.get(p.pv), ((u * cols + c) * rows + v * 4) * 4);
+            out.push(m.set(a, m.madd(values, m.get(xs[u * cols + c]!), m.get(a))));
+          }
+        }
+      }
+      out.push(bump(fn, p.pv, group * rows * cols * 4), bump(fn, p.pk, group * kb));
+      return out;
+    };
     const blockRow = (channels: number): ExprRef[] => {
       const out: ExprRef[] = acc.map((a, s) => m.set(a, spec.bias && s < vectors ? m.v128.load(m.get(p.pb), s * 16) : m.v128.zero()));
-      out.push(m.set(count, m.i32.load(m.get(p.pc))), repeatRuntime(fn, count, step));
+      out.push(m.set(count, m.i32.load(m.get(p.pc))), repeatRuntime(fn, count, step()));
       for (let v = 0; v * 4 < channels; v++) {
         const total = sumTree(m, acc.filter((_, s) => s % vectors === v).map((a) => m.get(a)));
         out.push(...epilogue.vector(total, py, v * 16, Math.min(4, channels - v * 4)));
