@@ -121,6 +121,8 @@ export interface BuildOptions {
   json: boolean;
   /** --relaxed-simd: also write <name>.relaxed.wasm (f32x4.relaxed_madd), loaded where the engine has it. */
   relaxedSimd?: true;
+  /** --tune: time the layouts the cost model rates close on this machine and build the fastest. */
+  tune?: true;
 }
 
 export type CommandName = 'inspect' | 'run' | 'analyze' | 'prune' | 'eval' | 'compare' | 'build' | StructuralCommand;
@@ -237,6 +239,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
       format: { value: 'auto|dense|csr|nm|bsr', choices: ['auto', 'dense', 'csr', 'nm', 'bsr'], help: 'weight layouts: auto (default: a cost model picks per weight), or one for all (bsr: 4x1 blocks)' },
       json: { help: 'print the manifest as JSON instead of the summary' },
       'relaxed-simd': { help: 'also build <name>.relaxed.wasm (fused multiply-add), chosen at load time where relaxed SIMD is available' },
+      tune: { help: 'time the weight layouts the cost model rates close (within 2x) on this machine and build the fastest' },
     },
   },
   ...structuralCommands,
@@ -304,7 +307,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (out === undefined) throw badOption('build needs -o dir', `Usage: ${usageLine(spec)}`);
     return {
       command: 'build',
-      options: { model, out, shapes: list('shape').map(parseShapeBinding), format: (str('format') ?? 'auto') as BuildFormat, json: bool('json'), ...(bool('relaxed-simd') ? { relaxedSimd: true as const } : {}) },
+      options: { model, out, shapes: list('shape').map(parseShapeBinding), format: (str('format') ?? 'auto') as BuildFormat, json: bool('json'), ...(bool('relaxed-simd') ? { relaxedSimd: true as const } : {}), ...(bool('tune') ? { tune: true as const } : {}) },
     };
   }
   if (spec.name === 'compare') {

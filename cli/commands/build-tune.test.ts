@@ -10,7 +10,8 @@ import { mlpModel } from '../../codegen/test/mlp.js';
 import { saveModel } from '../../frontend/index.js';
 import { SparsecError } from '../../ir/diagnostics.js';
 import { commandContext } from '../context.js';
-import { build, type BuildCommandOptions } from './build.js';
+import type { BuildOptions } from '../args.js';
+import { build } from './build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sparsec-build-tune-'));
 const onnx = join(dir, 'ffn.onnx');
@@ -19,7 +20,7 @@ beforeAll(async () => {
   await saveModel(mlpModel({ tokens: 16, d: 64, hidden: 256, pruning: '2:4' }), onnx);
 });
 
-async function runBuild(opts: Partial<BuildCommandOptions>): Promise<string> {
+async function runBuild(opts: Partial<BuildOptions>): Promise<string> {
   let stdout = '';
   const ctx = commandContext({ stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true }, isTTY: false }, {});
   await build({ model: onnx, out: join(dir, 'out'), shapes: [], format: 'auto', json: false, ...opts }, ctx);

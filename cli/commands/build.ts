@@ -19,10 +19,7 @@ export function artifactName(file: string): string {
   return base === '' ? 'model' : base;
 }
 
-/** build's options; `tune` is --tune (time close layout candidates on this machine). */
-export type BuildCommandOptions = BuildOptions & { tune?: true };
-
-export async function build(opts: BuildCommandOptions, ctx: CommandContext): Promise<void> {
+export async function build(opts: BuildOptions, ctx: CommandContext): Promise<void> {
   const file = opts.model;
   if (opts.tune && opts.format !== 'auto') {
     throw error('BAD_OPTION', `--tune chooses each weight's layout, but --format ${opts.format} fixes them all`, { file }, 'Drop one of --tune and --format.');
