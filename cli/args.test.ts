@@ -24,6 +24,14 @@ describe('parseArgs', () => {
     });
   });
 
+  it('maps build flags onto options; --tune and --relaxed-simd only when given', () => {
+    expect(parseArgs(['build', 'm.onnx', '-o', 'out', '--tune', '--relaxed-simd'])).toEqual({
+      command: 'build',
+      options: { model: 'm.onnx', out: 'out', shapes: [], format: 'auto', json: false, relaxedSimd: true, tune: true },
+    });
+    expect(parseArgs(['build', 'm.onnx', '-o', 'out']).options).not.toHaveProperty('tune');
+  });
+
   it('maps run flags one-to-one onto options', () => {
     expect(parseArgs(['run', 'm.onnx', '--input', 'x=a.npy', '--input=b.pb', '--out', 'o', '--format', 'pb', '--json', '--shape', '5'])).toEqual({
       command: 'run',
