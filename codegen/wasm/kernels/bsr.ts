@@ -6,7 +6,9 @@
 //   channels) * x[k] (broadcast), for each of the block's inputs. The dense GEMV's inner step,
 //   on the kept inputs only; a loop trip does four multiply-adds into four accumulators (one
 //   per block of a group, or per input of a 4x4 block), keeping the add latency off the
-//   critical path; their sum per 4 channels is stored once.
+//   critical path; their sum per 4 channels is stored once. A 4x4 block's x[k..k+3] is one
+//   load and four lane shuffles rather than four broadcast loads (1x768x3072 at 80%: 13-15%
+//   faster, three interleaved runs).
 // - one token, 1x4 blocks: the block's 4 values times x[k..k+3], one contiguous f32x4 load;
 //   four accumulators (one per block of a group) summed across lanes at the channel's end.
 // - many tokens, on transposed activations X^T [K,M] as the other sparse kernels: a tile of 4
@@ -86,6 +88,7 @@ function emitBsrGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['off
     const acc = Array.from({ length: slots }, () => fn.local(v128));
     const xs = Array.from({ length: group * cols }, () => fn.local(v128));
     const xAt = fn.local(i32);
+    const xv = fn.local(v128);
     // Built per use: binaryen expressions must not be shared between two places in the tree.
     const step = (): ExprRef[] => {
       const out: ExprRef[] = [];
@@ -93,7 +96,10 @@ function emitBsrGemv(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['off
         if (cols === 1) out.push(m.set(xs[u]!, m.v128.load32Splat(xAddress(m, spec, xArg, p, kb, u))));
         else {
           out.push(m.set(xAt, xAddress(m, spec, xArg, p, kb, u)));
-          for (let c = 0; c < cols; c++) out.push(m.set(xs[u * cols + c]!, m.v128.load32Splat(m.get(xAt), c * 4)));
+          if (cols === 4) {
+            out.push(m.set(xv, m.v128.load(m.get(xAt))));
+            for (let c = 0; c < cols; c++) out.push(m.set(xs[u * cols + c]!, m.bits.shuffle32(m.get(xv), m.get(xv), [c, c, c, c])));
+          } else for (let c = 0; c < cols; c++) out.push(m.set(xs[u * cols + c]!, m.v128.load32Splat(m.get(xAt), c * 4)));
         }
       }
       for (let u = 0; u < group; u++) {
