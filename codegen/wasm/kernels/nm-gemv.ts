@@ -24,9 +24,10 @@
 // load, table address add, two vector loads, mul, add, loop share) where dense spends 4.75 per
 // multiply-add on twice as many.
 
-// Storage, block by block, panel by panel of 4 output channels (the last zero-padded): values
-// [step][channel][4 f32], then all selections in the same order (u16 byte offsets into the
-// block's table), the bias padded to whole panels, and space for one block's table (scratch
+// Storage, block by block, panel by panel of 4 output channels (the last zero-padded), step
+// by step: one 72-byte record of the 4 channels' values (4 f32 each) and their selections
+// (u16 byte offsets into the block's table; one pointer walks both: 2-4% faster than two
+// arrays), then the bias padded to whole panels, and space for one block's table (scratch
 // memory inside the weights: the kernel rewrites it at every call).
 
 import { bump, repeat } from '../loops.js';
@@ -42,9 +43,14 @@ const STEP = 8;
 const KEPT = 4;
 /** Output channels walked side by side. */
 const PANEL = 4;
+/** Where a record's selections start: after the 4 channels' values. */
+const SELECTIONS_AT = PANEL * KEPT * 4;
+/** Bytes per step of a panel: 4 channels' values, then their u16 selections. */
+const RECORD = SELECTIONS_AT + PANEL * 2;
 /**
- * Bytes of one block's selection table (see the header): 8, 16, 24 and 32 kB ran within 3% of
- * each other at 1x768x3072 and 1x3072x768 (32 kB slowest), 8 kB keeps the most of L1 free.
+ * Bytes of one block's selection table (see the header). At 1x768x3072 and 1x3072x768, 2:4
+ * and 4:8 alike, 8 kB ran fastest: 16 and 24 kB 4-10% slower (the table competes with the
+ * streamed weights for L1), 4 and 2 kB 2-20% slower (each block re-walks every channel).
  */
 const TABLE_BYTES = 8192;
 
@@ -85,8 +91,7 @@ interface Layout {
   /** Steps per block (the last block may be shorter). */
   blockSteps: number;
   ways: number;
-  values: number;
-  selections: number;
+  records: number;
   bias: number;
   table: number;
 }
@@ -98,11 +103,10 @@ function layoutOf(spec: SparseSpec, p: NMPattern): Layout {
   const ways = selections(p).length;
   const blockSteps = Math.max(1, Math.min(steps, Math.floor(TABLE_BYTES / (ways * 16))));
   const align = (n: number): number => Math.ceil(n / 16) * 16;
-  const values = 0;
-  const sel = align(values + panels * steps * PANEL * KEPT * 4);
-  const bias = align(sel + panels * steps * PANEL * 2);
+  const records = 0;
+  const bias = align(records + panels * steps * RECORD);
   const table = align(bias + (spec.bias ? panels * PANEL * 4 : 0));
-  return { panels, steps, blockSteps, ways, values, selections: sel, bias, table };
+  return { panels, steps, blockSteps, ways, records, bias, table };
 }
 
 /** The blocks of steps in kernel order: [first step, steps]. */
@@ -117,29 +121,27 @@ export function packNMGemv(spec: SparseSpec, W: Float32Array, p: NMPattern, bias
   const { K, N } = spec;
   const L = layoutOf(spec, p);
   const wayOf = new Map(selections(p).map((mask, i) => [mask, i]));
-  const values = new Float32Array(L.panels * L.steps * PANEL * KEPT);
-  const picks = new Uint16Array(L.panels * L.steps * PANEL);
-  let slot = 0;
+  const records = new DataView(new ArrayBuffer(L.panels * L.steps * RECORD));
+  let record = 0;
   for (const [first, steps] of blocksOf(L)) {
     for (let panel = 0; panel < L.panels; panel++) {
-      for (let t = 0; t < steps; t++) {
-        for (let lane = 0; lane < PANEL; lane++, slot++) {
+      for (let s = first; s < first + steps; s++, record += RECORD) {
+        for (let lane = 0; lane < PANEL; lane++) {
           const n = panel * PANEL + lane;
-          const s = first + t;
-          // Padding channels past N keep the step's first way, with zero weights.
+          // Padding channels past N keep the first way, with zero weights.
           const mask = n < N ? keptMask(W, K, N, n, s * STEP, p) : selections(p)[0]!;
-          picks[slot] = (t * L.ways + wayOf.get(mask)!) * 16;
-          if (n < N) lanesOf(mask).forEach((i, j) => {
+          records.setUint16(record + SELECTIONS_AT + 2 * lane, ((s - first) * L.ways + wayOf.get(mask)!) * 16, true);
+          if (n >= N) continue;
+          lanesOf(mask).forEach((i, j) => {
             const k = s * STEP + i;
-            values[slot * KEPT + j] = k < K ? W[k * N + n]! : 0;
+            records.setFloat32(record + KEPT * 4 * lane + 4 * j, k < K ? W[k * N + n]! : 0, true);
           });
         }
       }
     }
   }
   const b = new BlobBuilder();
-  b.add(values);
-  b.add(picks);
+  b.add(records);
   if (spec.bias && bias) {
     const padded = new Float32Array(L.panels * PANEL);
     padded.set(bias);
@@ -148,7 +150,8 @@ export function packNMGemv(spec: SparseSpec, W: Float32Array, p: NMPattern, bias
   b.add(new Uint8Array(L.blockSteps * L.ways * 16));
   const blob = b.build();
   if (blob.length !== L.table + L.blockSteps * L.ways * 16) throw new Error('N:M one-token layout mismatch (a codegen bug)');
-  return { blob, offsets: { values: L.values, bias: L.bias, counts: L.table, k: L.selections, kBytes: 2 } };
+  // The kernel derives every offset from the shape; these name the parts (counts: the table).
+  return { blob, offsets: { values: L.records, bias: L.bias, counts: L.table, k: L.records + SELECTIONS_AT, kBytes: 2 } };
 }
 
 /**
@@ -187,15 +190,15 @@ export function emitNMGemv(m: WasmModule, spec: SparseSpec, p: NMPattern): void 
     // Blocks before the last leave partial sums: those stores skip the epilogue.
     const partial = new EpilogueStore(fn, NO_EPILOGUE);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
-    const [pv, ps, pb, py, px, tb] = Array.from({ length: 6 }, () => fn.local(i32));
+    const [pr, pb, py, px, tb] = Array.from({ length: 5 }, () => fn.local(i32));
     const acc = Array.from({ length: PANEL }, () => fn.local(v128));
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
     /** One step of the four channels: each channel's values times its table entry. */
     const step = acc.map((a, j) => {
-      const entry = m.v128.load(m.i32.add(m.get(tb), m.i32.load16U(m.get(ps), 2 * j)));
-      return m.set(a, m.madd(m.v128.load(m.get(pv), KEPT * 4 * j), entry, m.get(a)));
+      const entry = m.v128.load(m.i32.add(m.get(tb), m.i32.load16U(m.get(pr), SELECTIONS_AT + 2 * j)));
+      return m.set(a, m.madd(m.v128.load(m.get(pr), KEPT * 4 * j), entry, m.get(a)));
     });
-    const walk = (count: number): ExprRef => repeat(fn, count, [...step, bump(fn, pv, PANEL * KEPT * 4), bump(fn, ps, PANEL * 2)]);
+    const walk = (count: number): ExprRef => repeat(fn, count, [...step, bump(fn, pr, RECORD)]);
     const panel = (count: number, lanes: number, first: boolean, last: boolean): ExprRef[] => {
       const start = first ? (spec.bias ? m.v128.load(m.get(pb)) : undefined) : loadLanes(m, py, lanes);
       const sum = start ? m.f32x4.add(m.get(acc[0]!), start) : m.get(acc[0]!);
@@ -220,7 +223,7 @@ export function emitNMGemv(m: WasmModule, spec: SparseSpec, p: NMPattern): void 
     return [
       ...epilogue.setup(),
       m.set(tb, at(L.table)), m.set(px, m.get(xArg)),
-      m.set(pv, at(L.values)), m.set(ps, at(L.selections)),
+      m.set(pr, at(L.records)),
       ...block(blocks[0]!, true, n === 1),
       ...(n > 2 ? [repeat(fn, n - 2, block(blocks[1]!, false, false))] : []),
       ...(n > 1 ? block(blocks[n - 1]!, false, true) : []),
