@@ -54,7 +54,7 @@ describe('unstructured sparse kernels (transposed activations)', () => {
   }
 
   test('one-token kernel (gathered CSR rows) on odd sizes and sparsities', async () => {
-    for (const [K, N] of [[1, 1], [5, 3], [17, 9], [64, 33], [300, 7]] as const) {
+    for (const [K, N] of [[1, 1], [5, 3], [8, 2], [17, 9], [33, 8], [64, 33], [300, 7], [300, 12]] as const) {
       for (const sparsity of [0, 0.5, 0.9, 1]) {
         const err = await check('gemv', { name: 'spmv', M: 1, K, N, bias: K % 2 === 1, epilogue: reluIf(N % 3 === 0) }, sparsity, K * 7 + N);
         expect(err).toBeLessThan(1e-4);
@@ -145,6 +145,13 @@ describe('unstructured sparse kernels (transposed activations)', () => {
     const dense = pruneUnstructured(randomFloats(768 * 64, 4), 0.9);
     const r = sparseRows(dense, 768, 64);
     expect(offsetGroups(r).records.length).toBeLessThanOrEqual(r.values.length * 5 + 64 * 3 * 5);
+  });
+
+  test('one-token blob: 768x256 at 90% within 1.3x of density x dense bytes (channels paired by group count)', () => {
+    const [K, N] = [768, 256];
+    const rows = sparseRows(pruneUnstructured(randomFloats(K * N, 6), 0.9), K, N);
+    const packed = packSpmv({ name: 's', M: 1, K, N }, rows);
+    expect(packed.blob.length / (rows.values.length * 4)).toBeLessThan(1.3);
   });
 
   test('one-token kernel: K past 65536, a channel across the whole input, and empty channels', async () => {
