@@ -50,7 +50,8 @@ for (const g of geometries) {
     ];
     for (const k of ks) k.run();
     const err = maxRelError(ks[1]!.output(), ks[0]!.output());
-    if (err > 1e-4) throw new Error(`sparse differs from dense by ${err}`);
+    // Sums of up to Cin x 9 products in another order than the dense kernel's.
+    if (err > 1e-3) throw new Error(`sparse differs from dense by ${err}`);
     const t = await timeCpuInterleaved(ks, { rounds: 21, inner: 2 });
     const [d, s] = [t[0]!.cpuMedianMs, t[1]!.cpuMedianMs];
     const density = 1 - sparsity;
