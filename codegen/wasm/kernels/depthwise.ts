@@ -35,8 +35,8 @@ export function emitDepthwise(m: WasmModule, name: string, k: Conv2dKernel): voi
   const rowBytes = k.W * F;
   const pairs = Math.floor(k.OW / 8);
   const singles = Math.floor((k.OW - pairs * 8) / 4);
-  const vectors = Math.floor(k.OW / 4);
-  const scalars = k.OW - vectors * 4;
+  const quads = Math.floor(k.OW / 4);
+  const scalars = k.OW - quads * 4;
   const pad = k.pad;
   m.addFunction(name, pad ? [i32, i32, i32, i32] : [i32, i32, i32], none, (fn) => {
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(pad ? 3 : 2)];
@@ -61,11 +61,11 @@ export function emitDepthwise(m: WasmModule, name: string, k: Conv2dKernel): voi
       out.push(bump(fn, py, vectors * 16), bump(fn, px, vectors * 4 * k.sw * F));
       return out;
     };
-    /** Rows `rows` output rows apart (0, or 0 and 1) x four output pixels from *px; stores at *py + row * OW. */
+    /** Four output pixels of `rows` consecutive output rows from *px; row r is stored at *py + r * OW floats. */
     const rowPairStep = (rows: number): ExprRef[] => {
       const out: ExprRef[] = [];
-      // Each distinct input row the two output rows read is loaded once (at stride 1 two
-      // output rows share two of their three input rows).
+      // Each distinct input row the output rows read is loaded once (at stride 1 two output
+      // rows share two of their three input rows).
       const readers = new Map<number, { r: number; ky: number }[]>();
       for (let r = 0; r < rows; r++) {
         out.push(m.set(acc[r]!, m.get(bias)));
@@ -130,7 +130,7 @@ export function emitDepthwise(m: WasmModule, name: string, k: Conv2dKernel): voi
         // Two output rows at a time, four pixels per step.
         repeat(fn, Math.floor(k.OH / 2), [
           m.set(px, m.get(prow)),
-          repeat(fn, vectors, rowPairStep(2)),
+          repeat(fn, quads, rowPairStep(2)),
           repeat(fn, scalars, scalarStep(2)),
           // py walked the first row; the second is written.
           bump(fn, py, k.OW * F),
