@@ -245,8 +245,10 @@ function emitBsrTokens(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['o
         }
       }
       input.push(bump(fn, px, rowBytes), bump(fn, p.pv, rows * 4));
-      // A block's inputs take a loop of their own: unrolled, V8 would hoist all their loads
-      // ahead of the arithmetic and spill (4x4 blocks ran at 1.74x block density, see layout.ts).
+      // A block's inputs take a loop of their own: unrolled, V8 hoisted all their loads ahead
+      // of the arithmetic and spilled (4x4 blocks at 64 tokens: 1.74x block density of dense
+      // time, 1.23x with the loop). Two inputs per trip were slower for 1x4 blocks too (2.19
+      // vs 2.03 ms at 4 vectors, 2.53 at 6; 64x768x3072, 80%).
       const step = [m.set(px, m.i32.add(m.get(xs), m.i32.mul(loadK(m, p.pk, kb), m.i32.const(rowBytes)))), repeat(fn, cols, input), bump(fn, p.pk, kb)];
       out.push(repeatRuntime(fn, count, step));
       for (let j = 0; j < channels; j++) {
