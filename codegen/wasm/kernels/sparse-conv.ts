@@ -15,7 +15,7 @@
 import type { SparseConv2dKernel } from '../../cnn-kernels.js';
 import { bump, repeat, repeatRuntime } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
-import { applyEpilogue } from './conv.js';
+import { applyEpilogue } from './cnn-epilogue.js';
 import { sparseRows, stepRows } from './sparse-format.js';
 
 const F = 4;
