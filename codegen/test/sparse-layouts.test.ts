@@ -1,10 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
+import { loadModel } from '../../frontend/index.js';
+import { readNpy } from '../../ir/npy.js';
+import { parsePattern, pruneModel } from '../../passes/prune/index.js';
 import { load } from '../../runtime/index.js';
 import { buildArtifacts } from '../artifacts.js';
 import { lower } from '../lower.js';
 import { BLOCK_SHAPES } from '../wasm/kernels/bsr-format.js';
 import { maxRelError, pruneBlocks, pruneNM, randomFloats } from '../wasm/kernels/reference.js';
 import { mlpInput, mlpModel, referenceOutputs, type MlpSpec } from './mlp.js';
+import { compareWithReference } from './run-built.js';
 
 const d = 32;
 const hidden = 64;
@@ -97,6 +102,24 @@ describe('block-sparse (bsr: 4x1, 8x1, 1x4, 4x4) and N:M layouts in whole models
     }
     // 4x1-pruned weights fit 8x1 and 4x4 blocks only at a much higher block density.
     expect(lower(mlpModel({ tokens: 16, d: 64, hidden: 128, pruning: 'block4x1:0.8' })).schedule.layers.map((l) => l.block)).toEqual(['4x1', '4x1']);
+  });
+
+  test('gpt2 fixture pruned by the pruner (block:RxC:0.8, magnitude): each shape is taken as named and the build matches the reference', async () => {
+    const ids = (readNpy(readFileSync('fixtures/gpt2/input_input_ids.npy')).data as BigInt64Array).slice(0, 8);
+    for (const block of BLOCK_SHAPES) {
+      const make = async () => {
+        const m = await loadModel('fixtures/gpt2/model.onnx');
+        pruneModel(m, { pattern: parsePattern(`block:${block}:0.8`), method: 'magnitude' });
+        return m;
+      };
+      for (const tokens of [1, 8]) {
+        const r = await compareWithReference(make, { input_ids: ids.slice(0, tokens) }, { shapes: { input_ids: [1, tokens] }, format: 'bsr' });
+        expect(r.error, `${block} tokens=${tokens}`).toBeLessThan(1e-4);
+        const pruned = r.build.manifest.layers.filter((l) => l.density < 0.5);
+        expect(pruned.length, block).toBeGreaterThan(0);
+        for (const l of pruned) expect([l.layout, l.block], `${block} ${l.node}`).toEqual(['bsr', block]);
+      }
+    }
   });
 
   test('the kernel table keeps two block shapes of one weight shape apart', async () => {
