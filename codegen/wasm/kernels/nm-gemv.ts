@@ -54,14 +54,17 @@ const RECORD = SELECTIONS_AT + PANEL * 2;
  */
 const TABLE_BYTES = 8192;
 
-/** Whether the selection-table kernel takes the pattern: a step of 8 inputs keeps exactly 4 (2:4, 4:8; also 1:2). */
+/**
+ * Whether the selection-table kernel takes the pattern: 2:4 and 4:8, whose steps of 8 inputs
+ * keep exactly 4 and whose K (a multiple of the group) ends on a whole or half step.
+ */
 export function takesSelectionTable(p: NMPattern): boolean {
-  return STEP % p.m === 0 && (STEP / p.m) * p.n === KEPT;
+  return p.m >= KEPT && STEP % p.m === 0 && (STEP / p.m) * p.n === KEPT;
 }
 
 /**
  * The ways a step can keep 4 of its 8 inputs under the pattern, as 8-bit masks in ascending
- * order (the index is the selection byte): every group of p.m bits holds exactly p.n.
+ * order (way i's entry is at 16 i in the step's table): every group of p.m bits holds exactly p.n.
  */
 function selections(p: NMPattern): number[] {
   const groupMask = (1 << p.m) - 1;
