@@ -236,7 +236,7 @@ export const commands: Readonly<Record<CommandName, CommandSpec>> = {
     flags: {
       out: { value: 'dir', short: 'o', help: 'write the artifact files into this folder (required)' },
       shape: shapeFlag,
-      format: { value: 'auto|dense|csr|nm|bsr', choices: ['auto', 'dense', 'csr', 'nm', 'bsr'], help: 'weight layouts: auto (default: a cost model picks per weight), or one for all (bsr: 4x1 blocks)' },
+      format: { value: 'auto|dense|csr|nm|bsr', choices: ['auto', 'dense', 'csr', 'nm', 'bsr'], help: 'weight layouts: auto (default: a cost model picks per weight), or one for all (bsr: the best-fitting of 4x1, 8x1, 1x4 and 4x4 blocks)' },
       json: { help: 'print the manifest as JSON instead of the summary' },
       'relaxed-simd': { help: 'also build <name>.relaxed.wasm (fused multiply-add), chosen at load time where relaxed SIMD is available' },
       tune: { help: 'time the weight layouts the cost model rates close (within 2x) on this machine and build the fastest' },
