@@ -2,11 +2,14 @@
 // dense kernel's time on the same product, fitted to measurements of 768x3072 on this machine
 // (bench/results.json; CPU time of interleaved rounds): the unstructured kernels took about
 // 1.45x density of the dense time at 64 tokens (50%: 0.71x, 70%: 0.44x, 90%: 0.14x, with the
-// 6-vector strips of strips.ts) and about 3x density at one token (70%: 1.35x, 90%: 0.29x), so
-// unstructured pays below about 70% density for many tokens. N:M (2:4, 4:8) runs at about
+// 6-vector strips of strips.ts) and about 2.8x density at one token (90%: 0.28x dense wall time
+// in npm run bench, with spmv.ts's channel pairs of offset groups, 1.04-1.06x the previous
+// kernel's speed by bench/spmv-ab.ts, which fitted 3x), so unstructured pays below about 70%
+// density for many tokens and about 35% for one. N:M (2:4, 4:8) runs at about
 // 0.67x dense time at 64 tokens (the L1-blocked row-step kernel of nm.ts) and about 0.75x at
-// one token (the selection-table kernel of nm-gemv.ts: 1.25-1.5x dense speed on 1x768x3072
-// and 1x3072x768, bench/nm-one-token.ts), so `auto` takes it at any token count.
+// one token (the selection-table kernel of nm-gemv.ts: 1.3-1.45x dense speed in CPU time on
+// 1x768x3072 and 1x3072x768 in bench/nm-one-token.ts, 1.5x in wall time in npm run bench),
+// so `auto` takes it at any token count.
 // Block-sparse weights (bsr.ts) cost about a constant times their block density, the constant
 // depending on the block shape (BSR_COST_PER_BLOCK_DENSITY); `bsr` takes the shape of least
 // estimated cost among those the weight's zeros fit.
@@ -16,7 +19,7 @@ import { BLOCK_SHAPES, blockShape, blockStats, type BlockLabel } from './wasm/ke
 import { nmPatternOf } from './wasm/kernels/nm.js';
 import type { FormatOption, LayerChoice, WeightLayout } from './schedule.js';
 
-const CSR_COST_PER_DENSITY = { tokens: 1.45, oneToken: 3.0 };
+const CSR_COST_PER_DENSITY = { tokens: 1.45, oneToken: 2.8 };
 const NM_COST = { tokens: 0.67, oneToken: 0.75 };
 /**
  * Time over dense time per block density, fitted to 768x3072 with 80% of its blocks zero

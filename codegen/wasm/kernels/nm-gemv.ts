@@ -3,7 +3,8 @@
 // two-byte selection per 4 kept values), so the kernel must not spend more work per dense
 // weight than the dense GEMV does. Gathering x lane by lane (the row-step form of nm.ts) costs
 // a lane insert per kept value and ran at 0.6x dense; expanding values to dense lanes with
-// i8x16.swizzle costs a shuffle per four dense weights, as much as the multiply it saves.
+// i8x16.swizzle would cost a shuffle (two instructions on x64) per four dense weights, as
+// many operations as the multiplies it saves (counted, not built).
 //
 // Instead the kernel gathers x into a selection table. A step is 8 consecutive input channels
 // in which every output channel keeps exactly 4 values (2:4: two groups of 4, 4:8: one group
@@ -19,11 +20,11 @@
 // 1x768x3072 / 1x3072x768. So the steps are cut into blocks whose table takes TABLE_BYTES;
 // per block the kernel fills the table, then walks every channel over the block's steps,
 // adding to the partial sums in y (the first block starts from the bias, the last applies the
-// epilogue): 1.25-1.5x dense. One step per loop iteration: with two, V8 hoisted all 16 loads
-// and spilled (1.1x). What bounds it now is instructions, about 7 per multiply-add (selection
-// load, table address add, two vector loads, mul, add, loop share) where dense spends 4.75 per
-// multiply-add on twice as many.
-
+// epilogue): 1.3-1.45x dense in CPU time. One step per loop iteration: with two, V8 hoisted
+// all 16 loads and spilled (1.1x). What bounds it now is instructions, about 7 per
+// multiply-add (selection load, table address add, two vector loads, mul, add, loop share)
+// where dense spends 4.75 per multiply-add on twice as many.
+//
 // Storage, block by block, panel by panel of 4 output channels (the last zero-padded), step
 // by step: one 72-byte record of the 4 channels' values (4 f32 each) and their selections
 // (u16 byte offsets into the block's table; one pointer walks both: 2-4% faster than two
