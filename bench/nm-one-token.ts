@@ -1,7 +1,7 @@
 // Focused comparison of the one-token N:M kernels (nm-gemv.ts) against our dense GEMV on the
 // FFN shapes 1x768x3072 and 1x3072x768, 2:4 and 4:8. Interleaved rounds, CPU-time medians;
 // prints weight bytes against dense bytes and dense time / N:M time.
-// Run: tsc -p bench && node dist/bench/nm-one-token.js [weight copies, default 1]
+// Run: tsc -p bench && node dist/bench/nm-one-token.js (three repeats of 41 rounds per shape).
 
 import './v8-flags.js';
 import { KernelInstance } from '../codegen/wasm/harness.js';
