@@ -2,7 +2,7 @@
 // a static memory plan. Each step is named; the names drive timings (`onStep`).
 
 import { error, type Diagnostic } from '../ir/diagnostics.js';
-import type { Model, Node } from '../ir/graph.js';
+import type { Model, Node, Value } from '../ir/graph.js';
 import { Op } from '../ir/ops.js';
 import { PassManager } from '../passes/manager.js';
 import { specializeShapes } from '../passes/specialize.js';
@@ -56,10 +56,14 @@ function unsupportedReason(node: Node): string | undefined {
   if (!WASM_OPS.has(node.op)) return node.op === Op.MatMul ? 'MatMul of two computed tensors' : 'op not lowered yet';
   // Shape-only ops carry shapes, axes or a ratio beside the data: only the data must be f32.
   const data = ALIAS_OPS.has(node.op) ? [node.inputs[0], node.outputs[0]] : [...node.inputs, ...node.outputs];
-  // int64 ids and masks pass through shape-only ops (the buffer keeps its dtype).
-  const bad = data.find((v) => v !== undefined && v.dtype !== 'float32' && !(ALIAS_OPS.has(node.op) && v.dtype === 'int64' && !v.const));
-  if (bad) return `${bad!.dtype ?? 'unknown'} tensor '${bad!.name}', only float32 is lowered`;
-  if (node.op === Op.Dropout && node.outputs.length > 1 && node.outputs[1]!.uses.length > 0) return 'Dropout mask output';
+  // int64 ids and masks pass through shape-only ops (the buffer keeps its dtype), but the
+  // runtime returns float32 outputs only.
+  const passesInt64 = (v: Value) => ALIAS_OPS.has(node.op) && v.dtype === 'int64' && !v.const && !v.isGraphOutput;
+  const bad = data.find((v) => v !== undefined && v.dtype !== 'float32' && !passesInt64(v));
+  if (bad?.isGraphOutput && bad.dtype === 'int64') return `int64 graph output '${bad.name}', outputs are float32`;
+  if (bad) return `${bad.dtype ?? 'unknown'} tensor '${bad.name}', only float32 is lowered`;
+  const mask = node.op === Op.Dropout ? node.outputs[1] : undefined;
+  if (mask && (mask.uses.length > 0 || mask.isGraphOutput)) return 'Dropout mask output';
   if (node.op === Op.Linear && (!node.inputs[1]?.const || (node.inputs[2] && !node.inputs[2].const))) return 'weight or bias not constant';
   if (node.op === Op.Add) {
     const [a, b] = node.inputs;

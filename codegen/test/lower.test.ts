@@ -86,4 +86,24 @@ describe('lowering to a kernel schedule', () => {
     expect(d[0]!.text).not.toContain("'mm'");
     expect(d[0]!.text).not.toContain('\n');
   });
+
+  test('a Dropout whose mask is a graph output is refused (found by the conformance suite: test_dropout_default_mask)', () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', 'float32', [2, 8]);
+    const dropout = b.node('Dropout', [x], { name: 'drop', outputs: ['y', 'mask'] });
+    b.output(...dropout.outputs);
+    const m = new Model(b.graph);
+    m.opsets.set('', 21);
+    expect(() => lower(m)).toThrow(/1 Dropout \(Dropout mask output\): 'drop'/);
+  });
+
+  test('int64 passes through a Reshape but is refused as a graph output: the runtime returns float32 outputs', () => {
+    const b = new GraphBuilder('g');
+    const ids = b.input('ids', 'int64', [2, 3]);
+    const flat = b.op('Reshape', [ids, b.constant('s', Tensor.int64([6], [1]))], { name: 'flat' });
+    b.output(flat);
+    const m = new Model(b.graph);
+    m.opsets.set('', 21);
+    expect(() => lower(m)).toThrow(/1 Reshape \(int64 graph output 'flat_out', outputs are float32\): 'flat'/);
+  });
 });

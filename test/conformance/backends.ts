@@ -8,6 +8,9 @@
 //   ort-original  the test's own model.onnx run by onnxruntime-node, sparsec not involved: the
 //              baseline that tells an export bug ('ort' fails, this passes) from a difference
 //              between onnxruntime and the ONNX 1.12 data (both fail).
+//   wasm       the model built by the WebAssembly backend (codegen/artifacts.ts, input shapes
+//              bound to the data set's) and run through the runtime users load it with
+//              (runtime/index.ts); what the backend cannot lower is refused as unsupported.
 
 import { readFile } from 'node:fs/promises';
 import { decodeModel, encodeModel } from '../../frontend/index.js';
@@ -17,7 +20,7 @@ import type { RuntimeValue } from '../../ir/opdef.js';
 import { Tensor } from '../../ir/tensor.js';
 import { UnsupportedDataError } from './data.js';
 
-export const BACKENDS = ['reference', 'roundtrip', 'ort', 'ort-original'] as const;
+export const BACKENDS = ['reference', 'roundtrip', 'ort', 'ort-original', 'wasm'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export type ValueHook = (v: Value, t: Tensor) => void;
@@ -28,7 +31,7 @@ export interface PreparedModel {
   run(inputs: ReadonlyMap<string, RuntimeValue>, onValue?: ValueHook): Promise<Map<string, RuntimeValue>>;
 }
 
-/** onnxruntime cannot run this (a kernel or data type it lacks), whatever sparsec does. */
+/** The backend cannot run this (onnxruntime: a kernel or data type it lacks; wasm: a data-dependent shape), whatever the model's op support. */
 export class BackendLimitError extends Error {
   override name = 'BackendLimitError';
 }
@@ -43,6 +46,9 @@ export async function prepare(backend: BackendName, model: Model, modelPath: str
       return onOrt(model.graph, encodeModel(model));
     case 'ort-original':
       return onOrt(model.graph, new Uint8Array(await readFile(modelPath)));
+    case 'wasm':
+      // Loaded only when chosen: the codegen brings binaryen (tens of MB) with it.
+      return (await import('./wasm-backend.js')).onWasm(model.graph, modelPath);
   }
 }
 

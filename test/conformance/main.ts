@@ -3,14 +3,15 @@
 //   node dist/test/conformance/main.js [--json] [--filter REGEX] [--verbose] [--quiet]
 //                                      [--jobs N] [--timeout SECONDS] [--group NAME]...
 //                                      [--rtol R] [--atol A] [--check-infer]
-//                                      [--backend reference|roundtrip|ort]
+//                                      [--backend reference|roundtrip|ort|ort-original|wasm]
 //
 // Prints one line per test (pass / FAIL / ERROR / unsupported) in a stable order, then
 // "passed X / supported Y / total Z". Exit status 1 when any supported test fails or errors.
 // --json prints a machine-readable report instead. --check-infer also runs inferTypes and fails
 // tests whose inferred dtypes/shapes disagree with the computed tensors. Test data root:
 // $SPARSEC_ONNX_TESTDATA. --backend roundtrip runs each model after export + import, --backend
-// ort runs the exported model with onnxruntime-node (see backends.ts).
+// ort runs the exported model with onnxruntime-node, --backend wasm the model built by the
+// WebAssembly backend (see backends.ts).
 
 import { availableParallelism } from 'node:os';
 import { realpathSync } from 'node:fs';

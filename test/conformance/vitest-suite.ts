@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type BackendName } from './backends.js';
 import { formatResult, formatSummary, summarize } from './report.js';
+import type { Tolerance } from './compare.js';
 import { runConformanceTest, type TestResult } from './runner.js';
 import { discoverTests, hasTestdata } from './suite.js';
 
@@ -16,6 +17,13 @@ export interface SuiteOptions {
   backend: BackendName;
   checkInference: boolean;
   filter?: RegExp;
+  /** Output tolerance; default the ONNX runner's (compare.ts). */
+  tolerance?: Tolerance;
+  /**
+   * Over the whole suite (no filter), at least this many tests must pass: a backend that
+   * refuses everything as unsupported has no failures, and this catches it.
+   */
+  minPassed?: number;
 }
 
 /** Options from CONFORMANCE_FILTER, CONFORMANCE_CHECK_INFER and CONFORMANCE_BACKEND. */
@@ -55,7 +63,9 @@ export function defineConformanceSuite(title: string, opts: SuiteOptions): void 
       describe(group, () => {
         for (const test of tests.filter((t) => t.group === group)) {
           it(test.name, async () => {
-            const r = await runConformanceTest(test, { checkInference: opts.checkInference, backend: opts.backend });
+            const r = await runConformanceTest(test, {
+              checkInference: opts.checkInference, backend: opts.backend, ...(opts.tolerance ? { tolerance: opts.tolerance } : {}),
+            });
             results.push(r);
             if (r.status === 'unsupported') {
               // Refused up front with the ops it lacks: nothing ran, nothing to compare.
@@ -65,6 +75,13 @@ export function defineConformanceSuite(title: string, opts: SuiteOptions): void 
             if (r.status !== 'pass' || r.inference) expect.fail(formatResult(r, true));
           }, TIMEOUT_MS);
         }
+      });
+    }
+    const minPassed = opts.minPassed;
+    // Declared last, so it runs after every test above (a file's tests run in order).
+    if (minPassed !== undefined && !opts.filter && tests.length > 0) {
+      it(`passes at least ${minPassed} tests`, () => {
+        expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThanOrEqual(minPassed);
       });
     }
     afterAll(() => {
