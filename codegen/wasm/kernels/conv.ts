@@ -131,6 +131,3 @@ export function emitConv2d(m: WasmModule, name: string, k: Conv2dKernel): void {
     ];
   });
 }
-
-/** Kernels built on the direct convolution's store (sparse-conv.ts) take its epilogue from here. */
-export { applyEpilogue };
