@@ -1,7 +1,7 @@
 // sparsec's kernels as benchmark contenders: each builds its module, places its inputs and
 // weights in a fresh memory, and exposes one call plus its output (in [M,N] layout).
 
-import { KernelInstance } from '../codegen/wasm/harness.js';
+import { KernelInstance, KERNEL_SCRATCH } from '../codegen/wasm/harness.js';
 import { emitBsr } from '../codegen/wasm/kernels/bsr.js';
 import { packBsr, type BlockLabel } from '../codegen/wasm/kernels/bsr-format.js';
 import { emitDense, packDense } from '../codegen/wasm/kernels/dense.js';
@@ -55,9 +55,9 @@ export async function sparseKernel(
   const m = new WasmModule({ relaxedSimd });
   let packed: PackedSparse;
   if (kind === '2:4') {
-    emit2of4(m, spec, (packed = pack2of4(spec, W)).offsets);
+    emit2of4(m, { ...spec, scratch: KERNEL_SCRATCH }, (packed = pack2of4(spec, W)).offsets);
   } else if (kind === '4:8') {
-    emitNM(m, spec, (packed = packNM(spec, W, { n: 4, m: 8 })).offsets, { n: 4, m: 8 });
+    emitNM(m, { ...spec, scratch: KERNEL_SCRATCH }, (packed = packNM(spec, W, { n: 4, m: 8 })).offsets, { n: 4, m: 8 });
   } else if (kind.startsWith('block')) {
     const label = kind.slice('block'.length) as BlockLabel;
     emitBsr(m, spec, (packed = packBsr(spec, W, undefined, label)).offsets, label);

@@ -4,7 +4,7 @@
 // Run: tsc -p bench && node dist/bench/nm-one-token.js (three repeats of 41 rounds per shape).
 
 import './v8-flags.js';
-import { KernelInstance } from '../codegen/wasm/harness.js';
+import { KernelInstance, KERNEL_SCRATCH } from '../codegen/wasm/harness.js';
 import { emitDense, packDense } from '../codegen/wasm/kernels/dense.js';
 import { emitNM, packNM, type NMPattern } from '../codegen/wasm/kernels/nm.js';
 import { matmulRef, maxRelError, pruneNM, randomFloats } from '../codegen/wasm/kernels/reference.js';
@@ -34,7 +34,7 @@ for (const [K, N] of SHAPES) {
     const Ws = pruneNM(W, K, N, p.n, p.m);
     const k = await kernel(`${p.n}:${p.m}`, N, X, (m) => {
       const packed = packNM(spec, Ws, p);
-      emitNM(m, spec, packed.offsets, p);
+      emitNM(m, { ...spec, scratch: KERNEL_SCRATCH }, packed.offsets, p);
       return packed.blob;
     });
     k.run();

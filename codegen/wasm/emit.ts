@@ -3,6 +3,8 @@
 //   [0, 64)                  unused (address 0 stays invalid)
 //   [64, 64 + weights)       packed weights and constants, 64-byte aligned parts
 //   [arena, arena + peak)    inputs, outputs and temporaries at their planned offsets
+//   [scratch, + scratch)     scratch that kernels overwrite at every call (the one-token
+//                            N:M selection table), shared: kernels run one at a time
 //
 // The module defines and exports its memory and one function, `run()`, that calls the
 // kernels in schedule order with every address baked in. Weights up to a threshold are data
@@ -17,7 +19,7 @@ import { packBsr, type BlockLabel } from './kernels/bsr-format.js';
 import { packDense, emitDense } from './kernels/dense.js';
 import { emitAdd, emitCopy, emitTranspose, emitUnary } from './kernels/elementwise.js';
 import { epilogueKey } from './kernels/epilogue.js';
-import { emitNM, nmPatternOf, packNM, type NMPattern } from './kernels/nm.js';
+import { emitNM, nmPatternOf, nmScratchBytes, packNM, type NMPattern } from './kernels/nm.js';
 import { sparseRows } from './kernels/sparse-format.js';
 import { emitSpmm, packSpmm, type PackedSparse } from './kernels/spmm.js';
 import { emitSpmv, packSpmv } from './kernels/spmv.js';
@@ -113,7 +115,9 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
     return image.add(p.blob);
   });
   const arenaBase = Math.ceil((WEIGHTS_BASE + image.bytes) / PART_ALIGN) * PART_ALIGN;
-  const memoryBytes = arenaBase + plan.peak;
+  const scratch = Math.ceil((arenaBase + plan.peak) / PART_ALIGN) * PART_ALIGN;
+  const scratchBytes = Math.max(0, ...s.kernels.map((k) => (k.op === 'linear' && k.layout === 'nm' ? nmScratchBytes({ name: '', M: k.M, K: k.K, N: k.N }, nmPattern(k)) : 0)));
+  const memoryBytes = scratch + scratchBytes;
   const addr = (id: number): number => constAt.get(id) ?? arenaBase + plan.offsets.get(id)!;
   const weights = image.build();
   const external = weights.length > (opts.externalWeightsBytes ?? DEFAULT_EXTERNAL_WEIGHTS_BYTES);
@@ -121,7 +125,7 @@ export function emitModule(s: Schedule, plan: MemoryPlan, opts: EmitOptions = {}
   const pages = Math.max(1, Math.ceil(memoryBytes / PAGE));
   const m = new WasmModule({ relaxedSimd: opts.relaxedSimd ?? false, memory: { export: 'memory', pages } });
   try {
-    const kernels = new KernelTable(m);
+    const kernels = new KernelTable(m, scratch);
     const call = (k: Kernel, i: number): ExprRef => {
       const c = (n: number) => m.i32.const(n);
       const name = kernels.get(k, packed[i]);
@@ -179,7 +183,7 @@ function blockOf(k: LinearKernel): BlockLabel {
 class KernelTable {
   private readonly names = new Map<string, string>();
 
-  constructor(private readonly m: WasmModule) {}
+  constructor(private readonly m: WasmModule, private readonly scratch: number) {}
 
   get(k: Kernel, packed: PackedSparse | undefined): string {
     const key = kernelKey(k, packed);
@@ -195,7 +199,7 @@ class KernelTable {
     const m = this.m;
     switch (k.op) {
       case 'linear': {
-        const spec = { name, M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, epilogue: k.epilogue };
+        const spec = { name, M: k.M, K: k.K, N: k.N, bias: k.bias !== undefined, epilogue: k.epilogue, scratch: this.scratch };
         if (k.layout === 'dense') emitDense(m, spec);
         else if (k.layout === 'nm') emitNM(m, spec, packed!.offsets, nmPattern(k));
         else if (k.layout === 'bsr') emitBsr(m, spec, packed!.offsets, blockOf(k));

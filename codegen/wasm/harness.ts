@@ -16,14 +16,20 @@ const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
 const ALIGN = 64;
+/**
+ * Every instance keeps [KERNEL_SCRATCH, + KERNEL_SCRATCH_BYTES) for kernels that need scratch
+ * memory (spec.scratch: the one-token N:M table), as a built module keeps its scratch region.
+ */
+export const KERNEL_SCRATCH = ALIGN;
+export const KERNEL_SCRATCH_BYTES = 16384;
 
 export class KernelInstance {
-  private top = ALIGN;
+  private top = KERNEL_SCRATCH + KERNEL_SCRATCH_BYTES;
 
   private constructor(readonly memory: WasmMemory, readonly exports: Record<string, unknown>) {}
 
   static async create(binary: Uint8Array, bytesNeeded = PAGE): Promise<KernelInstance> {
-    const memory = new wasm.Memory({ initial: Math.ceil((bytesNeeded + 2 * ALIGN) / PAGE) });
+    const memory = new wasm.Memory({ initial: Math.ceil((bytesNeeded + KERNEL_SCRATCH_BYTES + 2 * ALIGN) / PAGE) });
     const { instance } = await wasm.instantiate(binary, { env: { memory } });
     return new KernelInstance(memory, instance.exports as Record<string, unknown>);
   }

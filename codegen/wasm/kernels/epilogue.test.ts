@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { KernelInstance } from '../harness.js';
+import { KernelInstance, KERNEL_SCRATCH } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emitBsr } from './bsr.js';
 import { BLOCK_SHAPES, blockShape, packBsr, type BlockLabel } from './bsr-format.js';
@@ -27,7 +27,7 @@ function build(m: WasmModule, layout: Layout, spec: SparseSpec, seed: number, bi
   if (layout === 'nm') {
     W = pruneNM(dense, K, N, 2, 4);
     packed = packNM(spec, W, { n: 2, m: 4 }, bias);
-    emitNM(m, spec, packed.offsets, { n: 2, m: 4 });
+    emitNM(m, { ...spec, scratch: KERNEL_SCRATCH }, packed.offsets, { n: 2, m: 4 });
   } else if (layout.startsWith('bsr')) {
     const label = layout.slice(4) as BlockLabel;
     const { rows, cols } = blockShape(label);

@@ -28,8 +28,9 @@
 // Storage, block by block, panel by panel of 4 output channels (the last zero-padded), step
 // by step: one 72-byte record of the 4 channels' values (4 f32 each) and their selections
 // (u16 byte offsets into the block's table; one pointer walks both: 2-4% faster than two
-// arrays), then the bias padded to whole panels, and space for one block's table (scratch
-// memory inside the weights: the kernel rewrites it at every call).
+// arrays), then the bias padded to whole panels. The table lives in the module's scratch
+// region (spec.scratch, an address fixed at build time), so a channel's table load takes the
+// table's address as its immediate offset: no address add per multiply-add.
 
 import { bump, repeat } from '../loops.js';
 import { i32, none, v128, type ExprRef, type FunctionScope, type Local, type WasmModule } from '../module.js';
@@ -97,7 +98,8 @@ interface Layout {
   ways: number;
   records: number;
   bias: number;
-  table: number;
+  /** Bytes of one block's table (the scratch the kernel needs). */
+  tableBytes: number;
 }
 
 /** Byte offsets of the blob's parts; packing and the kernel both derive them from the shape. */
@@ -109,8 +111,7 @@ function layoutOf(spec: SparseSpec, p: NMPattern): Layout {
   const align = (n: number): number => Math.ceil(n / 16) * 16;
   const records = 0;
   const bias = align(records + panels * steps * RECORD);
-  const table = align(bias + (spec.bias ? panels * PANEL * 4 : 0));
-  return { panels, steps, blockSteps, ways, records, bias, table };
+  return { panels, steps, blockSteps, ways, records, bias, tableBytes: blockSteps * ways * 16 };
 }
 
 /** The blocks of steps in kernel order: [first step, steps]. */
@@ -151,11 +152,14 @@ export function packNMGemv(spec: SparseSpec, W: Float32Array, p: NMPattern, bias
     padded.set(bias);
     b.add(padded);
   }
-  b.add(new Uint8Array(L.blockSteps * L.ways * 16));
   const blob = b.build();
-  if (blob.length !== L.table + L.blockSteps * L.ways * 16) throw new Error('N:M one-token layout mismatch (a codegen bug)');
-  // The kernel derives every offset from the shape; these name the parts (counts: the table).
-  return { blob, offsets: { values: L.records, bias: L.bias, counts: L.table, k: L.records + SELECTIONS_AT, kBytes: 2 } };
+  // The kernel derives every offset from the shape; these name the parts.
+  return { blob, offsets: { values: L.records, bias: L.bias, counts: 0, k: L.records + SELECTIONS_AT, kBytes: 2 } };
+}
+
+/** Scratch bytes emitNMGemv needs at spec.scratch: one block's selection table. */
+export function nmGemvScratchBytes(spec: SparseSpec, p: NMPattern): number {
+  return layoutOf(spec, p).tableBytes;
 }
 
 /**
@@ -185,21 +189,23 @@ function keptMask(W: Float32Array, K: number, N: number, n: number, first: numbe
   return mask;
 }
 
-/** Add `spec.name(x, w, y)` for a packNMGemv blob. */
+/** Add `spec.name(x, w, y)` for a packNMGemv blob; its table goes to spec.scratch. */
 export function emitNMGemv(m: WasmModule, spec: SparseSpec, p: NMPattern): void {
   const L = layoutOf(spec, p);
   const blocks = blocksOf(L);
+  const table = spec.scratch;
+  if (table === undefined) throw new Error(`the one-token ${p.n}:${p.m} kernel needs ${L.tableBytes} bytes of scratch (spec.scratch)`);
   m.addFunction(spec.name, matrixKernelParams(spec.epilogue), none, (fn: FunctionScope) => {
     const epilogue = new EpilogueStore(fn, spec.epilogue);
     // Blocks before the last leave partial sums: those stores skip the epilogue.
     const partial = new EpilogueStore(fn, NO_EPILOGUE);
     const [xArg, wArg, yArg] = [fn.param(0), fn.param(1), fn.param(2)];
-    const [pr, pb, py, px, tb] = Array.from({ length: 5 }, () => fn.local(i32));
+    const [pr, pb, py, px] = Array.from({ length: 4 }, () => fn.local(i32));
     const acc = Array.from({ length: PANEL }, () => fn.local(v128));
     const at = (off: number): ExprRef => m.i32.add(m.get(wArg), m.i32.const(off));
     /** One step of the four channels: each channel's values times its table entry. */
     const step = acc.map((a, j) => {
-      const entry = m.v128.load(m.i32.add(m.get(tb), m.i32.load16U(m.get(pr), SELECTIONS_AT + 2 * j)));
+      const entry = m.v128.load(m.i32.load16U(m.get(pr), SELECTIONS_AT + 2 * j), table);
       return m.set(a, m.madd(m.v128.load(m.get(pr), KEPT * 4 * j), entry, m.get(a)));
     });
     const walk = (count: number): ExprRef => repeat(fn, count, [...step, bump(fn, pr, RECORD)]);
@@ -217,7 +223,7 @@ export function emitNMGemv(m: WasmModule, spec: SparseSpec, p: NMPattern): void 
     const full = Math.floor(spec.N / PANEL);
     const rest = spec.N % PANEL;
     const block = ([firstStep, count]: [number, number], first: boolean, last: boolean): ExprRef[] => [
-      ...fillTable(fn, spec.K, p, firstStep, count, px, tb),
+      ...fillTable(fn, spec.K, p, firstStep, count, px, table),
       m.set(py, m.get(yArg)), m.set(pb, at(L.bias)),
       repeat(fn, full, panel(count, PANEL, first, last)),
       ...(rest ? panel(count, rest, first, last) : []),
@@ -226,7 +232,7 @@ export function emitNMGemv(m: WasmModule, spec: SparseSpec, p: NMPattern): void 
     const n = blocks.length;
     return [
       ...epilogue.setup(),
-      m.set(tb, at(L.table)), m.set(px, m.get(xArg)),
+      m.set(px, m.get(xArg)),
       m.set(pr, at(L.records)),
       ...block(blocks[0]!, true, n === 1),
       ...(n > 2 ? [repeat(fn, n - 2, block(blocks[1]!, false, false))] : []),
@@ -266,7 +272,7 @@ function sumAcross(m: WasmModule, a: Local[]): ExprRef[] {
  * step, x's 8 inputs as two vectors (the last half step of a K that is not a multiple of 8
  * takes zeros for the missing group), and per way the vector of the 4 lanes it keeps.
  */
-function fillTable(fn: FunctionScope, K: number, p: NMPattern, firstStep: number, count: number, px: Local, tb: Local): ExprRef[] {
+function fillTable(fn: FunctionScope, K: number, p: NMPattern, firstStep: number, count: number, px: Local, table: number): ExprRef[] {
   const m = fn.m;
   const pt = fn.local(i32);
   const [lo, hi] = [fn.local(v128), fn.local(v128)];
@@ -279,7 +285,7 @@ function fillTable(fn: FunctionScope, K: number, p: NMPattern, firstStep: number
   ];
   const whole = Math.min(count, Math.floor(K / STEP) - firstStep);
   return [
-    m.set(pt, m.get(tb)),
+    m.set(pt, m.i32.const(table)),
     repeat(fn, whole, fill(false)),
     ...(whole < count ? fill(true) : []),
   ];

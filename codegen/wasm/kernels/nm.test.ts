@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { KernelInstance } from '../harness.js';
+import { KernelInstance, KERNEL_SCRATCH } from '../harness.js';
 import { WasmModule } from '../module.js';
-import { emitNM, nmBlockRows, packNM, type NMPattern } from './nm.js';
+import { emitNM, nmBlockRows, nmScratchBytes, packNM, type NMPattern } from './nm.js';
 import { matmulRef, maxRelError, pruneNM, randomFloats, transpose, reluIf } from './reference.js';
 import type { SparseSpec } from './spmm.js';
 
@@ -23,7 +23,7 @@ async function check(spec: SparseSpec, p: NMPattern, seed: number, emptyGroups =
   const bias = spec.bias ? randomFloats(N, seed + 2) : undefined;
   const packed = packNM(spec, W, p, bias);
   const m = new WasmModule();
-  emitNM(m, spec, packed.offsets, p);
+  emitNM(m, { ...spec, scratch: KERNEL_SCRATCH }, packed.offsets, p);
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
   m.dispose();
@@ -115,13 +115,15 @@ describe('one-token 2:4 and 4:8 kernels (selection table, nm-gemv.ts)', () => {
     }
   });
 
-  test('storage: 2.25 bytes per dense weight (4 values and a u16 selection per 8 inputs) plus one block of table', () => {
+  test('storage: 2.25 bytes per dense weight (4 values and a u16 selection per 8 inputs); one block of table in scratch', () => {
     for (const [p, ways, blockSteps] of [[{ n: 2, m: 4 }, 36, 14], [{ n: 4, m: 8 }, 70, 7]] as const) {
       for (const K of [64, 512]) {
         const N = 16;
         const packed = packNM({ name: 'nm', M: 1, K, N }, pruned(randomFloats(K * N, 4), K, N, p), p);
         const steps = K / 8;
-        expect(packed.blob.length).toBe(steps * N * (16 + 2) + Math.min(steps, blockSteps) * ways * 16);
+        expect(packed.blob.length).toBe(steps * N * (16 + 2));
+        expect(nmScratchBytes({ name: 'nm', M: 1, K, N }, p)).toBe(Math.min(steps, blockSteps) * ways * 16);
+        expect(nmScratchBytes({ name: 'nm', M: 2, K, N }, p)).toBe(0);
       }
     }
   });
@@ -141,7 +143,7 @@ async function run(spec: SparseSpec, p: NMPattern, W: Float32Array): Promise<num
   const R = spec.epilogue?.residual ? randomFloats(N, 3) : undefined;
   const packed = packNM(spec, W, p, bias);
   const m = new WasmModule();
-  emitNM(m, spec, packed.offsets, p);
+  emitNM(m, { ...spec, scratch: KERNEL_SCRATCH }, packed.offsets, p);
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
   m.dispose();

@@ -20,7 +20,7 @@ import { f32, i32, none, v128, type ExprRef, type FunctionScope, type WasmModule
 import { EpilogueStore, matrixKernelParams, NO_EPILOGUE } from './epilogue.js';
 import { BlobBuilder } from './sparse-format.js';
 import type { PackedSparse, SparseSpec } from './spmm.js';
-import { emitNMGemv, packNMGemv, takesSelectionTable } from './nm-gemv.js';
+import { emitNMGemv, nmGemvScratchBytes, packNMGemv, takesSelectionTable } from './nm-gemv.js';
 import { forEachStrip, type Strip } from './strips.js';
 
 /** N nonzeros kept in every group of M consecutive input channels. */
@@ -145,6 +145,11 @@ export function emitNM(m: WasmModule, spec: SparseSpec, offsets: PackedSparse['o
   if (spec.M === 1 && takesSelectionTable(p)) emitNMGemv(m, spec, p);
   else if (spec.M === 1) emitNMGather(m, spec, offsets, p);
   else emitNMTokens(m, spec, offsets, p);
+}
+
+/** Scratch bytes emitNM needs at spec.scratch (the one-token selection table), or 0. */
+export function nmScratchBytes(spec: SparseSpec, p: NMPattern): number {
+  return spec.M === 1 && takesSelectionTable(p) ? nmGemvScratchBytes(spec, p) : 0;
 }
 
 /** 2:4 (the layout `nm`): packNM with pattern 2:4. */

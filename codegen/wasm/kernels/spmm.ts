@@ -24,6 +24,11 @@ export interface SparseSpec {
   N: number;
   bias?: boolean;
   epilogue?: Epilogue;
+  /**
+   * Byte address of scratch memory the kernel may overwrite at every call, for kernels that
+   * need some (nm.ts nmScratchBytes): the module's scratch region, beside the arena.
+   */
+  scratch?: number;
 }
 
 export interface PackedSparse {
