@@ -145,33 +145,27 @@ export function offsetGroups(rows: SparseRows): OffsetGroups {
   const values: number[] = [];
   const offsets: number[] = [];
   const groups = new Int32Array(rows.N);
+  const put = (offset: number, value: number): void => { offsets.push(offset); values.push(value); };
   for (let n = 0; n < rows.N; n++) {
     const end = rows.start[n + 1]!;
     let last = 0;
     for (let j = rows.start[n]!; j < end; groups[n]!++) {
-      let filled = 0;
       if (rows.k[j]! - last > MAX_OFFSET) {
-        offsets.push(MAX_OFFSET);
-        values.push(0);
-        filled = 1;
-      }
-      for (; filled === 0 || (filled < 4 && j < end && rows.k[j]! - last <= MAX_OFFSET); filled++, j++) {
-        offsets.push(rows.k[j]! - last);
-        values.push(rows.values[j]!);
-      }
-      for (; filled < 4; filled++) {
-        offsets.push(offsets[offsets.length - 1]!);
-        values.push(0);
+        for (let lane = 0; lane < 4; lane++) put(MAX_OFFSET, 0);
+      } else {
+        let lane = 0;
+        for (; lane < 4 && j < end && rows.k[j]! - last <= MAX_OFFSET; lane++, j++) put(rows.k[j]! - last, rows.values[j]!);
+        for (; lane < 4; lane++) put(offsets[offsets.length - 1]!, 0);
       }
       last += offsets[offsets.length - 1]!;
     }
   }
-  const records = new Uint8Array(values.length * 5);
+  const records = new Uint8Array((values.length / 4) * OFFSET_GROUP_BYTES);
   const f32 = new Float32Array(records.buffer);
   for (let i = 0; i < values.length; i++) {
-    const [g, l] = [Math.floor(i / 4), i % 4];
-    f32[g * 5 + l] = values[i]!;
-    records[g * OFFSET_GROUP_BYTES + 16 + l] = offsets[i]!;
+    const [group, lane] = [Math.floor(i / 4), i % 4];
+    f32[(group * OFFSET_GROUP_BYTES) / 4 + lane] = values[i]!;
+    records[group * OFFSET_GROUP_BYTES + 16 + lane] = offsets[i]!;
   }
   return { records, groups };
 }

@@ -9,8 +9,8 @@
 // (sorted by group count, so a pair's counts match and padding is rare): one loop over both
 // channels' interleaved groups, two accumulators. Against the form it replaced (values and u16
 // input channels in two streams, one channel per loop, 6 bytes per nonzero) that measured
-// 1.04-1.06x the speed at 90% and 95% on 768x3072 and 3072x768 with 17% fewer bytes
-// (bench/spmv-ab.ts, paired CPU-time ratios on a loaded 2-core machine); one channel per loop
+// 1.02-1.19x the speed (most runs 1.04-1.06x) at 70/90/95% on 768x3072 and 3072x768 with 17%
+// fewer bytes (bench/spmv-ab.ts, paired CPU-time ratios on a loaded 2-core machine); one channel per loop
 // in this format ran at 0.98-1.04x. Tried and not faster (variants of bench/spmv-ab.ts, most in
 // its first commit):
 // one-byte steps chained through lane 0 (0.96-0.98x), two groups or two alternating
