@@ -4,21 +4,20 @@
 // nonzeros, in groups of 4, are multiplied against a vector gathered from x (which stays in
 // L1), and the four lanes are summed at the end of the channel.
 //
-// The weights are sparse-format.ts offsetGroups: 5 bytes per nonzero in one stream (values,
-// then one-byte input offsets from a running position), and the channels go two at a time
-// (sorted by group count, so a pair's counts match and padding is rare): one loop over both
-// channels' interleaved groups, two accumulators. Against the form it replaced (values and u16
-// input channels in two streams, one channel per loop, 6 bytes per nonzero) that measured
-// 1.02-1.19x the speed (most runs 1.04-1.06x) at 70/90/95% on 768x3072 and 3072x768 with 17%
-// fewer bytes (bench/spmv-ab.ts, paired CPU-time ratios on a loaded 2-core machine); one channel per loop
-// in this format ran at 0.98-1.04x. Tried and not faster (variants of bench/spmv-ab.ts, most in
-// its first commit):
-// one-byte steps chained through lane 0 (0.96-0.98x), two groups or two alternating
-// accumulators per channel (+0-3%), the four offsets read as one i32 (0.88-0.91x), lanes
-// gathered by broadcast loads and blends or by scalar loads and unpacks (same), lanes 2-3
-// through an i64 (0.85x), channels unrolled by group count (0.80x), three or four channels
-// per loop (no better than two). The gather's index loads and address adds bound the loop:
-// with fixed x offsets in place of loaded ones it ran 1.25x faster.
+// The weights are sparse-format.ts offsetGroups: 5 bytes per nonzero in one stream (values, then
+// one-byte input offsets from a running position), and the channels go two at a time (sorted by
+// group count, so a pair's counts match and padding is rare): one loop over both channels'
+// interleaved groups, two accumulators. Against the form it replaced (values and u16 input
+// channels in two streams, one channel per loop, 6 bytes per nonzero) that measured 1.02-1.19x the
+// speed (most runs 1.04-1.06x) at 70/90/95% on 768x3072 and 3072x768 with 17% fewer bytes
+// (bench/spmv-ab.ts, paired CPU-time ratios on a loaded 2-core machine); one channel per loop in
+// this format ran at 0.98-1.04x. Tried and not faster (variants of bench/spmv-ab.ts, most in its
+// first commit): one-byte steps chained through lane 0 (0.96-0.98x), two groups or two alternating
+// accumulators per channel (+0-3%), the four offsets read as one i32 (0.88-0.91x), lanes gathered
+// by broadcast loads and blends or by scalar loads and unpacks (same), lanes 2-3 through an i64
+// (0.85x), channels unrolled by group count (0.80x), three or four channels per loop (no better
+// than two). The gather's index loads and address adds bound the loop: with fixed x offsets in
+// place of loaded ones it ran 1.25x faster.
 
 import { bump, repeat, repeatRuntime } from '../loops.js';
 import { f32, i32, none, v128, type ExprRef, type WasmModule } from '../module.js';
