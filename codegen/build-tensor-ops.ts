@@ -68,10 +68,12 @@ export function tensorOpReason(node: Node): string | undefined {
       const cols = product(shapeOf(x!).slice(axisOf(node, shapeOf(x!).length, -1)));
       const ok = node.inputs.slice(1).every((v) => v === undefined || (v.const && sizeOf(shapeOf(v)) === cols));
       if (!ok) return 'scale or bias not constant, or not of the normalized shape';
-      if (node.outputs.slice(1).some((v) => v.uses.length > 0)) return 'mean or inverse deviation output used';
+      if (node.outputs.slice(1).some((v) => v.uses.length > 0 || v.isGraphOutput)) return 'mean or inverse deviation output used';
       return undefined;
     }
     case Op.TopK:
+      // The runtime returns float32 outputs only.
+      if (node.outputs[1]?.isGraphOutput) return 'TopK indices as a graph output (int64)';
       if (!p!.const || axisOf(node, out.length, -1) !== out.length - 1 || node.attrInt('largest', 1) !== 1) return 'TopK other than the k largest along the last axis';
       return undefined;
     case Op.ReduceSum: {

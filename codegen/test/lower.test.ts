@@ -97,6 +97,24 @@ describe('lowering to a kernel schedule', () => {
     expect(() => lower(m)).toThrow(/1 Dropout \(Dropout mask output\): 'drop'/);
   });
 
+  test('extra outputs that are graph outputs are refused: LayerNormalization\'s mean, TopK\'s indices (found by the conformance suite)', () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', 'float32', [2, 8]);
+    const norm = b.node('LayerNormalization', [x, b.constant('s', Tensor.float32(new Float32Array(8).fill(1), [8]))], { name: 'ln', outputs: ['y', 'mean'] });
+    const top = b.node('TopK', [norm.outputs[0]!, b.constant('k', Tensor.int64([3]))], { name: 'top', outputs: ['values', 'indices'] });
+    b.output(norm.outputs[1]!, ...top.outputs);
+    const m = new Model(b.graph);
+    m.opsets.set('', 21);
+    let message = '';
+    try {
+      lower(m);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("1 LayerNormalization (mean or inverse deviation output used): 'ln'");
+    expect(message).toContain("1 TopK (TopK indices as a graph output (int64)): 'top'");
+  });
+
   test('int64 passes through a Reshape but is refused as a graph output: the runtime returns float32 outputs', () => {
     const b = new GraphBuilder('g');
     const ids = b.input('ids', 'int64', [2, 3]);

@@ -11,6 +11,8 @@
 //   wasm       the model built by the WebAssembly backend (codegen/artifacts.ts, input shapes
 //              bound to the data set's) and run through the runtime users load it with
 //              (runtime/index.ts); what the backend cannot lower is refused as unsupported.
+//   wasm-weights  the same with every input after the first bound to its data as a constant,
+//              as exporters write weights: reaches the Conv, Gemm and constant-operand kernels.
 
 import { readFile } from 'node:fs/promises';
 import { decodeModel, encodeModel } from '../../frontend/index.js';
@@ -20,7 +22,7 @@ import type { RuntimeValue } from '../../ir/opdef.js';
 import { Tensor } from '../../ir/tensor.js';
 import { UnsupportedDataError } from './data.js';
 
-export const BACKENDS = ['reference', 'roundtrip', 'ort', 'ort-original', 'wasm'] as const;
+export const BACKENDS = ['reference', 'roundtrip', 'ort', 'ort-original', 'wasm', 'wasm-weights'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export type ValueHook = (v: Value, t: Tensor) => void;
@@ -49,6 +51,8 @@ export async function prepare(backend: BackendName, model: Model, modelPath: str
     case 'wasm':
       // Loaded only when chosen: the codegen brings binaryen (tens of MB) with it.
       return (await import('./wasm-backend.js')).onWasm(model.graph, modelPath);
+    case 'wasm-weights':
+      return (await import('./wasm-backend.js')).onWasm(model.graph, modelPath, { constantWeights: true });
   }
 }
 

@@ -3,7 +3,7 @@
 //   node dist/test/conformance/main.js [--json] [--filter REGEX] [--verbose] [--quiet]
 //                                      [--jobs N] [--timeout SECONDS] [--group NAME]...
 //                                      [--rtol R] [--atol A] [--check-infer]
-//                                      [--backend reference|roundtrip|ort|ort-original|wasm]
+//                                      [--backend reference|roundtrip|ort|ort-original|wasm|wasm-weights]
 //
 // Prints one line per test (pass / FAIL / ERROR / unsupported) in a stable order, then
 // "passed X / supported Y / total Z". Exit status 1 when any supported test fails or errors.

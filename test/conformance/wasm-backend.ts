@@ -18,16 +18,29 @@ import type { RuntimeValue } from '../../ir/opdef.js';
 import { Tensor } from '../../ir/tensor.js';
 import { load, type Feed, type Model as Runtime } from '../../runtime/index.js';
 import { BackendLimitError, type PreparedModel } from './backends.js';
+import { UnsupportedDataError } from './data.js';
 
-export function onWasm(graph: Graph, modelPath: string): PreparedModel {
+export interface WasmBackendOptions {
+  /**
+   * Bind every graph input after the first to its data as a constant, as an exporter writes
+   * weights: the ONNX tests pass Conv's and Gemm's weights as inputs, which the backend (built
+   * for constant weights) refuses. The model is then built once per data set.
+   */
+  constantWeights?: boolean;
+}
+
+export function onWasm(graph: Graph, modelPath: string, opts: WasmBackendOptions = {}): PreparedModel {
   const built = new Map<string, Promise<Runtime>>();
+  const live = opts.constantWeights ? new Set(graph.inputs.slice(0, 1).map((v) => v.name)) : undefined;
   return {
     graph,
     run: async (inputs) => {
-      const feeds = toFeeds(inputs, modelPath);
+      const weights = new Map([...inputs].filter(([name]) => live && !live.has(name)));
+      const feeds = toFeeds(new Map([...inputs].filter(([name]) => !weights.has(name))), modelPath);
       const shapes = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, [...t.shape]]));
       const key = JSON.stringify(shapes);
-      if (!built.has(key)) built.set(key, build(modelPath, shapes));
+      if (weights.size > 0) built.clear();
+      if (!built.has(key)) built.set(key, build(modelPath, shapes, weights));
       const runtime = await built.get(key)!;
       const got = runtime.run(feeds);
       return new Map(Object.entries(got).map(([name, t]) => [name, new Tensor('float32', [...t.shape], t.data)]));
@@ -35,8 +48,9 @@ export function onWasm(graph: Graph, modelPath: string): PreparedModel {
   };
 }
 
-async function build(modelPath: string, shapes: Record<string, number[]>): Promise<Runtime> {
+async function build(modelPath: string, shapes: Record<string, number[]>, weights: ReadonlyMap<string, RuntimeValue>): Promise<Runtime> {
   const model = await loadModel(modelPath);
+  bindConstants(model.graph, weights, modelPath);
   try {
     // Weights stay inside the module: no weights file to hand the runtime.
     const { files } = await buildArtifacts(model, { compilerVersion: 'conformance', name: 'model', shapes, externalWeightsBytes: Infinity });
@@ -48,6 +62,19 @@ async function build(modelPath: string, shapes: Record<string, number[]>): Promi
       throw new BackendLimitError(`wasm backend: ${e.message}`);
     }
     throw e;
+  }
+}
+
+/** Turn the named graph inputs into constants holding their data (ONNX initializers). */
+function bindConstants(graph: Graph, values: ReadonlyMap<string, RuntimeValue>, file: string): void {
+  for (const [name, t] of values) {
+    const v = graph.inputs.find((x) => x.name === name)!;
+    if (!(t instanceof Tensor)) throw new UnsupportedDataError(`'${name}' is not a tensor and cannot be a constant (${file})`);
+    v.const = t;
+    v.dtype = t.dtype;
+    v.shape = [...t.shape];
+    graph.constants.set(name, v);
+    graph.inputs = graph.inputs.filter((x) => x !== v);
   }
 }
 
