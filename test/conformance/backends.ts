@@ -17,6 +17,7 @@
 import { readFile } from 'node:fs/promises';
 import { decodeModel, encodeModel } from '../../frontend/index.js';
 import { executeValues } from '../../ir/executor/index.js';
+import type { FormatOption } from '../../codegen/schedule.js';
 import type { Graph, Model, Value } from '../../ir/graph.js';
 import type { RuntimeValue } from '../../ir/opdef.js';
 import { Tensor } from '../../ir/tensor.js';
@@ -38,7 +39,10 @@ export class BackendLimitError extends Error {
   override name = 'BackendLimitError';
 }
 
-export async function prepare(backend: BackendName, model: Model, modelPath: string): Promise<PreparedModel> {
+/** Weight layout for the wasm backends (default: the cost model's pick, which is dense for these small dense weights). */
+export type WasmFormat = FormatOption;
+
+export async function prepare(backend: BackendName, model: Model, modelPath: string, wasmFormat: WasmFormat = 'auto'): Promise<PreparedModel> {
   switch (backend) {
     case 'reference':
       return onExecutor(model.graph);
@@ -50,9 +54,9 @@ export async function prepare(backend: BackendName, model: Model, modelPath: str
       return onOrt(model.graph, new Uint8Array(await readFile(modelPath)));
     case 'wasm':
       // Loaded only when chosen: the codegen brings binaryen (tens of MB) with it.
-      return (await import('./wasm-backend.js')).onWasm(model.graph, modelPath);
+      return (await import('./wasm-backend.js')).onWasm(model.graph, modelPath, { format: wasmFormat });
     case 'wasm-weights':
-      return (await import('./wasm-backend.js')).onWasm(model.graph, modelPath, { constantWeights: true });
+      return (await import('./wasm-backend.js')).onWasm(model.graph, modelPath, { constantWeights: true, format: wasmFormat });
   }
 }
 

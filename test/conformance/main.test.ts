@@ -14,5 +14,10 @@ describe('conformance CLI arguments', () => {
     expect(() => parseArgs(['--jobs', '-1'])).toThrow(/non-negative integer/);
     expect(() => parseArgs(['--backend', 'tvm'])).toThrow(/reference, roundtrip, ort, ort-original/);
     expect(() => parseArgs(['--filter'])).toThrow(/needs a value/);
+    expect(() => parseArgs(['--format', 'coo'])).toThrow(/auto, dense, csr, nm, bsr/);
+  });
+
+  it('takes the wasm backends and their weight layout', () => {
+    expect(parseArgs(['--backend', 'wasm-weights', '--format', 'bsr'])).toMatchObject({ backend: 'wasm-weights', wasmFormat: 'bsr' });
   });
 });

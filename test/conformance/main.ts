@@ -4,6 +4,7 @@
 //                                      [--jobs N] [--timeout SECONDS] [--group NAME]...
 //                                      [--rtol R] [--atol A] [--check-infer]
 //                                      [--backend reference|roundtrip|ort|ort-original|wasm|wasm-weights]
+//                                      [--format auto|dense|csr|nm|bsr]
 //
 // Prints one line per test (pass / FAIL / ERROR / unsupported) in a stable order, then
 // "passed X / supported Y / total Z". Exit status 1 when any supported test fails or errors.
@@ -11,14 +12,14 @@
 // tests whose inferred dtypes/shapes disagree with the computed tensors. Test data root:
 // $SPARSEC_ONNX_TESTDATA. --backend roundtrip runs each model after export + import, --backend
 // ort runs the exported model with onnxruntime-node, --backend wasm the model built by the
-// WebAssembly backend (see backends.ts).
+// WebAssembly backend (see backends.ts), with --format's weight layout.
 
 import { availableParallelism } from 'node:os';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runInWorkers } from './pool.js';
 import { formatResult, formatSummary, jsonReport, summarize, unsupportedOpCounts } from './report.js';
-import { BACKENDS, type BackendName } from './backends.js';
+import { BACKENDS, type BackendName, type WasmFormat } from './backends.js';
 import { ONNX_TOLERANCE, type Tolerance } from './compare.js';
 import { runConformanceTest, type RunOptions, type TestResult } from './runner.js';
 import { discoverTests, hasTestdata, testdataRoot, type ConformanceTest } from './suite.js';
@@ -37,6 +38,8 @@ export interface CliOptions {
   /** Check inferred types against computed tensors; mismatches fail the run. */
   checkInference: boolean;
   backend: BackendName;
+  /** Weight layout for the wasm backends. */
+  wasmFormat?: WasmFormat;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -54,6 +57,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--quiet': case '-q': opts.quiet = true; break;
       case '--check-infer': opts.checkInference = true; break;
       case '--backend': opts.backend = backendName(value()); break;
+      case '--format': opts.wasmFormat = wasmFormat(value()); break;
       case '--filter': opts.filter = new RegExp(value()); break;
       case '--group': (opts.groups ??= []).push(value()); break;
       case '--jobs': case '-j': opts.jobs = nonNegativeInt(arg, value()); break;
@@ -64,6 +68,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
   }
   return opts;
+}
+
+const WASM_FORMATS: readonly WasmFormat[] = ['auto', 'dense', 'csr', 'nm', 'bsr'];
+
+function wasmFormat(s: string): WasmFormat {
+  if (!(WASM_FORMATS as readonly string[]).includes(s)) throw new Error(`--format must be one of ${WASM_FORMATS.join(', ')}, got '${s}'`);
+  return s as WasmFormat;
 }
 
 function backendName(s: string): BackendName {
@@ -107,7 +118,9 @@ export async function run(argv: readonly string[], out = process.stdout, err = p
     if (opts.json || (opts.quiet && (r.status === 'pass' || r.status === 'unsupported') && !r.inference)) return;
     out.write(`${formatResult(r, opts.verbose)}\n`);
   });
-  const runOpts: RunOptions = { checkInference: opts.checkInference, backend: opts.backend, ...(opts.tolerance ? { tolerance: opts.tolerance } : {}) };
+  const runOpts: RunOptions = {
+    checkInference: opts.checkInference, backend: opts.backend, ...(opts.tolerance ? { tolerance: opts.tolerance } : {}), ...(opts.wasmFormat ? { wasmFormat: opts.wasmFormat } : {}),
+  };
   const results = opts.jobs === 0
     ? await runInThread(tests, runOpts, printer)
     : await runInWorkers(tests, { jobs: opts.jobs, timeoutMs: opts.timeoutS * 1000, run: runOpts, onResult: printer });

@@ -13,7 +13,7 @@ import type { DType } from '../../ir/dtype.js';
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import type { RuntimeValue } from '../../ir/opdef.js';
 import type { Tensor } from '../../ir/tensor.js';
-import { BackendLimitError, knownBackendDeviation, prepare, type BackendName, type PreparedModel, type ValueHook } from './backends.js';
+import { BackendLimitError, knownBackendDeviation, prepare, type BackendName, type PreparedModel, type ValueHook, type WasmFormat } from './backends.js';
 import { compareTensors, compareTypes, compareValues, compareZeroOrOne, type Mismatch, type Tolerance } from './compare.js';
 import { readTestValue, UnsupportedDataError } from './data.js';
 import { InferenceCheck } from './inference-check.js';
@@ -53,6 +53,8 @@ export interface RunOptions {
   checkInference?: boolean;
   /** What runs the model (see backends.ts); default 'reference'. */
   backend?: BackendName;
+  /** Weight layout for the wasm backends (default 'auto'). */
+  wasmFormat?: WasmFormat;
 }
 
 /** SparsecError codes that mean "sparsec does not cover this" rather than "sparsec is wrong". */
@@ -89,7 +91,7 @@ async function runChecked(test: ConformanceTest, expect: Expectation, opts: RunO
   }
   if (expect.relaxInputShapes) for (const v of graph.inputs) v.shape = undefined;
   const backend = opts.backend ?? 'reference';
-  const prepared = await prepare(backend, model, test.modelPath);
+  const prepared = await prepare(backend, model, test.modelPath, opts.wasmFormat);
   // onnxruntime exposes no intermediate values to check inferred types against.
   const check = opts.checkInference && !backend.startsWith('ort') ? new InferenceCheck(prepared.graph) : undefined;
   const withInference = (o: Outcome): Outcome => {

@@ -4,7 +4,7 @@
 // behaviour) and is counted as unsupported in the summary; anything else must match the data.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type BackendName } from './backends.js';
+import { BACKENDS, type BackendName, type WasmFormat } from './backends.js';
 import { formatResult, formatSummary, summarize } from './report.js';
 import type { Tolerance } from './compare.js';
 import { runConformanceTest, type TestResult } from './runner.js';
@@ -17,11 +17,13 @@ export interface SuiteOptions {
   backend: BackendName;
   checkInference: boolean;
   filter?: RegExp;
+  /** Weight layout for the wasm backends (default 'auto'). */
+  wasmFormat?: WasmFormat;
   /** Output tolerance; default the ONNX runner's (compare.ts). */
   tolerance?: Tolerance;
   /**
-   * Over the whole suite (no filter), at least this many tests must pass: a backend that
-   * refuses everything as unsupported has no failures, and this catches it.
+   * At least this many of the selected tests must pass: a backend that refuses everything as
+   * unsupported has no failures, and this catches it (leave it out under a user's filter).
    */
   minPassed?: number;
 }
@@ -65,6 +67,7 @@ export function defineConformanceSuite(title: string, opts: SuiteOptions): void 
           it(test.name, async () => {
             const r = await runConformanceTest(test, {
               checkInference: opts.checkInference, backend: opts.backend, ...(opts.tolerance ? { tolerance: opts.tolerance } : {}),
+              ...(opts.wasmFormat ? { wasmFormat: opts.wasmFormat } : {}),
             });
             results.push(r);
             if (r.status === 'unsupported') {
@@ -79,7 +82,7 @@ export function defineConformanceSuite(title: string, opts: SuiteOptions): void 
     }
     const minPassed = opts.minPassed;
     // Declared last, so it runs after every test above (a file's tests run in order).
-    if (minPassed !== undefined && !opts.filter && tests.length > 0) {
+    if (minPassed !== undefined && tests.length > 0) {
       it(`passes at least ${minPassed} tests`, () => {
         expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThanOrEqual(minPassed);
       });

@@ -12,6 +12,8 @@
 
 import { loadModel } from '../../frontend/index.js';
 import { buildArtifacts } from '../../codegen/artifacts.js';
+import type { LowerOptions } from '../../codegen/lower.js';
+import type { FormatOption } from '../../codegen/schedule.js';
 import { error, SparsecError } from '../../ir/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import type { RuntimeValue } from '../../ir/opdef.js';
@@ -27,6 +29,8 @@ export interface WasmBackendOptions {
    * for constant weights) refuses. The model is then built once per data set.
    */
   constantWeights?: boolean;
+  /** Weight layout for every weight (lower's `format`): csr, nm or bsr reach the sparse kernels. */
+  format?: FormatOption;
 }
 
 export function onWasm(graph: Graph, modelPath: string, opts: WasmBackendOptions = {}): PreparedModel {
@@ -40,7 +44,7 @@ export function onWasm(graph: Graph, modelPath: string, opts: WasmBackendOptions
       const shapes = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, [...t.shape]]));
       const key = JSON.stringify(shapes);
       if (weights.size > 0) built.clear();
-      if (!built.has(key)) built.set(key, build(modelPath, shapes, weights));
+      if (!built.has(key)) built.set(key, build(modelPath, { shapes, format: opts.format ?? 'auto' }, weights));
       const runtime = await built.get(key)!;
       const got = runtime.run(feeds);
       return new Map(Object.entries(got).map(([name, t]) => [name, new Tensor('float32', [...t.shape], t.data)]));
@@ -48,12 +52,12 @@ export function onWasm(graph: Graph, modelPath: string, opts: WasmBackendOptions
   };
 }
 
-async function build(modelPath: string, shapes: Record<string, number[]>, weights: ReadonlyMap<string, RuntimeValue>): Promise<Runtime> {
+async function build(modelPath: string, lowering: Pick<LowerOptions, 'shapes' | 'format'>, weights: ReadonlyMap<string, RuntimeValue>): Promise<Runtime> {
   const model = await loadModel(modelPath);
   bindConstants(model.graph, weights, modelPath);
   try {
     // Weights stay inside the module: no weights file to hand the runtime.
-    const { files } = await buildArtifacts(model, { compilerVersion: 'conformance', name: 'model', shapes, externalWeightsBytes: Infinity });
+    const { files } = await buildArtifacts(model, { compilerVersion: 'conformance', name: 'model', ...lowering, externalWeightsBytes: Infinity });
     return await load(files.find((f) => f.name === 'model.wasm')!.bytes);
   } catch (e) {
     // The backend compiles for shapes, not values: a shape computed from an input's values
