@@ -1,5 +1,6 @@
-// The 'wasm' conformance backend: each test's model built by the WebAssembly backend and run
-// through the runtime, the path users take (buildArtifacts -> load -> run).
+// The 'wasm' and 'wasm-weights' conformance backends: each test's model built by the
+// WebAssembly backend and run through the runtime, the path users take (buildArtifacts ->
+// load -> run). 'wasm-weights' first binds the inputs after the first as constants.
 //
 // The data sets fix the input shapes, so the model is built when the first data set arrives,
 // with its inputs' shapes bound, and again only for a data set whose shapes differ. Lowering
