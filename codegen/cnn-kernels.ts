@@ -14,6 +14,24 @@ interface Base {
   y: number;
 }
 
+/** A convolution's node and geometry: input [Cin, H, W] (padded), output [Cout, OH, OW], kernel, strides, dilations. */
+interface ConvGeometry extends Base {
+  /** The Conv node (the manifest's per-layer bytes). */
+  readonly node: string;
+  readonly Cin: number;
+  readonly H: number;
+  readonly W: number;
+  readonly Cout: number;
+  readonly OH: number;
+  readonly OW: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly dh: number;
+  readonly dw: number;
+}
+
 /** y [C, H+top+bottom, W+left+right] = x [C, H, W] with a zero border. */
 export interface Pad2dKernel extends Base {
   readonly op: 'pad2d';
@@ -35,22 +53,8 @@ export interface Pad2dKernel extends Base {
  * padded sizes, and ins [x, w, plane], plane a scratch buffer of H * W floats that holds one
  * padded channel at a time.
  */
-export interface Conv2dKernel extends Base {
+export interface Conv2dKernel extends ConvGeometry {
   readonly op: 'conv2d';
-  /** The Conv node (the manifest's per-layer bytes). */
-  readonly node: string;
-  readonly Cin: number;
-  readonly H: number;
-  readonly W: number;
-  readonly Cout: number;
-  readonly OH: number;
-  readonly OW: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly dh: number;
-  readonly dw: number;
   readonly group: number;
   /** Applied to the result before it is stored (a fused Clip or HardSwish). */
   epilogue?: Epilogue;
@@ -65,22 +69,8 @@ export interface Conv2dKernel extends Base {
  * padded to [Cin, H, W]; ins [x, w], w = packSparseConv2d's blob (each output channel's
  * nonzero taps with their input offsets). Stride, dilation and the output geometry as conv2d.
  */
-export interface SparseConv2dKernel extends Base {
+export interface SparseConv2dKernel extends ConvGeometry {
   readonly op: 'sparse-conv2d';
-  /** The Conv node (the manifest's per-layer bytes). */
-  readonly node: string;
-  readonly Cin: number;
-  readonly H: number;
-  readonly W: number;
-  readonly Cout: number;
-  readonly OH: number;
-  readonly OW: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly dh: number;
-  readonly dw: number;
   epilogue?: Epilogue;
 }
 

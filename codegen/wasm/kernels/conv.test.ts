@@ -14,7 +14,7 @@ import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emitConv2d, packConv2d } from './conv.js';
 import { isDepthwise } from './depthwise.js';
-import { maxRelError, randomFloats } from './reference.js';
+import { maxRelError, randomFloats, padded } from './reference.js';
 
 interface Case {
   Cin: number; H: number; W: number; Cout: number; kh: number; kw: number;
@@ -40,14 +40,6 @@ function reference(c: Case, x: Float32Array, w: Float32Array, bias: Float32Array
   if (c.epilogue) y = activation(b, y, c.epilogue);
   b.output(b.op('Identity', [y], { outputs: ['y'] }));
   return execute(b.graph, { x: new Tensor('float32', [1, c.Cin, c.H, c.W], x) }).get('y')!;
-}
-
-/** x [C, H, W] inside a zero border of `pad` pixels. */
-function padded(x: Float32Array, C: number, H: number, W: number, pad: number): Float32Array {
-  const [Hp, Wp] = [H + 2 * pad, W + 2 * pad];
-  const out = new Float32Array(C * Hp * Wp);
-  for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) out.set(x.subarray((c * H + h) * W, (c * H + h + 1) * W), (c * Hp + h + pad) * Wp + pad);
-  return out;
 }
 
 function kernelOf(c: Case): Conv2dKernel {

@@ -16,17 +16,23 @@ function pruned(W: Float32Array, K: number, N: number, p: NMPattern, emptyGroups
   return out;
 }
 
-async function check(spec: SparseSpec, p: NMPattern, seed: number, emptyGroups = false): Promise<number> {
-  const { M, K, N } = spec;
-  const X = randomFloats(M * K, seed);
-  const W = pruned(randomFloats(K * N, seed + 1), K, N, p, emptyGroups);
-  const bias = spec.bias ? randomFloats(N, seed + 2) : undefined;
+/** W packed for the pattern and its kernel instantiated over a fresh memory. */
+async function instantiate(spec: SparseSpec, p: NMPattern, W: Float32Array, bias?: Float32Array) {
   const packed = packNM(spec, W, p, bias);
   const m = new WasmModule();
   emitNM(m, { ...spec, scratch: KERNEL_SCRATCH }, packed.offsets, p);
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
   m.dispose();
+  return { packed, inst };
+}
+
+async function check(spec: SparseSpec, p: NMPattern, seed: number, emptyGroups = false): Promise<number> {
+  const { M, K, N } = spec;
+  const X = randomFloats(M * K, seed);
+  const W = pruned(randomFloats(K * N, seed + 1), K, N, p, emptyGroups);
+  const bias = spec.bias ? randomFloats(N, seed + 2) : undefined;
+  const { packed, inst } = await instantiate(spec, p, W, bias);
   const x = inst.put(transpose(X, M, K));
   const w = inst.put(packed.blob);
   const y = inst.alloc(M * N * 4 + 64);
@@ -141,12 +147,7 @@ async function run(spec: SparseSpec, p: NMPattern, W: Float32Array): Promise<num
   const X = randomFloats(K, K + N);
   const bias = spec.bias ? randomFloats(N, N) : undefined;
   const R = spec.epilogue?.residual ? randomFloats(N, 3) : undefined;
-  const packed = packNM(spec, W, p, bias);
-  const m = new WasmModule();
-  emitNM(m, { ...spec, scratch: KERNEL_SCRATCH }, packed.offsets, p);
-  expect(m.validate()).toBe(true);
-  const inst = await KernelInstance.create(m.emitBinary());
-  m.dispose();
+  const { packed, inst } = await instantiate(spec, p, W, bias);
   const [x, w, y] = [inst.put(X), inst.put(packed.blob), inst.alloc(N * 4 + 64)];
   inst.f32(y, N + 16).fill(7);
   inst.fn(spec.name)(x, w, y, ...(R ? [inst.put(R)] : []));

@@ -48,6 +48,14 @@ export function reluIf(on: boolean): Epilogue {
   return on ? { activation: 'relu', residual: false } : NO_EPILOGUE;
 }
 
+/** x [C, H, W] inside a zero border of `pad` pixels. */
+export function padded(x: Float32Array, C: number, H: number, W: number, pad: number): Float32Array {
+  const [Hp, Wp] = [H + 2 * pad, W + 2 * pad];
+  const out = new Float32Array(C * Hp * Wp);
+  for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) out.set(x.subarray((c * H + h) * W, (c * H + h + 1) * W), (c * Hp + h + pad) * Wp + pad);
+  return out;
+}
+
 /** A [R,C] row-major matrix transposed to [C,R]. */
 export function transpose(A: Float32Array, R: number, C: number): Float32Array {
   const T = new Float32Array(R * C);

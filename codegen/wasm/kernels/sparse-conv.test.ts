@@ -12,7 +12,7 @@ import { Tensor } from '../../../ir/tensor.js';
 import type { Epilogue, SparseConv2dKernel } from '../../cnn-kernels.js';
 import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
-import { maxRelError, pruneUnstructured, randomFloats } from './reference.js';
+import { maxRelError, pruneUnstructured, randomFloats, padded } from './reference.js';
 import { emitSparseConv2d, packSparseConv2d } from './sparse-conv.js';
 
 interface Case {
@@ -35,14 +35,6 @@ function reference(c: Case, x: Float32Array, w: Float32Array, bias: Float32Array
   if (ep?.fn === 'hardswish') y = b.op('Mul', [y, b.op('HardSigmoid', [y], { attrs: { alpha: ep.alpha, beta: ep.beta } })]);
   b.output(b.op('Identity', [y], { outputs: ['y'] }));
   return execute(b.graph, { x: new Tensor('float32', [1, c.Cin, c.H, c.W], x) }).get('y')!;
-}
-
-/** x [C, H, W] inside a zero border of `pad` pixels. */
-function padded(x: Float32Array, C: number, H: number, W: number, pad: number): Float32Array {
-  const [Hp, Wp] = [H + 2 * pad, W + 2 * pad];
-  const out = new Float32Array(C * Hp * Wp);
-  for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) out.set(x.subarray((c * H + h) * W, (c * H + h + 1) * W), (c * Hp + h + pad) * Wp + pad);
-  return out;
 }
 
 async function check(c: Case, seed: number, relaxedSimd = false): Promise<number> {
