@@ -3,7 +3,8 @@ import { KernelInstance } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emitBsr } from './bsr.js';
 import { BLOCK_SHAPES, blockShape, blockStats, packBsr, type BlockLabel } from './bsr-format.js';
-import { matmulRef, maxRelError, pruneBlocks, randomFloats, transpose, reluIf } from './reference.js';
+import { pruneBlocks, randomFloats, reluIf } from './reference.js';
+import { transposedError } from './transposed-check.js';
 import type { SparseSpec } from './spmm.js';
 
 /** Build, validate and run the kernel on W; returns its error against the reference. */
@@ -17,16 +18,9 @@ async function run(spec: SparseSpec, label: BlockLabel, W: Float32Array, seed: n
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
   m.dispose();
-  // NaN right after X^T: a kernel reading past its inputs would poison the result.
-  const x = inst.put(Float32Array.from([...transpose(X, M, K), ...new Array(8).fill(NaN)]));
-  const w = inst.put(packed.blob);
-  const y = inst.alloc(M * N * 4 + 64);
-  inst.f32(y, M * N + 16).fill(7);
-  inst.fn(spec.name)(x, w, y);
-  // Nothing written past Y (ragged block rows store only their real channels).
-  expect(Array.from(inst.f32(y + M * N * 4, 16))).toEqual(new Array(16).fill(7));
-  const got = transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
-  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.epilogue));
+  // NaN right after X^T: a kernel reading past its inputs would poison the result; ragged block
+  // rows must store only their real channels.
+  return transposedError(inst, spec, X, W, packed.blob, bias, new Array(8).fill(NaN));
 }
 
 function pruned(label: BlockLabel, K: number, N: number, sparsity: number, seed: number): Float32Array {

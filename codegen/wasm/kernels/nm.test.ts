@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { KernelInstance, KERNEL_SCRATCH } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emitNM, nmBlockRows, nmScratchBytes, packNM, type NMPattern } from './nm.js';
-import { matmulRef, maxRelError, pruneNM, randomFloats, transpose, reluIf } from './reference.js';
+import { matmulRef, maxRelError, pruneNM, randomFloats, reluIf } from './reference.js';
+import { transposedError } from './transposed-check.js';
 import type { SparseSpec } from './spmm.js';
 
 /** W [K,N] pruned to the pattern; `emptyGroups` also zeroes every third group entirely (zero-filled in packing). */
@@ -33,14 +34,7 @@ async function check(spec: SparseSpec, p: NMPattern, seed: number, emptyGroups =
   const W = pruned(randomFloats(K * N, seed + 1), K, N, p, emptyGroups);
   const bias = spec.bias ? randomFloats(N, seed + 2) : undefined;
   const { packed, inst } = await instantiate(spec, p, W, bias);
-  const x = inst.put(transpose(X, M, K));
-  const w = inst.put(packed.blob);
-  const y = inst.alloc(M * N * 4 + 64);
-  inst.f32(y, M * N + 16).fill(7);
-  inst.fn(spec.name)(x, w, y);
-  expect(Array.from(inst.f32(y + M * N * 4, 16))).toEqual(new Array(16).fill(7));
-  const got = transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
-  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.epilogue));
+  return transposedError(inst, spec, X, W, packed.blob, bias);
 }
 
 describe('N:M kernels on transposed activations (row-step storage)', () => {

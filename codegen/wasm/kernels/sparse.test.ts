@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { KernelInstance, KERNEL_SCRATCH } from '../harness.js';
 import { WasmModule } from '../module.js';
 import { emit2of4, pack2of4 } from './nm.js';
-import { matmulRef, maxRelError, prune2of4, pruneUnstructured, randomFloats, transpose, reluIf } from './reference.js';
+import { prune2of4, pruneUnstructured, randomFloats, reluIf } from './reference.js';
+import { transposedError } from './transposed-check.js';
 import { OFFSET_GROUP_BYTES, offsetGroups, sparseRows, stepRows } from './sparse-format.js';
 import { emitSpmm, emitSpmmBaked, packSpmm, packSpmmBaked, type PackedSparse, type SparseSpec } from './spmm.js';
 import { emitSpmv, packSpmv } from './spmv.js';
@@ -26,15 +27,7 @@ async function check(kind: Kind, spec: SparseSpec, sparsity: number, seed: numbe
   expect(m.validate()).toBe(true);
   const inst = await KernelInstance.create(m.emitBinary());
   m.dispose();
-  // Transposed activations (tokens contiguous); for one token both layouts coincide.
-  const x = inst.put(transpose(X, M, K));
-  const w = inst.put(packed.blob);
-  const y = inst.alloc(M * N * 4 + 64);
-  inst.f32(y, M * N + 16).fill(7);
-  inst.fn(spec.name)(x, w, y);
-  expect(Array.from(inst.f32(y + M * N * 4, 16))).toEqual(new Array(16).fill(7));
-  const got = transpose(Float32Array.from(inst.f32(y, M * N)), N, M);
-  return maxRelError(got, matmulRef(X, W, M, K, N, bias, spec.epilogue));
+  return transposedError(inst, spec, X, W, packed.blob, bias);
 }
 
 const manyTokenShapes: [number, number, number][] = [[2, 5, 3], [3, 16, 9], [4, 8, 4], [7, 12, 5], [32, 20, 6], [45, 33, 17], [64, 24, 10], [70, 8, 3]];
